@@ -1,0 +1,52 @@
+"""Discovery: from data to a :class:`~skneuron.NeuronFormula`.
+
+Plain functions over arrays; no estimator machinery. :func:`discover_formula`
+dispatches to a method by name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skneuron.discovery._result import DiscoveryResult
+from skneuron.discovery.td import discover_td
+
+__all__ = ["DiscoveryResult", "discover_formula", "discover_td", "METHODS"]
+
+#: Discovery methods by the name the estimators' ``discovery`` parameter takes.
+METHODS = {"td": discover_td}
+
+
+def discover_formula(X, Y, *, method: str = "td", **options) -> DiscoveryResult:
+    """Discover a neuron formula for predicting ``Y`` from ``X``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Inputs; standardised internally.
+    Y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Targets, standardised internally. For classification pass the class
+        indicator (one-hot) matrix: each column gets its own weights while the
+        term selection is shared.
+    method : {"td"}, default="td"
+        The discovery method.
+    **options
+        Passed to the method's function (e.g. ``max_order``, ``rank``,
+        ``random_state`` for :func:`discover_td`).
+
+    Returns
+    -------
+    DiscoveryResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((1000, 4))
+    >>> y = X[:, 0] + X[:, 1] ** 2
+    >>> discover_formula(X, y, random_state=0).formula.terms
+    ('x', 'x**2')
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {sorted(METHODS)}; got {method!r}.")
+    return METHODS[method](np.asarray(X), np.asarray(Y), **options)

@@ -1,0 +1,159 @@
+"""A layer of task neurons built from a :class:`~skneuron.NeuronFormula`."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from skneuron.formula import NeuronFormula
+from skneuron.nn._elementwise import compile_elementwise, evaluate_elementwise
+
+__all__ = ["TaskNeuronLayer"]
+
+
+def _double_factorial(n: int) -> int:
+    return math.prod(range(n, 0, -2))
+
+
+class TaskNeuronLayer(nn.Module):
+    """``out_features`` task neurons sharing one formula (pre-activation).
+
+    For an input ``x`` of ``in_features`` values each neuron ``o`` computes::
+
+        y_o = Σ_k W_k[o] · x^{∘k} / c_k                    pure power terms
+            + Σ_k Σ_r V_k[o, r] Π_{m=1..k} (U_{k,m} x)_r    CP interaction terms
+            + Σ_φ W_φ[o] · φ(x)                             element-wise terms
+            + b[o]
+
+    The activation is applied outside the layer. All term features are
+    concatenated and sent through one matrix multiply, so the layer costs
+    little more than ``nn.Linear`` on ``in_features × n_terms`` inputs.
+
+    Numerical safety: ``c_k = √((2k−1)!!)`` gives every power feature unit
+    second moment on standardised inputs, and all non-linear terms see the
+    input clamped to ``[-clip, clip]`` so high orders cannot overflow.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Input and output widths.
+    formula : NeuronFormula or str
+        The neuron's terms.
+    clip : float, default=5.0
+        Input bound for the non-linear terms.
+    generator : torch.Generator, optional
+        Source of randomness for the initial weights (CPU generator).
+    device, dtype : optional
+        Where and in which precision to create the parameters.
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter of shape (out_features, n_features)
+        Coefficients of every term feature; :meth:`term_weights` splits it.
+    bias : torch.nn.Parameter of shape (out_features,)
+    projection : torch.nn.Parameter of shape (in_features, rank × Σk) or None
+        The interaction factors ``U_{k,m}`` stacked column-wise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skneuron.nn import TaskNeuronLayer
+    >>> layer = TaskNeuronLayer(3, 2, "x + x**2 + inter(2, rank=4)",
+    ...                         generator=torch.Generator().manual_seed(0))
+    >>> layer(torch.randn(5, 3)).shape
+    torch.Size([5, 2])
+    >>> {term: tuple(w.shape) for term, w in layer.term_weights().items()}
+    {'x': (2, 3), 'x**2': (2, 3), 'inter(2, rank=4)': (2, 4)}
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        formula: NeuronFormula | str,
+        *,
+        clip: float = 5.0,
+        generator: torch.Generator | None = None,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        self.formula = NeuronFormula.coerce(formula)
+        self.in_features, self.out_features, self.clip = in_features, out_features, clip
+        self._programs = tuple(compile_elementwise(f) for f in self.formula.functions)
+        self._power_scales = tuple(
+            1.0 / math.sqrt(_double_factorial(2 * k - 1)) for k in self.formula.pure_orders
+        )
+        rank, orders = self.formula.rank, self.formula.interaction_orders
+        self.n_features = sum(width for _, width in self._feature_blocks())
+        n_features = self.n_features
+
+        factory = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.empty(out_features, n_features, **factory))
+        self.bias = nn.Parameter(torch.empty(out_features, **factory))
+        self.projection = (
+            nn.Parameter(torch.empty(in_features, rank * sum(orders), **factory)) if orders else None
+        )
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Glorot-uniform term weights, zero bias, ``N(0, 1/in)`` interaction factors.
+
+        Random numbers are drawn on the CPU from ``generator``, so the initial
+        weights are the same on every device.
+        """
+        bound = math.sqrt(6.0 / (self.n_features + self.out_features))
+        with torch.no_grad():
+            self.weight.copy_(_uniform(self.weight.shape, bound, generator))
+            self.bias.zero_()
+            if self.projection is not None:
+                std = 1.0 / math.sqrt(self.in_features)
+                self.projection.copy_(torch.randn(self.projection.shape, generator=generator) * std)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The concatenated term features the weight matrix multiplies."""
+        clipped = x.clamp(-self.clip, self.clip)
+        parts = []
+        for k, scale in zip(self.formula.pure_orders, self._power_scales):
+            parts.append(x if k == 1 else clipped.pow(k) * scale)
+        for program in self._programs:
+            parts.append(evaluate_elementwise(program, clipped))
+        if self.projection is not None:
+            projected = clipped @ self.projection
+            rank, start = self.formula.rank, 0
+            for k in self.formula.interaction_orders:
+                block = projected[:, start : start + k * rank].view(-1, k, rank)
+                parts.append(block.prod(dim=1))
+                start += k * rank
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(self.bias, self.features(x), self.weight.t())
+
+    def term_weights(self) -> dict[str, torch.Tensor]:
+        """The block of :attr:`weight` that belongs to each term, by term name."""
+        names, widths = zip(*self._feature_blocks())
+        blocks = dict(zip(names, torch.split(self.weight, widths, dim=1)))
+        return {term: blocks[term] for term in self.formula.terms}
+
+    def _feature_blocks(self) -> list[tuple[str, int]]:
+        """``(term, width)`` in the order :meth:`features` concatenates them."""
+        f = self.formula
+        n_pure = len(f.pure_orders)
+        pure, interaction = f.terms[:n_pure], f.terms[n_pure : n_pure + len(f.interaction_orders)]
+        return (
+            [(term, self.in_features) for term in pure + f.functions]
+            + [(term, f.rank) for term in interaction]
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"formula={' + '.join(self.formula.terms)!r}"
+        )
+
+
+def _uniform(shape, bound: float, generator: torch.Generator | None) -> torch.Tensor:
+    return (torch.rand(shape, generator=generator) * 2.0 - 1.0) * bound

@@ -1,0 +1,141 @@
+"""Networks of task neurons: stacked :class:`TaskNeuronLayer` and a linear head."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from skneuron.formula import NeuronFormula
+from skneuron.nn.layers import TaskNeuronLayer
+
+__all__ = ["ACTIVATIONS", "TaskNeuronNetwork", "Standardized"]
+
+#: Activation names, as scikit-learn's MLP spells them, and their modules.
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "logistic": nn.Sigmoid,
+    "identity": nn.Identity,
+}
+
+
+class TaskNeuronNetwork(nn.Module):
+    """A feed-forward network whose hidden neurons use a task formula.
+
+    ``hidden_layer_sizes`` task-neuron layers, each followed by the
+    activation, then a linear head. With no hidden layer the network is a
+    single task-neuron layer — a low-rank polynomial model of the formula.
+
+    Parameters
+    ----------
+    n_inputs, n_outputs : int
+        Input and output widths.
+    formula : NeuronFormula or str
+        The formula every hidden neuron uses.
+    hidden_layer_sizes : sequence of int, default=(100,)
+        Widths of the hidden layers.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+    generator : torch.Generator, optional
+        CPU generator for the initial weights (reproducible on any device).
+    device, dtype : optional
+        Where and in which precision to create the parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skneuron.nn import TaskNeuronNetwork
+    >>> net = TaskNeuronNetwork(4, 1, "x + inter(2)", hidden_layer_sizes=(8, 8),
+    ...                         generator=torch.Generator().manual_seed(0))
+    >>> net(torch.randn(3, 4)).shape
+    torch.Size([3, 1])
+    >>> len(net.task_layers)
+    2
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        formula: NeuronFormula | str,
+        *,
+        hidden_layer_sizes: Sequence[int] = (100,),
+        activation: str = "relu",
+        generator: torch.Generator | None = None,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}.")
+        self.formula = NeuronFormula.coerce(formula)
+        factory = {"generator": generator, "device": device, "dtype": dtype}
+        widths = [n_inputs, *hidden_layer_sizes]
+        layers: list[nn.Module] = []
+        for width_in, width_out in zip(widths[:-1], widths[1:]):
+            layers += [TaskNeuronLayer(width_in, width_out, self.formula, **factory),
+                       ACTIVATIONS[activation]()]
+        if hidden_layer_sizes:
+            layers.append(_linear(widths[-1], n_outputs, **factory))
+        else:
+            layers.append(TaskNeuronLayer(n_inputs, n_outputs, self.formula, **factory))
+        self.layers = nn.Sequential(*layers)
+
+    @property
+    def task_layers(self) -> list[TaskNeuronLayer]:
+        """The task-neuron layers, input first."""
+        return [m for m in self.layers if isinstance(m, TaskNeuronLayer)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+def _linear(n_in: int, n_out: int, *, generator, device, dtype) -> nn.Linear:
+    """Linear head with scikit-learn's Glorot-uniform initialisation."""
+    layer = nn.Linear(n_in, n_out, device=device, dtype=dtype)
+    bound = math.sqrt(6.0 / (n_in + n_out))
+    with torch.no_grad():
+        layer.weight.copy_((torch.rand(layer.weight.shape, generator=generator) * 2 - 1) * bound)
+        layer.bias.zero_()
+    return layer
+
+
+class Standardized(nn.Module):
+    """Wrap a network so it reads raw inputs and returns raw-scale outputs.
+
+    ``forward(x) = body((x − input_mean) / input_scale) · output_scale + output_mean``;
+    the statistics are buffers, so they move with ``.to(device)`` and are part
+    of the state dict. Training works on ``body`` with pre-scaled data.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = Standardized(torch.nn.Identity(), torch.tensor([1.0]), torch.tensor([2.0]))
+    >>> net(torch.tensor([[5.0]]))
+    tensor([[2.]])
+    """
+
+    def __init__(
+        self,
+        body: nn.Module,
+        input_mean: torch.Tensor,
+        input_scale: torch.Tensor,
+        output_mean: torch.Tensor | None = None,
+        output_scale: torch.Tensor | None = None,
+    ):
+        super().__init__()
+        self.body = body
+        self.register_buffer("input_mean", torch.as_tensor(input_mean))
+        self.register_buffer("input_scale", torch.as_tensor(input_scale))
+        self.register_buffer("output_mean", None if output_mean is None else torch.as_tensor(output_mean))
+        self.register_buffer(
+            "output_scale", None if output_scale is None else torch.as_tensor(output_scale)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body((x - self.input_mean) / self.input_scale)
+        if self.output_scale is not None:
+            out = torch.addcmul(self.output_mean, out, self.output_scale)
+        return out
