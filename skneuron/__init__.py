@@ -1,6 +1,20 @@
-"""skneuron: task-driven neurons for scikit-learn."""
+"""skneuron: task-driven neurons for scikit-learn.
 
+Discover a neuron formula for the task from the data, then train a PyTorch
+network whose neurons use it — behind the familiar estimator interface.
+"""
+
+from skneuron._estimators import TaskNeuronClassifier, TaskNeuronRegressor
+from skneuron.discovery import DiscoveryResult, discover_formula
 from skneuron.formula import FormulaSyntaxError, NeuronFormula
 
 __version__ = "0.1.0"
-__all__ = ["NeuronFormula", "FormulaSyntaxError", "__version__"]
+__all__ = [
+    "DiscoveryResult",
+    "FormulaSyntaxError",
+    "NeuronFormula",
+    "TaskNeuronClassifier",
+    "TaskNeuronRegressor",
+    "__version__",
+    "discover_formula",
+]

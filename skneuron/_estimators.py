@@ -1,0 +1,601 @@
+"""The scikit-learn face: :class:`TaskNeuronRegressor` and :class:`TaskNeuronClassifier`.
+
+A shared base holds the fit pipeline — validate → standardise → discover →
+build → train — and the two task classes only say how their targets are
+encoded, which loss is minimised and how outputs become predictions.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from abc import ABC, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from skneuron.discovery import METHODS, discover_formula
+from skneuron.formula import NeuronFormula
+from skneuron.nn import ACTIVATIONS, Standardized, TaskNeuronNetwork
+from skneuron.training import fit_network, print_progress, resolve_device
+
+__all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
+
+#: Rows per forward pass in predict, so inference memory stays bounded.
+PREDICT_CHUNK_ROWS = 65_536
+
+
+class BaseTaskNeuron(BaseEstimator, ABC):
+    """Shared fit pipeline of the task-neuron estimators. Not for direct use."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "formula": [str, NeuronFormula],
+        "discovery": [StrOptions(set(METHODS))],
+        "discovery_params": [dict, None],
+        "max_order": [Interval(Integral, 1, 6, closed="both")],
+        "rank": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "device": [str, torch.device],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        formula="auto",
+        discovery="td",
+        discovery_params=None,
+        max_order=3,
+        rank=8,
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        device="auto",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.formula = formula
+        self.discovery = discovery
+        self.discovery_params = discovery_params
+        self.max_order = max_order
+        self.rank = rank
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.device = device
+
+    # ------------------------------------------------------------- task hooks
+    @abstractmethod
+    def _validate_targets(self, X, y, reset: bool):
+        """Validate ``X, y``; return ``(X, y)`` as arrays (and set task attributes)."""
+
+    @abstractmethod
+    def _encode_targets(self, y) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(training targets, discovery targets)`` for validated ``y``."""
+
+    @abstractmethod
+    def _loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Per-sample training loss."""
+
+    @abstractmethod
+    def _validation_score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Score monitored by early stopping (higher is better)."""
+
+    @abstractmethod
+    def _n_network_outputs(self) -> int:
+        """Width of the network's output layer."""
+
+    @abstractmethod
+    def _target_dtype(self) -> torch.dtype:
+        """Torch dtype of the training targets."""
+
+    def _output_scaling(self):
+        """``(mean, scale)`` mapping network outputs to the target scale, or ``(None, None)``."""
+        return None, None
+
+    def _stratify(self, targets):
+        """Labels to stratify the early-stopping split by, or None."""
+        return None
+
+    # ------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Discover a neuron formula (unless given), then train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs. They are standardised internally, so no scaler
+            is needed in front of the estimator.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the samples in the training loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        continuing = self.warm_start and hasattr(self, "network_")
+        X, y = self._validate_targets(X, y, reset=not continuing)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        _hidden_sizes(self.hidden_layer_sizes)  # fail early on a bad value
+        rng = check_random_state(self.random_state)
+        discovery_seed, init_seed, split_seed, shuffle_seed = rng.randint(np.iinfo(np.int32).max, size=4)
+        self.device_ = resolve_device(self.device)
+        targets, discovery_targets = self._encode_targets(y)
+
+        if not continuing:
+            scaler = StandardScaler().fit(X)
+            self._input_mean, self._input_scale = scaler.mean_, scaler.scale_
+        X_std = (X - self._input_mean) / self._input_scale
+
+        train, val = self._split(len(X), targets, split_seed)
+        if not continuing:
+            self.formula_, self.discovery_ = self._resolve_formula(
+                X_std[train], discovery_targets[train], discovery_seed
+            )
+            self.network_ = self._build_network(X.shape[1], init_seed)
+            self.loss_curve_, self.n_iter_ = [], 0
+            self.validation_scores_ = [] if self.early_stopping else None
+
+        history = self._train(X_std, targets, sample_weight, train, val, shuffle_seed)
+        self.loss_curve_ += history.loss_curve
+        self.n_iter_ += history.n_iter
+        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.inf
+        if self.early_stopping:
+            self.validation_scores_ += history.validation_scores
+            self.best_validation_score_ = max(self.validation_scores_, default=-np.inf)
+        return self
+
+    def _split(self, n_samples, targets, seed):
+        rows = np.arange(n_samples)
+        if not self.early_stopping:
+            return rows, None
+        stratify = self._stratify(targets)
+        try:
+            train, val = train_test_split(rows, test_size=self.validation_fraction,
+                                          random_state=seed, stratify=stratify)
+        except ValueError:  # a class too small to stratify: split without it
+            train, val = train_test_split(rows, test_size=self.validation_fraction,
+                                          random_state=seed)
+        if len(val) < 2:
+            raise ValueError(
+                f"The validation set is too small ({len(val)} rows) for early stopping; "
+                "increase validation_fraction or set early_stopping=False."
+            )
+        return train, val
+
+    def _resolve_formula(self, X_std, discovery_targets, seed):
+        if isinstance(self.formula, str) and self.formula == "auto":
+            result = discover_formula(
+                X_std, discovery_targets, method=self.discovery, max_order=self.max_order,
+                rank=self.rank, random_state=int(seed), **(self.discovery_params or {}),
+            )
+            if self.verbose:
+                print(result, flush=True)
+            return result.formula, result
+        return NeuronFormula.coerce(self.formula, rank=self.rank), None
+
+    def _build_network(self, n_features, seed) -> Standardized:
+        body = TaskNeuronNetwork(
+            n_features, self._n_network_outputs(), self.formula_,
+            hidden_layer_sizes=_hidden_sizes(self.hidden_layer_sizes), activation=self.activation,
+            generator=torch.Generator().manual_seed(int(seed)),
+        )
+        output_mean, output_scale = self._output_scaling()
+        return Standardized(body, torch.as_tensor(self._input_mean), torch.as_tensor(self._input_scale),
+                            output_mean, output_scale)
+
+    def _train(self, X_std, targets, sample_weight, train, val, seed):
+        device, dtype = self.device_, torch.float32
+        self.network_.to(device=device, dtype=dtype)
+
+        def as_tensor(array, dtype=dtype):
+            return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
+
+        target_dtype = self._target_dtype()
+        validation = None
+        if val is not None:
+            validation = (as_tensor(X_std[val]), as_tensor(targets[val], target_dtype))
+        batch_size = 200 if self.batch_size == "auto" else self.batch_size
+        try:
+            history = fit_network(
+                self.network_.body,
+                as_tensor(X_std[train]),
+                as_tensor(targets[train], target_dtype),
+                loss_fn=self._loss,
+                sample_weight=as_tensor(sample_weight[train]),
+                validation=validation,
+                score_fn=self._validation_score,
+                batch_size=batch_size,
+                learning_rate=self.learning_rate_init,
+                alpha=self.alpha,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+                generator=torch.Generator(device=device).manual_seed(int(seed)),
+                callbacks=[print_progress] if self.verbose else [],
+                num_threads=_training_threads(batch_size, self.network_.body),
+            )
+        finally:
+            self.network_.to(dtype=self._inference_dtype())
+        return history
+
+    def _inference_dtype(self) -> torch.dtype:
+        # Float64 on the CPU makes predictions independent of how rows are
+        # batched (and matches scikit-learn); float32 on accelerators for speed.
+        return torch.float64 if self.device_.type == "cpu" else torch.float32
+
+    # --------------------------------------------------------------- predict
+    def _forward(self, X) -> np.ndarray:
+        """Raw network outputs for ``X``, computed in bounded-size chunks."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        dtype = self._inference_dtype()
+        self.network_.eval()
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, max(len(X), 1), PREDICT_CHUNK_ROWS):
+                rows = np.require(X[start : start + PREDICT_CHUNK_ROWS], requirements="W")
+                chunk = torch.as_tensor(rows, dtype=dtype, device=self.device_)
+                outputs.append(self.network_(chunk).to("cpu", torch.float64).numpy())
+        return np.concatenate(outputs)
+
+    # -------------------------------------------------------------- pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        network = state.get("network_")
+        if network is not None and any(t.device.type != "cpu" for t in network.state_dict().values()):
+            state["network_"] = copy.deepcopy(network).to("cpu")
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "network_" not in state:
+            return
+        if self.device_.type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                "This model was trained on CUDA, which is not available here; it was loaded "
+                "on the CPU.", UserWarning, stacklevel=2,
+            )
+            self.device_ = torch.device("cpu")
+        self.network_.to(device=self.device_, dtype=self._inference_dtype())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+
+class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
+    """Regression with a network of task-driven neurons.
+
+    ``fit`` first discovers a neuron formula for the task from the data
+    (``formula="auto"``, NeuronSeek-TD by default), then trains a network
+    whose hidden neurons aggregate their inputs with that formula. Inputs and
+    targets are standardised internally.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Widths of the hidden task-neuron layers. ``()`` gives a single
+        task-neuron layer (a low-rank polynomial model of the formula).
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers.
+    formula : "auto", str or NeuronFormula, default="auto"
+        ``"auto"`` discovers the formula; otherwise the formula to use, e.g.
+        ``"x + x**2 + inter(2)"`` (see :meth:`NeuronFormula.parse`).
+    discovery : str, default="td"
+        Discovery method when ``formula="auto"``: ``"td"`` (tensor
+        decomposition) or any other name in :data:`skneuron.discovery.METHODS`.
+    discovery_params : dict, optional
+        Extra keyword arguments for the discovery function.
+    max_order : int, default=3
+        Highest polynomial order discovery considers.
+    rank : int, default=8
+        CP rank of interaction terms (in discovery and in the network).
+    alpha : float, default=1e-4
+        L2 penalty on the weights, as in :class:`~sklearn.neural_network.MLPRegressor`.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no progress.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, stop when their R² stops
+        improving and restore the best weights.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without progress before stopping.
+    random_state : int, RandomState instance or None, default=None
+        Seeds discovery, initialisation, the validation split and shuffling;
+        an int gives identical predictions on every CPU fit.
+    verbose : bool or int, default=False
+        Print the discovery result and one line per epoch.
+    warm_start : bool, default=False
+        Continue training the fitted network (and keep its formula).
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+
+    Attributes
+    ----------
+    formula_ : NeuronFormula
+        The neuron formula the network uses.
+    discovery_ : DiscoveryResult or None
+        What discovery found (None when the formula was given).
+    network_ : skneuron.nn.Standardized
+        The trained torch network, including input/output standardisation.
+    device_ : torch.device
+        Where the network lives.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_outputs_ : int
+        Number of regression targets.
+    n_iter_ : int
+        Epochs run.
+    loss_curve_ : list of float
+        Training loss (on the standardised target) after each epoch.
+    best_loss_ : float
+        Lowest training loss.
+    validation_scores_ : list of float or None
+        Held-out R² after each epoch when ``early_stopping``, else None.
+    best_validation_score_ : float
+        Best held-out R² (only with ``early_stopping``).
+
+    See Also
+    --------
+    TaskNeuronClassifier : The classification counterpart.
+    sklearn.neural_network.MLPRegressor : The ordinary-neuron network.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_friedman1
+    >>> from skneuron import TaskNeuronRegressor
+    >>> X, y = make_friedman1(n_samples=500, random_state=0)
+    >>> reg = TaskNeuronRegressor(max_iter=50, random_state=0).fit(X, y)
+    >>> reg.formula_.pure_orders
+    (1, 2)
+    >>> round(reg.score(X, y), 2) > 0.8
+    True
+    """
+
+    def _validate_targets(self, X, y, reset):
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, multi_output=True,
+                             y_numeric=True)
+        if reset:
+            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+            Y = y.reshape(len(y), -1)
+            self._target_mean = Y.mean(axis=0)
+            self._target_scale = _nonzero(Y.std(axis=0))
+        return X, y
+
+    def _encode_targets(self, y):
+        Y = (y.reshape(len(y), -1) - self._target_mean) / self._target_scale
+        return Y, Y
+
+    def _output_scaling(self):
+        return torch.as_tensor(self._target_mean), torch.as_tensor(self._target_scale)
+
+    def _n_network_outputs(self):
+        return self.n_outputs_
+
+    def _target_dtype(self):
+        return torch.float32
+
+    def _loss(self, outputs, targets):
+        return 0.5 * (outputs - targets).square().mean(dim=1)
+
+    def _validation_score(self, outputs, targets):
+        residual = (targets - outputs).square().sum(dim=0)
+        total = (targets - targets.mean(dim=0)).square().sum(dim=0)
+        return (1 - residual / total.clamp(min=torch.finfo(total.dtype).tiny)).mean()
+
+    def predict(self, X):
+        """Predict targets for ``X``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        outputs = self._forward(X)
+        return outputs.ravel() if self.n_outputs_ == 1 else outputs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+class TaskNeuronClassifier(ClassifierMixin, BaseTaskNeuron):
+    """Classification with a network of task-driven neurons.
+
+    ``fit`` discovers a neuron formula (class-specific weights, shared term
+    selection) unless one is given, then trains the network with the
+    cross-entropy loss. Binary problems use one logistic output, multiclass
+    ones a softmax. Labels may be of any type (strings too). Inputs are
+    standardised internally.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, formula, discovery, discovery_params, max_order, rank, \
+alpha, batch_size, learning_rate_init, max_iter, tol, early_stopping, validation_fraction, \
+n_iter_no_change, random_state, verbose, warm_start, device
+        As in :class:`TaskNeuronRegressor`; the early-stopping score is accuracy
+        and the validation split is stratified.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    formula_, discovery_, network_, device_, n_features_in_, feature_names_in_, n_iter_, \
+loss_curve_, best_loss_, validation_scores_, best_validation_score_
+        As in :class:`TaskNeuronRegressor`.
+
+    See Also
+    --------
+    TaskNeuronRegressor : The regression counterpart.
+    sklearn.neural_network.MLPClassifier : The ordinary-neuron network.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skneuron import TaskNeuronClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = TaskNeuronClassifier(max_iter=100, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    def _validate_targets(self, X, y, reset):
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64)
+        check_classification_targets(y)
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(f"{type(self).__name__} supports binary and multiclass targets; "
+                             f"got {target_type}.")
+        classes = np.unique(y)
+        if reset:
+            if len(classes) < 2:
+                raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
+                                 f"got 1 class ({classes[0]!r}).")
+            self.classes_ = classes
+        elif not np.isin(classes, self.classes_).all():
+            unseen = classes[~np.isin(classes, self.classes_)]
+            raise ValueError(f"y holds labels {unseen.tolist()} not seen in the first fit; "
+                             f"warm_start keeps the classes {self.classes_.tolist()}.")
+        return X, y
+
+    def _encode_targets(self, y):
+        indices = np.searchsorted(self.classes_, y)
+        if len(self.classes_) == 2:
+            indicator = indices.astype(np.float64).reshape(-1, 1)
+            return indicator, indicator
+        return indices, np.eye(len(self.classes_))[indices]
+
+    def _stratify(self, targets):
+        return targets.ravel()
+
+    def _n_network_outputs(self):
+        return 1 if len(self.classes_) == 2 else len(self.classes_)
+
+    def _target_dtype(self):
+        return torch.float32 if len(self.classes_) == 2 else torch.int64
+
+    def _loss(self, outputs, targets):
+        if outputs.shape[1] == 1:
+            return F.binary_cross_entropy_with_logits(outputs, targets, reduction="none").squeeze(1)
+        return F.cross_entropy(outputs, targets, reduction="none")
+
+    def _validation_score(self, outputs, targets):
+        if outputs.shape[1] == 1:
+            predicted = (outputs > 0).to(targets.dtype)
+            return (predicted == targets).float().mean()
+        return (outputs.argmax(dim=1) == targets).float().mean()
+
+    def predict_proba(self, X):
+        """Class probabilities for ``X``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow :attr:`classes_`.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably."""
+        logits = self._forward(X)
+        if logits.shape[1] == 1:
+            z = logits[:, 0]
+            return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Predicted class labels for ``X``."""
+        logits = self._forward(X)
+        indices = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(axis=1)
+        return self.classes_[indices]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+#: Minibatch work (rows × widest layer input) below which one torch thread is fastest.
+SINGLE_THREAD_WORK = 1 << 17
+
+
+def _training_threads(batch_size: int, network: torch.nn.Module) -> int | None:
+    """Torch threads for training: one for small tabular networks.
+
+    Their steps are too short for a second thread to pay, and intra-op
+    threads spin-wait badly when other processes (e.g. parallel
+    cross-validation) share the cores.
+    """
+    widest = max(p.shape[-1] for p in network.parameters() if p.ndim == 2)
+    return 1 if batch_size * widest < SINGLE_THREAD_WORK else None
+
+
+def _nonzero(scale: np.ndarray) -> np.ndarray:
+    """Scales with zeros (constant columns) replaced by one."""
+    return np.where(scale > np.finfo(float).eps * 10, scale, 1.0)
+
+
+def _hidden_sizes(sizes) -> tuple[int, ...]:
+    """``hidden_layer_sizes`` as a tuple of ints, or a clear error."""
+    sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+    if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must hold positive integers; got {sizes}.")
+    return tuple(int(s) for s in sizes)
