@@ -1,0 +1,1 @@
+"""Benchmarks: measured, rerunnable comparisons (not part of the test suite)."""

@@ -1,0 +1,280 @@
+"""The estimators as a scikit-learn user meets them."""
+
+import io
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skneuron import NeuronFormula, TaskNeuronClassifier, TaskNeuronRegressor
+from skneuron.discovery import DiscoveryResult
+from skneuron.nn import Standardized, TaskNeuronNetwork
+
+FAST = {"hidden_layer_sizes": (16,), "max_iter": 30}
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def regression_data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5))
+    y = X[:, 0] + 0.5 * X[:, 1] ** 2 + 0.05 * rng.standard_normal(300)
+    return X, 100 + 50 * y  # far from standard scale: the regressor standardises it
+
+
+@pytest.fixture(scope="module")
+def classification_data():
+    X, y = make_classification(300, 6, n_informative=4, random_state=0)
+    return X, np.array(["no", "yes"])[y]
+
+
+def test_regressor_fits_discovers_and_predicts(regression_data):
+    X, y = regression_data
+    reg = TaskNeuronRegressor(max_iter=100, random_state=0).fit(X, y)
+    assert isinstance(reg.formula_, NeuronFormula)
+    assert isinstance(reg.discovery_, DiscoveryResult)
+    assert reg.formula_ == reg.discovery_.formula
+    assert reg.predict(X).shape == (300,)
+    assert reg.score(X, y) > 0.9
+    assert reg.n_features_in_ == 5 and reg.n_outputs_ == 1
+    assert reg.n_iter_ == len(reg.loss_curve_) <= 100
+    assert reg.loss_curve_[-1] < reg.loss_curve_[0]
+    assert reg.device_ == torch.device("cpu")
+    assert isinstance(reg.network_, Standardized)
+    assert isinstance(reg.network_.body, TaskNeuronNetwork)
+    assert reg.validation_scores_ is None
+
+
+def test_same_random_state_gives_identical_fits(regression_data):
+    X, y = regression_data
+    first = TaskNeuronRegressor(**FAST, random_state=3).fit(X, y)
+    second = TaskNeuronRegressor(**FAST, random_state=3).fit(X, y)
+    other = TaskNeuronRegressor(**FAST, random_state=4).fit(X, y)
+    assert first.formula_ == second.formula_
+    np.testing.assert_array_equal(first.predict(X), second.predict(X))
+    assert not np.array_equal(first.predict(X), other.predict(X))
+
+
+def test_refit_of_the_same_instance_is_reproducible(regression_data):
+    X, y = regression_data
+    reg = TaskNeuronRegressor(**FAST, random_state=0)
+    before = reg.fit(X, y).predict(X)
+    np.testing.assert_array_equal(reg.fit(X, y).predict(X), before)
+
+
+@pytest.mark.parametrize("formula", ["x + x**2 + inter(2, rank=3)", NeuronFormula((1, 3))])
+def test_hand_given_formula_skips_discovery(regression_data, formula):
+    X, y = regression_data
+    reg = TaskNeuronRegressor(formula=formula, **FAST, random_state=0).fit(X, y)
+    assert reg.discovery_ is None
+    assert reg.formula_ == NeuronFormula.coerce(formula)
+    assert reg.network_.body.task_layers[0].formula == reg.formula_
+
+
+def test_rank_parameter_applies_to_hand_given_interactions(regression_data):
+    X, y = regression_data
+    reg = TaskNeuronRegressor(formula="x + inter(2)", rank=3, **FAST, random_state=0).fit(X, y)
+    assert reg.formula_.rank == 3
+
+
+def test_bad_formula_string_is_a_clear_error(regression_data):
+    X, y = regression_data
+    with pytest.raises(ValueError, match="unknown name 'y'"):
+        TaskNeuronRegressor(formula="x + y").fit(X, y)
+
+
+def test_multi_output_regression():
+    X, Y = make_regression(200, 4, n_targets=3, random_state=0)
+    reg = TaskNeuronRegressor(max_iter=100, random_state=0).fit(X, Y)
+    assert reg.n_outputs_ == 3
+    assert reg.predict(X).shape == (200, 3)
+    assert reg.score(X, Y) > 0.9
+
+
+def test_classifier_with_string_labels(classification_data):
+    X, y = classification_data
+    clf = TaskNeuronClassifier(max_iter=60, random_state=0).fit(X, y)
+    assert list(clf.classes_) == ["no", "yes"]
+    assert set(clf.predict(X)) <= {"no", "yes"}
+    proba = clf.predict_proba(X)
+    assert proba.shape == (300, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), atol=1e-10)
+    assert clf.score(X, y) > 0.9
+    assert (clf.classes_[proba.argmax(axis=1)] == clf.predict(X)).all()
+
+
+def test_multiclass_probabilities_follow_classes():
+    X, y = load_iris(return_X_y=True)
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = TaskNeuronClassifier(max_iter=200, random_state=0).fit(X, labels)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (150, 3)
+    assert (clf.classes_[proba.argmax(axis=1)] == clf.predict(X)).all()
+    assert clf.score(X, labels) > 0.95
+
+
+def test_classifier_refuses_a_single_class():
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        TaskNeuronClassifier().fit(X, np.zeros(20))
+
+
+def test_sample_weight_changes_the_fit(regression_data):
+    X, y = regression_data
+    weights = np.where(X[:, 0] > 0, 10.0, 0.1)
+    plain = TaskNeuronRegressor(formula="x", **FAST, random_state=0).fit(X, y)
+    ones = TaskNeuronRegressor(formula="x", **FAST, random_state=0).fit(X, y, np.ones(len(y)))
+    weighted = TaskNeuronRegressor(formula="x", **FAST, random_state=0).fit(X, y, weights)
+    np.testing.assert_array_equal(plain.predict(X), ones.predict(X))
+    heavy = X[:, 0] > 0
+    error = lambda est, rows: np.mean((est.predict(X[rows]) - y[rows]) ** 2)  # noqa: E731
+    assert error(weighted, heavy) < error(plain, heavy)
+
+
+def test_zero_weight_rows_are_ignored():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 2))
+    y = (X[:, 0] > 0).astype(int)
+    y_corrupted = y.copy()
+    y_corrupted[:100] = 1 - y_corrupted[:100]
+    weights = np.r_[np.zeros(100), np.ones(100)]
+    clf = TaskNeuronClassifier(formula="x", **FAST, random_state=0)
+    clf.fit(X, y_corrupted, sample_weight=weights)
+    assert clf.score(X[:100], y[:100]) > 0.9
+
+
+def test_warm_start_continues_training(regression_data):
+    X, y = regression_data
+    reg = TaskNeuronRegressor(**FAST, warm_start=True, random_state=0).fit(X, y)
+    formula, first_curve = reg.formula_, list(reg.loss_curve_)
+    weights = reg.network_.body.task_layers[0].weight.detach().clone()
+    reg.fit(X, y)
+    assert reg.formula_ is formula  # no second discovery
+    assert reg.n_iter_ == len(reg.loss_curve_) > len(first_curve)
+    assert reg.loss_curve_[: len(first_curve)] == first_curve
+    assert reg.loss_curve_[len(first_curve)] < first_curve[0]  # started from the trained weights
+    assert not torch.equal(weights, reg.network_.body.task_layers[0].weight)
+    cold = TaskNeuronRegressor(**FAST, warm_start=False, random_state=0).fit(X, y)
+    assert cold.n_iter_ == len(first_curve)
+
+
+def test_early_stopping_restores_the_best_weights(classification_data):
+    X, y = classification_data
+    clf = TaskNeuronClassifier(**{**FAST, "max_iter": 200}, early_stopping=True,
+                               n_iter_no_change=3, random_state=0).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_ < 200
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_pipeline_and_cross_val_score(regression_data):
+    X, y = regression_data
+    pipe = make_pipeline(StandardScaler(), TaskNeuronRegressor(**FAST, random_state=0))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.5
+
+
+def test_grid_search_in_parallel(classification_data):
+    X, y = classification_data
+    pipe = make_pipeline(StandardScaler(), TaskNeuronClassifier(max_iter=20, random_state=0))
+    grid = {"taskneuronclassifier__hidden_layer_sizes": [(8,), (16, 8)]}
+    search = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)
+    assert search.best_score_ > 0.8
+    assert search.best_estimator_[-1].hidden_layer_sizes in grid["taskneuronclassifier__hidden_layer_sizes"]
+    sequential = GridSearchCV(pipe, grid, cv=3, n_jobs=1).fit(X, y)
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"],
+                               sequential.cv_results_["mean_test_score"])
+
+
+def test_clone_gives_an_unfitted_copy_with_the_same_params(regression_data):
+    X, y = regression_data
+    reg = TaskNeuronRegressor(formula="x + x**2", rank=4, **FAST).fit(X, y)
+    copy = clone(reg)
+    assert copy.get_params() == reg.get_params()
+    assert not hasattr(copy, "network_")
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_round_trip_keeps_predictions(regression_data, classification_data, dump):
+    for est, (X, y) in [(TaskNeuronRegressor(**FAST, random_state=0), regression_data),
+                        (TaskNeuronClassifier(**FAST, random_state=0), classification_data)]:
+        est.fit(X, y)
+        if dump == "pickle":
+            loaded = pickle.loads(pickle.dumps(est))
+        else:
+            buffer = io.BytesIO()
+            joblib.dump(est, buffer)
+            buffer.seek(0)
+            loaded = joblib.load(buffer)
+        np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+        assert loaded.formula_ == est.formula_
+
+
+def test_pickled_network_state_is_on_the_cpu(regression_data):
+    X, y = regression_data
+    reg = TaskNeuronRegressor(**FAST, random_state=0).fit(X, y)
+    state = reg.__getstate__()
+    assert all(t.device.type == "cpu" for t in state["network_"].state_dict().values())
+
+
+def test_a_cuda_pickle_loads_on_a_cpu_machine(regression_data, monkeypatch):
+    """A model whose device_ says CUDA unpickles onto the CPU when CUDA is absent."""
+    X, y = regression_data
+    reg = TaskNeuronRegressor(**FAST, random_state=0).fit(X, y)
+    expected = reg.predict(X)
+    reg.device_ = torch.device("cuda")  # as if trained on a GPU machine
+    state = pickle.dumps(reg)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="loaded on the CPU"):
+        loaded = pickle.loads(state)
+    assert loaded.device_ == torch.device("cpu")
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+
+
+def test_device_parameter(regression_data, monkeypatch):
+    X, y = regression_data
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert TaskNeuronRegressor(**FAST, device="auto").fit(X, y).device_ == torch.device("cpu")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        TaskNeuronRegressor(**FAST, device="cuda").fit(X, y)
+    with pytest.raises(ValueError, match="not a device"):
+        TaskNeuronRegressor(**FAST, device="gpu-please").fit(X, y)
+
+
+def test_predict_is_independent_of_batching(regression_data):
+    X, y = regression_data
+    reg = TaskNeuronRegressor(**FAST, random_state=0).fit(X, y)
+    whole = reg.predict(X)
+    one_by_one = np.concatenate([reg.predict(X[i : i + 1]) for i in range(len(X))])
+    np.testing.assert_array_equal(whole, one_by_one)
+
+
+def test_feature_names_are_recorded():
+    pd = pytest.importorskip("pandas")
+    X, y = make_regression(100, 3, random_state=0)
+    frame = pd.DataFrame(X, columns=["age", "bmi", "bp"])
+    reg = TaskNeuronRegressor(**FAST, random_state=0).fit(frame, y)
+    assert list(reg.feature_names_in_) == ["age", "bmi", "bp"]
+
+
+def test_verbose_prints_discovery_and_epochs(regression_data, capsys):
+    X, y = regression_data
+    TaskNeuronRegressor(hidden_layer_sizes=(8,), max_iter=3, verbose=True, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert "TD discovery" in out
+    assert out.count("Iteration") == 3

@@ -1,0 +1,144 @@
+"""The shared training loop."""
+
+import warnings
+
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from skneuron.training import StoppingRule, fit_network, print_progress, resolve_device
+
+
+def mse(outputs, targets):
+    return (outputs - targets).square().mean(dim=1)
+
+
+def linear_problem(n=256, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 3, generator=g)
+    return X, X @ torch.tensor([[1.0], [-2.0], [0.5]])
+
+
+def test_learns_a_linear_map_and_reports_its_history():
+    X, Y = linear_problem()
+    net = torch.nn.Linear(3, 1)
+    result = fit_network(net, X, Y, loss_fn=mse, learning_rate=0.05, max_iter=100,
+                         generator=torch.Generator().manual_seed(0))
+    assert result.loss_curve[-1] < 1e-2
+    assert result.n_iter == len(result.loss_curve)
+    assert result.stop_reason in ("converged", "max_iter")
+
+
+def test_same_generator_seed_same_weights():
+    X, Y = linear_problem()
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        net = torch.nn.Linear(3, 1)
+        fit_network(net, X, Y, loss_fn=mse, max_iter=5, batch_size=16,
+                    generator=torch.Generator().manual_seed(11))
+        runs.append(net.weight.detach().clone())
+    assert torch.equal(runs[0], runs[1])
+
+
+def test_stops_when_loss_plateaus():
+    X, Y = linear_problem()
+    result = fit_network(torch.nn.Linear(3, 1), X, Y, loss_fn=mse, learning_rate=0.1,
+                         max_iter=500, tol=1e-3, n_iter_no_change=2)
+    assert result.stop_reason == "converged"
+    assert result.n_iter < 500
+
+
+def test_warns_when_max_iter_is_reached():
+    X, Y = linear_problem()
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        fit_network(torch.nn.Linear(3, 1), X, Y, loss_fn=mse, max_iter=2)
+
+
+def test_validation_monitoring_restores_the_best_weights():
+    X, Y = linear_problem()
+    scores = iter([0.1, 0.9, 0.2, 0.3, 0.4, 0.5])
+    snapshots = []
+
+    def score_fn(outputs, targets):
+        snapshots.append(net.weight.detach().clone())
+        return torch.tensor(next(scores))
+
+    net = torch.nn.Linear(3, 1)
+    result = fit_network(net, X, Y, loss_fn=mse, validation=(X, Y), score_fn=score_fn,
+                         max_iter=6, n_iter_no_change=10)
+    assert result.validation_scores == pytest.approx([0.1, 0.9, 0.2, 0.3, 0.4, 0.5])
+    assert result.best_epoch == 2
+    assert torch.equal(net.weight, snapshots[1])
+
+
+def test_non_finite_loss_restores_finite_weights_and_warns():
+    X, Y = linear_problem()
+    Y = Y * 1e30
+    net = torch.nn.Linear(3, 1)
+    with pytest.warns(ConvergenceWarning, match="NaN or infinite"):
+        result = fit_network(net, X, Y, loss_fn=mse, learning_rate=1e6, max_iter=50)
+    assert result.stop_reason == "non_finite"
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_keyboard_interrupt_keeps_the_best_model():
+    X, Y = linear_problem()
+    net = torch.nn.Linear(3, 1)
+
+    def interrupt_at_epoch_3(report):
+        if report.epoch == 3:
+            raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning, match="interrupted"):
+        result = fit_network(net, X, Y, loss_fn=mse, learning_rate=0.05, max_iter=100,
+                             callbacks=[interrupt_at_epoch_3])
+    assert result.stop_reason == "interrupted"
+    assert result.n_iter == 3
+    assert result.best_epoch == 3
+
+
+def test_zero_weight_batches_do_not_produce_nan():
+    X, Y = linear_problem(n=64)
+    weights = torch.zeros(64)
+    weights[0] = 1.0
+    net = torch.nn.Linear(3, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = fit_network(net, X, Y, loss_fn=mse, sample_weight=weights, batch_size=8, max_iter=3)
+    assert all(torch.isfinite(torch.tensor(result.loss_curve)))
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_num_threads_is_restored():
+    X, Y = linear_problem()
+    before = torch.get_num_threads()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit_network(torch.nn.Linear(3, 1), X, Y, loss_fn=mse, max_iter=1, num_threads=1)
+    assert torch.get_num_threads() == before
+
+
+def test_print_progress(capsys):
+    X, Y = linear_problem()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit_network(torch.nn.Linear(3, 1), X, Y, loss_fn=mse, max_iter=2, callbacks=[print_progress])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Iteration 1, loss = ")
+
+
+def test_stopping_rule_counts_epochs_without_improvement():
+    rule = StoppingRule(tol=0.0, patience=2)
+    for score in [0.5, 0.6, 0.6, 0.55, 0.59]:  # an equal score counts as progress (tol=0)
+        rule.update(1.0, score)
+    assert not rule.should_stop
+    rule.update(1.0, 0.58)
+    assert rule.should_stop and rule.best == 0.6
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(ValueError):
+        resolve_device("nonsense")
