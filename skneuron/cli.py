@@ -21,11 +21,13 @@ def _demo_tasks():
     yield "breast_cancer", "classification", *load_breast_cancer(return_X_y=True)
 
 
-def run_demo(seed: int = 0, out=sys.stdout) -> list[dict]:
+def run_demo(seed: int = 0, out=None) -> list[dict]:
     """Fit the default task-neuron estimator and sklearn's MLP on each demo task.
 
-    Prints each discovered formula and a score/time table; returns the rows.
+    Prints each discovered formula and a score/time table to ``out`` (standard
+    output by default); returns the rows.
     """
+    out = out or sys.stdout
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier, MLPRegressor

@@ -1,0 +1,40 @@
+"""The command line, as a user runs it."""
+
+import subprocess
+import sys
+
+import pytest
+
+from skneuron.cli import main
+
+
+def test_demo_prints_formulas_and_a_table_against_the_mlp(capsys, monkeypatch):
+    from sklearn.datasets import make_classification, make_regression
+
+    import skneuron.cli as cli
+
+    def tiny_tasks():  # the real demo data sets take ~10 s; the printing logic is the same
+        X, y = make_regression(200, 4, random_state=0)
+        yield "tiny regression", "regression", X, y
+        X, y = make_classification(200, 4, random_state=0)
+        yield "tiny classification", "classification", X, y
+
+    monkeypatch.setattr(cli, "_demo_tasks", tiny_tasks)
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("discovered formula: σ(") == 2
+    assert "| tiny regression | TaskNeuron | R² " in out
+    assert "| tiny classification | sklearn MLP | accuracy " in out
+
+
+def test_console_entry_point_runs_as_a_module():
+    result = subprocess.run([sys.executable, "-m", "skneuron", "--help"], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0
+    assert "demo" in result.stdout
+
+
+def test_unknown_command_is_a_usage_error():
+    with pytest.raises(SystemExit) as exc:
+        main(["nonsense"])
+    assert exc.value.code == 2
