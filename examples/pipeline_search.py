@@ -1,0 +1,30 @@
+"""Classification in a Pipeline with GridSearchCV, predict_proba and a saved model.
+
+Run: ``python examples/pipeline_search.py`` (about 15 seconds on 2 cores).
+"""
+
+import pickle
+
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skneuron import TaskNeuronClassifier
+
+X, y = load_breast_cancer(return_X_y=True)
+X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
+
+pipe = make_pipeline(StandardScaler(), TaskNeuronClassifier(max_iter=50, random_state=0))
+grid = {"taskneuronclassifier__hidden_layer_sizes": [(32,), (64, 32)]}
+search = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X_train, y_train)
+print("best parameters:", search.best_params_)
+print(f"cross-validated accuracy {search.best_score_:.3f}, test accuracy {search.score(X_test, y_test):.3f}")
+
+model = search.best_estimator_
+print("formula:", model[-1].formula_)
+print("P(class) of the first test rows:\n", model.predict_proba(X_test[:3]).round(3))
+
+restored = pickle.loads(pickle.dumps(model))
+assert (restored.predict(X_test) == model.predict(X_test)).all()
+print("pickle round trip: identical predictions")
