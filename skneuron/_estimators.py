@@ -213,7 +213,9 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             )
             if self.verbose:
                 print(result, flush=True)
-            return result.formula, result
+            # Discovery chooses the terms that join the linear one: keeping ``x`` in every
+            # neuron means the network always contains the ordinary MLP as a special case.
+            return result.formula | NeuronFormula(), result
         return NeuronFormula.coerce(self.formula, rank=self.rank), None
 
     def _build_network(self, n_features, seed) -> Standardized:
@@ -365,7 +367,9 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
     Attributes
     ----------
     formula_ : NeuronFormula
-        The neuron formula the network uses.
+        The neuron formula the network uses: the given one, or the discovered
+        terms together with the linear term ``x``, which every discovered
+        neuron keeps so that the network contains the ordinary MLP.
     discovery_ : DiscoveryResult or None
         What discovery found (None when the formula was given).
     network_ : skneuron.nn.Standardized

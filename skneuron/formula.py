@@ -263,6 +263,24 @@ class NeuronFormula:
             functions=tuple(data.get("functions", ())),
         )
 
+    def union(self, other: NeuronFormula | str) -> NeuronFormula:
+        """The formula with the terms of both (``self``'s rank wins if both have one).
+
+        Examples
+        --------
+        >>> NeuronFormula.parse("inter(3, rank=4)").union("x").terms
+        ('x', 'inter(3, rank=4)')
+        """
+        other = NeuronFormula.coerce(other)
+        return NeuronFormula(
+            pure_orders=self.pure_orders + other.pure_orders,
+            interaction_orders=self.interaction_orders + other.interaction_orders,
+            rank=self.rank or other.rank or 8,
+            functions=self.functions + other.functions,
+        )
+
+    __or__ = union
+
     # ------------------------------------------------------------------ display
     def __str__(self) -> str:
         parts = []
