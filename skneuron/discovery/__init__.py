@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from skneuron.discovery._result import DiscoveryResult
+from skneuron.discovery.sr import discover_sr
 from skneuron.discovery.td import discover_td
 
-__all__ = ["DiscoveryResult", "discover_formula", "discover_td", "METHODS"]
+__all__ = ["DiscoveryResult", "discover_formula", "discover_sr", "discover_td", "METHODS"]
 
 #: Discovery methods by the name the estimators' ``discovery`` parameter takes.
-METHODS = {"td": discover_td}
+METHODS = {"td": discover_td, "sr": discover_sr}
 
 
 def discover_formula(X, Y, *, method: str = "td", **options) -> DiscoveryResult:
@@ -28,8 +29,9 @@ def discover_formula(X, Y, *, method: str = "td", **options) -> DiscoveryResult:
         Targets, standardised internally. For classification pass the class
         indicator (one-hot) matrix: each column gets its own weights while the
         term selection is shared.
-    method : {"td"}, default="td"
-        The discovery method.
+    method : {"td", "sr"}, default="td"
+        The discovery method: NeuronSeek-TD (:func:`discover_td`) or
+        vectorized symbolic regression (:func:`discover_sr`).
     **options
         Passed to the method's function (e.g. ``max_order``, ``rank``,
         ``random_state`` for :func:`discover_td`).

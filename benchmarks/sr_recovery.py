@@ -1,0 +1,129 @@
+"""Planted-formula recovery and discovery time of NeuronSeek-SR (``discovery="sr"``).
+
+The issue's protocol: n = 2000 rows, D = 8 features x ~ U(−2, 2), target
+``Σ_i g(x_i)`` plus noise 0.01·N(0, 1), one search per seed with the default
+settings of :func:`skneuron.discovery.discover_sr`. A seed counts as a match
+when the discovered terms equal the true terms up to sympy equivalence.
+
+Then the discovery time at 10 000 × 20 with the defaults (best and median of
+``--repeats`` runs after one warm-up), for ``n_jobs=1`` and ``n_jobs=2``.
+
+Run ``python -m benchmarks.sr_recovery [--seeds 10] [--repeats 5]``; the table
+is printed and written to ``benchmarks/results/sr_recovery.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import sympy
+from sklearn.datasets import make_friedman1
+
+from skneuron.discovery import discover_sr
+
+#: name -> (g written in x, the clean target from X, the true terms)
+PLANTED = {
+    "sin + square": ("sin(x) + 0.5 x²", lambda X: np.sin(X).sum(1) + 0.5 * (X**2).sum(1),
+                     ("sin(x)", "x**2")),
+    "cube − linear": ("x³ − x", lambda X: (X**3).sum(1) - X.sum(1), ("x", "x**3")),
+    "gaussian bump": ("exp(−x²)", lambda X: np.exp(-(X**2)).sum(1), ("exp(-x**2)",)),
+    "x · gaussian": ("x·exp(−x²)", lambda X: (X * np.exp(-(X**2))).sum(1), ("x*exp(-x**2)",)),
+    "tanh + square": ("tanh(x) + 0.3 x²", lambda X: np.tanh(X).sum(1) + 0.3 * (X**2).sum(1),
+                      ("tanh(x)", "x**2")),
+    "x cos x": ("x·cos(x)", lambda X: (X * np.cos(X)).sum(1), ("x*cos(x)",)),
+}
+
+RESULTS = Path(__file__).parent / "results" / "sr_recovery.md"
+
+
+def planted(name: str, seed: int, n: int = 2000, n_features: int = 8, noise: float = 0.01):
+    """Rows and target of one planted SR problem."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2.0, 2.0, size=(n, n_features))
+    return X, PLANTED[name][1](X) + noise * rng.standard_normal(n)
+
+
+def matches(formula, truth) -> bool:
+    """Whether the formula's terms are the true terms, up to sympy equivalence."""
+    found = [sympy.sympify(t) for t in formula.terms]
+    expected = [sympy.sympify(t) for t in truth]
+    return len(found) == len(expected) and all(
+        any(sympy.simplify(f - e) == 0 for f in found) for e in expected
+    )
+
+
+def recovery_table(seeds: int) -> list[str]:
+    lines = [
+        f"Planted recovery, n = 2000, D = 8, x ~ U(−2, 2), noise 0.01, default settings, "
+        f"seeds 0..{seeds - 1}",
+        "",
+        "| planted g | true terms | matched | formulas found (count) | mean time |",
+        "|---|---|---|---|---|",
+    ]
+    for name, (label, _, truth) in PLANTED.items():
+        found, times, hits = Counter(), [], 0
+        for seed in range(seeds):
+            X, y = planted(name, seed)
+            start = time.perf_counter()
+            result = discover_sr(X, y, random_state=seed)
+            times.append(time.perf_counter() - start)
+            hits += matches(result.formula, truth)
+            found[" + ".join(result.formula.terms)] += 1
+        summary = ", ".join(f"`{f}` ({c})" for f, c in found.most_common())
+        lines.append(f"| {label} | `{' + '.join(truth)}` | {hits}/{seeds} | {summary} | "
+                     f"{statistics.mean(times):.2f} s |")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def timing_table(repeats: int) -> list[str]:
+    rng = np.random.default_rng(0)
+    X_sin = rng.uniform(-2.0, 2.0, size=(10_000, 20))
+    y_sin = PLANTED["sin + square"][1](X_sin) + 0.01 * rng.standard_normal(10_000)
+    X_f, y_f = make_friedman1(10_000, 20, noise=1.0, random_state=0)
+    X_f = (X_f - X_f.mean(0)) / X_f.std(0)
+    lines = [
+        "",
+        f"Discovery time at 10 000 × 20, default settings (best / median of {repeats} "
+        "runs after a warm-up; seeds 0..repeats−1)",
+        "",
+        "| data | n_jobs | best | median | formula (seed 0) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, (X, y) in {"planted sin + square": (X_sin, y_sin),
+                         "friedman1 (standardised)": (X_f, y_f)}.items():
+        for n_jobs in (1, 2):
+            discover_sr(X, y, random_state=0, n_jobs=n_jobs)
+            times, formula = [], None
+            for seed in range(repeats):
+                start = time.perf_counter()
+                result = discover_sr(X, y, random_state=seed, n_jobs=n_jobs)
+                times.append(time.perf_counter() - start)
+                formula = formula or " + ".join(result.formula.terms)
+            lines.append(f"| {name} | {n_jobs} | {min(times):.2f} s | "
+                         f"{statistics.median(times):.2f} s | `{formula}` |")
+            print(lines[-1], flush=True)
+    return lines
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    lines = ["# NeuronSeek-SR: planted recovery and discovery time", ""]
+    lines += recovery_table(args.seeds)
+    lines += timing_table(args.repeats)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nwritten to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
