@@ -38,7 +38,7 @@ from sklearn.utils import check_array, check_random_state
 
 from skneuron.discovery._result import DiscoveryResult
 from skneuron.formula import VARIABLE, NeuronFormula
-from skneuron.nn._elementwise import EXP_CAP, LOG_EPS, compile_elementwise
+from skneuron._elementwise import EXP_CAP, LOG_EPS, compile_elementwise
 
 __all__ = ["discover_sr", "DEFAULT_FUNCTION_SET", "FUNCTIONS", "MIN_SAMPLES"]
 
@@ -640,9 +640,9 @@ def _complexity(term) -> int:
 def _evaluate_programs(programs, x: np.ndarray, clipped: np.ndarray, shared: dict) -> np.ndarray:
     """``Σ_i φ(x_i)`` for every compiled program; shape ``(len(programs), n)``.
 
-    Programs come from :func:`~skneuron.nn._elementwise.compile_elementwise`
+    Programs come from :func:`~skneuron._elementwise.compile_elementwise`
     and are evaluated with the same guards as
-    :func:`~skneuron.nn._elementwise.evaluate_elementwise`. Sub-programs shared
+    :func:`~skneuron._elementwise.evaluate_elementwise`. Sub-programs shared
     by several terms are evaluated once (``memo``); ``shared`` holds values
     kept across batches (the input and its low powers).
     """

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from skneuron.formula import NeuronFormula
-from skneuron.nn._elementwise import compile_elementwise, evaluate_elementwise
+from skneuron._elementwise import compile_elementwise, evaluate_elementwise
 
 __all__ = ["TaskNeuronLayer"]
 

@@ -18,7 +18,7 @@ from skneuron.discovery.sr import (
     _program,
 )
 from skneuron.nn import TaskNeuronLayer
-from skneuron.nn._elementwise import compile_elementwise, evaluate_elementwise
+from skneuron._elementwise import compile_elementwise, evaluate_elementwise
 
 X_ = sympy.Symbol("x")
 

@@ -7,7 +7,7 @@ import torch
 
 from skneuron import NeuronFormula
 from skneuron.nn import Standardized, TaskNeuronLayer, TaskNeuronNetwork
-from skneuron.nn._elementwise import compile_elementwise, evaluate_elementwise
+from skneuron._elementwise import compile_elementwise, evaluate_elementwise
 
 
 def seeded(seed=0):

@@ -1,4 +1,4 @@
-"""Element-wise terms ``φ(x)`` of a formula, evaluated with torch.
+"""Element-wise terms ``φ(x)`` of a formula, evaluated with torch (shared by nn and discovery).
 
 An expression in ``x`` (text, as :class:`~skneuron.NeuronFormula` stores it)
 is compiled once into a small tree of plain tuples — picklable, unlike a
