@@ -3,14 +3,18 @@
 The search fits the *dual-stream* polynomial model of order ``K`` to the data
 and then asks which of its terms the data actually need::
 
-    ŷ_c(x) = b_c + Σ_{k=1..K} w_{k,c}ᵀ x^{∘k} / √((2k−1)!!)           pure power stream
-                 + Σ_{k=2..K} Σ_{r=1..R} Π_{m=1..k} u_{k,m,r,c}ᵀ x        CP interaction stream
+    ŷ_c(x) = b_c + Σ_{k=1..K} w_{k,c}ᵀ x^{∘k} / √((2k−1)!!)               pure power stream
+                 + Σ_{k=2..K} Σ_{r=1..R} v_{k,r,c} Π_{m=1..k} u_{k,m,r}ᵀ x    CP interaction stream
 
 The ``2K − 1`` candidate terms are the pure powers ``x, x**2, …, x**K`` and
 the interactions ``inter(2), …, inter(K)`` (an order-1 interaction would just
 be the linear term). An interaction term is the contraction
-``⟨W_k, x^{⊗k}⟩`` of an order-``k`` weight tensor held in CP form of rank
-``R``; the ``D^k`` tensor is never formed.
+``⟨W_{k,c}, x^{⊗k}⟩`` of an order-``k`` weight tensor held in CP form of rank
+``R``; the ``D^k`` tensor is never formed. The factors ``u_{k,m,r}`` are
+shared by all outputs ``c`` and only the mixing weights ``v_{k,r,c}`` are
+output-specific — the form the network layer uses (``V_k · Π_m U_{k,m}x``,
+:class:`skneuron.nn.TaskNeuronLayer`) — so a one-hot target with many classes
+costs little more than a single output.
 
 The paper selects terms with Hard-Concrete L0 gates; measured here, those
 gates never close. Instead, every subset of terms is refitted by least squares
@@ -21,8 +25,10 @@ algorithm, its defaults and what the returned numbers mean.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import operator
 import time
 import warnings
 from contextlib import contextmanager
@@ -62,8 +68,15 @@ _ALONE_RANK = 2
 # weights to a pure term's D, so at (nearly) equal fit the pure term wins.
 _INTERACTION_PREMIUM = 1.1
 
+# Initial mixing coefficient v_{k,r,c} of every rank-one product and output.
+_MIX_INIT = 1.0
+
 # On small data the number of epochs is raised to reach this many Adam steps.
 _MIN_STEPS = 400
+
+# Ridge of the least-squares refits: α·n_train on a pure column, α·Σ(column²) on a
+# product column (see _SubsetScores).
+_RIDGE = 1e-3
 
 # How many of the best subsets details["subsets"] lists.
 _N_SUBSETS_REPORTED = 10
@@ -92,14 +105,19 @@ def discover_td(
        outside it, all in one training loop (Adam, mean squared error):
        head A, the full dual-stream model of order ``K = max_order`` with
        rank-``rank`` interactions, and head B, the linear term plus rank-2
-       interactions only.
+       interactions only. In both heads the interaction factors are shared by
+       all outputs; pure weights, mixing weights and biases are per output.
     3. For every subset ``S`` of the ``2K − 1`` candidate terms and every fold,
        a linear least-squares refit is made on the fold's training rows — a
        pure term ``x**k`` brings its ``n_features`` columns ``x^{∘k}``; an
-       interaction term ``inter(k)`` brings one column, the learned term of
-       head A if ``x**k`` is also in ``S`` and of head B otherwise — and
-       evaluated on the fold's rows. ``MSE(S)`` is the cross-validated mean
-       squared error, averaged over the outputs.
+       interaction term ``inter(k)`` brings the learned rank-one products
+       ``Π_m u_{k,m,r}ᵀx`` as columns (``rank`` of head A if ``x**k`` is also
+       in ``S``, 2 of head B otherwise) — and evaluated on the fold's rows.
+       The ridge is ``10⁻³·n_train`` on each pure column and ``10⁻³`` of its
+       sum of squares on each product column; the intercept is free. The
+       columns are the same for every output; each output gets its own
+       coefficients. ``MSE(S)`` is the cross-validated mean squared error,
+       averaged over the outputs.
     4. The selected subset minimises
        ``J(S) = MSE(S) + τ·(#pure terms in S + 1.1·#interaction terms in S)``.
        The price of a term is ``τ = max(tolerance, SE)``, with ``SE`` the
@@ -115,6 +133,13 @@ def discover_td(
     ``inter(k)`` has to carry it all. Its rank is small so that it cannot
     mimic a full diagonal (``x**k`` with weights on many features).
 
+    The ridge keeps the refit well posed when a column is (nearly) constant
+    on a fold's training rows — a feature that is non-zero in a handful of
+    rows, such as a rarely inked pixel: its powers are then collinear with
+    the intercept, and an almost unpenalised least-squares fit gave them
+    huge coefficients that blew up on the held-out rows where the feature is
+    non-zero, which priced the (unclipped) linear term out of the formula.
+
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
@@ -123,7 +148,8 @@ def discover_td(
         Regression target(s). For classification pass the class indicator
         matrix (one-hot; a single indicator column for two classes): the
         search is then a multi-output regression on the standardised
-        indicators, with class-specific term weights and one term selection
+        indicators, with interaction factors shared by all classes,
+        class-specific pure and mixing weights, and one term selection
         shared by all classes.
     max_order : int, default=3
         Highest order ``K`` of the candidate terms, between 1 and
@@ -172,12 +198,14 @@ def discover_td(
         - ``"price"`` (``τ``), ``"standard_error"`` (``SE``),
           ``"temperature"`` (``T``) and ``"tolerance"``;
         - ``"interaction_factors"``: for each interaction order ``k``, the
-          learned order-``k`` weight tensor ``W_k`` of the first output as a
-          normalised :class:`tensorly.cp_tensor.CPTensor` (factors of shape
-          ``(n_features, r)``, unit columns): the term's value is
-          ``⟨W_k, x^{⊗k}⟩`` on the standardised input clamped to ±5. It comes
-          from the first fold's head that the selected subset scores that
-          order with (A if ``x**k`` is selected, else B);
+          learned order-``k`` weight tensor ``W_{k,1} = Σ_r v_{k,r,1}
+          u_{k,1,r} ⊗ … ⊗ u_{k,k,r}`` of the first output as a normalised
+          :class:`tensorly.cp_tensor.CPTensor` (factors of shape
+          ``(n_features, r)``, unit columns; the factors are the same for
+          every output, the weights are the first output's ``v``): the term's
+          value is ``⟨W_k, x^{⊗k}⟩`` on the standardised input clamped to ±5.
+          It comes from the first fold's head that the selected subset scores
+          that order with (A if ``x**k`` is selected, else B);
         - ``"n_samples"`` (rows used), ``"cv"``, ``"n_steps"`` and
           ``"train_mse"`` (per head, averaged over folds);
         - ``"reason"``, when the linear formula is returned as a fallback.
@@ -199,11 +227,14 @@ def discover_td(
 
     Cost: ``max(n_epochs·⌈n/batch_size⌉, 400)`` Adam steps that train all
     ``2·cv`` models at once (``n ≤ max_samples``), then ``cv·2^(2K−1)`` small
-    least-squares refits from Gram matrices. Measured on 2 busy cores:
-    0.4–0.8 s on 2500 × 10 and 0.8–1.4 s on 10 000 × 50 at the defaults; the interaction
-    weights grow as ``cv·K²·R·D·C``, so ``max_order=6`` with many outputs
-    takes seconds. Memory is ``O(n·K·D + cv·K²·R·D·C)``; no ``D^k`` tensor is
-    formed.
+    least-squares refits from Gram matrices. The interaction weights number
+    ``cv·(K−1)·(R+2)·((K+2)·D/2 + C)`` — the factors do not grow with the
+    number of outputs ``C``, only the mixing weights do — and the pure
+    weights ``cv·(K+1)·D·C``. Measured on 2 busy cores at the defaults:
+    0.3–0.45 s on 2500 × 10, 0.55–0.8 s on 10 000 × 50 and 0.5–0.75 s on a
+    10-class one-hot target of 1347 × 64 (``load_digits``); 1.5 s with 100
+    classes; ``max_order=6`` takes seconds. Memory is
+    ``O(n·K·D + cv·K²·R·D + cv·K·(D + R)·C)``; no ``D^k`` tensor is formed.
 
     Torch and BLAS run single-threaded during the search and the previous
     settings are restored: the matrices are small, and on a busy machine
@@ -255,19 +286,21 @@ def discover_td(
         model = _DualStreamPolynomial(X.shape[1], Y.shape[1], max_order, rank, cv, generator)
         train_mse = _train(model, X, Y, fold_of_row, n_steps=n_steps, batch_size=batch_size,
                            learning_rate=learning_rate, generator=generator)
-        pure, inter = _design(model, X)
+        pure, products = _design(model, X)
+        groups = model.product_groups()
         folds = []
         for fold in range(cv):
             train, val = fold_of_row != fold, fold_of_row == fold
-            folds.append((val, _SubsetScores((pure[train], inter[train, fold]),
-                                             (pure[val], inter[val, fold]),
-                                             Y[train], Y[val], masks, max_order)))
-    # Cross-validated MSE per subset and output: every row scored once, by the
-    # refit of the fold that did not train on it.
-    mse_per_output = sum(val.sum() * scores.mse for val, scores in folds) / len(rows)
-    mse = mse_per_output.mean(axis=1)
-    lowest = int(np.argmin(mse))
-    errors = np.concatenate([scores.squared_errors(lowest) for _, scores in folds]).mean(axis=1)
+            folds.append((val, _SubsetScores((pure[train], products[train, fold]),
+                                             (pure[val], products[val, fold]),
+                                             Y[train], Y[val], masks, groups)))
+        # Cross-validated MSE per subset and output: every row scored once, by
+        # the refit of the fold that did not train on it.
+        mse_per_output = sum(val.sum() * scores.mse for val, scores in folds) / len(rows)
+        mse = mse_per_output.mean(axis=1)
+        lowest = int(np.argmin(mse))
+        errors = np.concatenate(
+            [scores.squared_errors(lowest) for _, scores in folds]).mean(axis=1)
     standard_error = float(errors.std(ddof=1) / math.sqrt(len(errors)))
     price = max(tolerance, standard_error)
     temperature = max(price, 1e-4) / 4.0
@@ -403,68 +436,135 @@ class _DualStreamPolynomial(torch.nn.Module):
 
     For each cross-fitting fold there is a head A, the full dual-stream model
     (pure orders 1..K, interaction orders 2..K of rank R), and a head B with
-    the linear term and rank-:data:`_ALONE_RANK` interactions only. The input
-    of a batch is one row block ``[clamp(x), x^{∘1}, …, x^{∘K}]`` (scaled
-    powers); every weight of every fold is applied with three matmuls.
+    the linear term and rank-:data:`_ALONE_RANK` interactions only. The
+    interaction factors ``u_{k,m,r}`` of a head are shared by all outputs;
+    only the mixing coefficients ``v_{k,r,c}`` are output-specific, so the
+    interaction stream costs about the same for one output as for many.
+
+    Layout. A batch is one row block ``[clamp(x), x^{∘1}, …, x^{∘K}]`` (scaled
+    powers). Per fold, the ``J = (K − 1)·(R_A + R_B)`` rank-one products are
+    ordered by interaction order, highest first, and within an order head A's
+    ``R_A`` before head B's ``R_B``. Factor ``m`` (0-based) of every product
+    comes from one projection block; as only the orders ``k > m`` have a
+    factor ``m ≥ 2``, block ``m`` is a prefix of the ``J`` columns and the
+    rest of the product is padded with ones. The mixing is one batched
+    matmul with a head mask: head A's products feed head A's outputs only.
     """
 
     def __init__(self, n_features, n_outputs, max_order, rank, n_folds, generator):
         super().__init__()
-        D, C, F = n_features, n_outputs, n_folds
-        self.n_features, self.n_outputs, self.max_order, self.n_folds = D, C, max_order, F
+        D, C, F, K = n_features, n_outputs, n_folds, max_order
+        self.n_features, self.n_outputs, self.max_order, self.n_folds = D, C, K, F
         self.ranks = (rank, min(rank, _ALONE_RANK))  # heads A and B
-        # Per fold, per order k: k factors of width (R_A + R_B)·C, heads side by side.
-        self.widths = [k * sum(self.ranks) * C for k in range(2, max_order + 1)]
+        r_both = sum(self.ranks)
+        self.n_products = (K - 1) * r_both
+        # Width of projection block m: the orders k > m (k ≥ 2), R_A + R_B columns each.
+        self.widths = [(K - max(m + 1, 2) + 1) * r_both for m in range(K)] if K > 1 else []
         self.bias = torch.nn.Parameter(torch.zeros(F, 2, C))
-        self.pure = torch.nn.Parameter(torch.zeros(max_order * D, F * C))
+        self.pure = torch.nn.Parameter(torch.zeros(K * D, F * C))
         self.linear_b = torch.nn.Parameter(torch.zeros(D, F * C))
         std = _FACTOR_INIT_STD / math.sqrt(D)
         self.factors = torch.nn.Parameter(
             torch.randn(D, F * sum(self.widths), generator=generator) * std
         )
+        head_of_product = torch.arange(self.n_products) % r_both >= self.ranks[0]  # True: B
+        mask = torch.zeros(self.n_products, 2, C)
+        mask[~head_of_product, 0] = 1.0
+        mask[head_of_product, 1] = 1.0
+        self.register_buffer("head_mask", mask.flatten(1), persistent=False)  # (J, 2C)
+        self.mixing = torch.nn.Parameter(
+            _MIX_INIT * self.head_mask.expand(F, -1, -1).clone())  # (F, J, 2C)
 
-    def interaction_outputs(self, clipped: torch.Tensor) -> torch.Tensor:
-        """Interaction terms, shape (n, folds, 2 heads, K − 1 orders, C)."""
-        n, F, C = clipped.shape[0], self.n_folds, self.n_outputs
+    def _factor_blocks(self, clipped: torch.Tensor) -> list[torch.Tensor]:
+        """Factor ``m`` of every rank-one product, ``u_{k,m,r}ᵀx``; each (n, F, J)."""
+        n, F, J = clipped.shape[0], self.n_folds, self.n_products
+        blocks = torch.split((clipped @ self.factors).view(n, F, -1), self.widths, dim=2)
+        return [block if block.shape[2] == J
+                else torch.nn.functional.pad(block, (0, J - block.shape[2]), value=1.0)
+                for block in blocks]
+
+    def products(self, clipped: torch.Tensor) -> torch.Tensor:
+        """Rank-one products ``Π_m u_{k,m,r}ᵀx`` of every fold, shape (n, F, J)."""
         if not self.widths:
-            return clipped.new_zeros(n, F, 2, 0, C)
-        projected = (clipped @ self.factors).view(n, F, -1)
-        rank_a = self.ranks[0]
-        outputs = []
-        for k, block in zip(range(2, self.max_order + 1),
-                            torch.split(projected, self.widths, dim=2)):
-            block = block.unflatten(2, (k, -1))
-            product = block[:, :, 0]
-            for m in range(1, k):  # cheaper backward than Tensor.prod
-                product = product * block[:, :, m]
-            product = product.unflatten(2, (-1, C))
-            outputs.append(torch.stack(
-                [product[:, :, :rank_a].sum(dim=2), product[:, :, rank_a:].sum(dim=2)], dim=2))
-        return torch.stack(outputs, dim=3)
+            return clipped.new_zeros(clipped.shape[0], self.n_folds, 0)
+        return functools.reduce(operator.mul, self._factor_blocks(clipped))
 
-    def predictions(self, batch: torch.Tensor) -> torch.Tensor:
-        """Predictions of heads A and B per fold, shape (n, folds, 2, C)."""
+    def product_groups(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each order k = 2..K, the columns of :meth:`products` of heads A and B."""
+        K, (rank_a, rank_b) = self.max_order, self.ranks
+        first = [(K - k) * (rank_a + rank_b) for k in range(2, K + 1)]
+        return [(np.arange(f, f + rank_a), np.arange(f + rank_a, f + rank_a + rank_b))
+                for f in first]
+
+    def _forward(self, batch: torch.Tensor):
+        """Predictions (n, F, 2, C) and the intermediate values the gradients need."""
         D, F, C = self.n_features, self.n_folds, self.n_outputs
         clipped, powers = batch[:, :D], batch[:, D:]
         n = batch.shape[0]
-        inter = self.interaction_outputs(clipped).sum(dim=3)  # (n, F, 2, C)
-        a = (powers @ self.pure).view(n, F, C)
-        b = (powers[:, :D] @ self.linear_b).view(n, F, C)
-        return torch.stack([a, b], dim=2) + inter + self.bias
+        out = torch.stack([(powers @ self.pure).view(n, F, C),
+                           (powers[:, :D] @ self.linear_b).view(n, F, C)], dim=2) + self.bias
+        if not self.widths:
+            return out, None
+        blocks = self._factor_blocks(clipped)
+        products = functools.reduce(operator.mul, blocks).transpose(0, 1)  # (F, n, J)
+        mixing = self.mixing * self.head_mask
+        out += torch.bmm(products, mixing).transpose(0, 1).view(n, F, 2, C)
+        return out, (blocks, products, mixing)
+
+    def predictions(self, batch: torch.Tensor) -> torch.Tensor:
+        """Predictions of heads A and B per fold, shape (n, folds, 2, C)."""
+        return self._forward(batch)[0]
+
+    def set_gradients(self, batch: torch.Tensor, y: torch.Tensor, weight: torch.Tensor) -> None:
+        """Set ``.grad`` of every parameter to the gradient of ``Σ weight·(ŷ − y)²``.
+
+        ``weight`` has shape (n, F): the weight of each row in each fold's loss
+        (the same for both heads and all outputs). The gradient is written out
+        by hand — the model is a few matmuls and products — which makes a
+        training step about a quarter cheaper than autograd on these small
+        batches; ``tests/discovery/test_td.py`` checks it against autograd.
+        """
+        D, F, C = self.n_features, self.n_folds, self.n_outputs
+        n = batch.shape[0]
+        clipped, powers = batch[:, :D], batch[:, D:]
+        out, cache = self._forward(batch)
+        grad = (2.0 * weight)[:, :, None, None] * (out - y[:, None, None, :])  # (n, F, 2, C)
+        self.bias.grad = grad.sum(dim=0)
+        self.pure.grad = powers.T @ grad[:, :, 0].reshape(n, F * C)
+        self.linear_b.grad = powers[:, :D].T @ grad[:, :, 1].reshape(n, F * C)
+        if cache is None:
+            return
+        blocks, products, mixing = cache
+        grad = grad.view(n, F, 2 * C).transpose(0, 1)  # (F, n, 2C)
+        self.mixing.grad = torch.bmm(products.transpose(1, 2), grad) * self.head_mask
+        grad_products = torch.bmm(grad, mixing.transpose(1, 2)).transpose(0, 1)  # (n, F, J)
+        # Product rule: the gradient of factor m is the product of all the others.
+        before, after = [None], [None]
+        for block in blocks[:-1]:
+            before.append(block if before[-1] is None else before[-1] * block)
+        for block in blocks[:0:-1]:
+            after.append(block if after[-1] is None else after[-1] * block)
+        grad_blocks = []
+        for first, last, width in zip(before, reversed(after), self.widths):
+            others = first if last is None else last if first is None else first * last
+            grad_blocks.append((grad_products * others)[:, :, :width])
+        self.factors.grad = clipped.T @ torch.cat(grad_blocks, dim=2).view(n, -1)
 
     @torch.no_grad()
     def interaction_cp_tensors(self, heads: dict[int, int], fold: int = 0, output: int = 0):
         """Order ``k`` → :class:`CPTensor` of head ``heads[k]`` (0 = A, 1 = B)."""
-        D, C = self.n_features, self.n_outputs
+        D, K, C, r_both = self.n_features, self.max_order, self.n_outputs, sum(self.ranks)
         per_fold = self.factors.detach().double().numpy().reshape(D, self.n_folds, -1)[:, fold]
         blocks = np.split(per_fold, np.cumsum(self.widths)[:-1], axis=1)
+        mixing = self.mixing.detach().double().numpy()[fold]  # (J, 2C)
         tensors = {}
-        for (k, head), block in zip(sorted(heads.items()), blocks):
-            factors = block.reshape(D, k, sum(self.ranks), C)
-            columns = slice(0, self.ranks[0]) if head == 0 else slice(self.ranks[0], None)
-            factors = [np.ascontiguousarray(factors[:, m, columns, output]) for m in range(k)]
+        for k, head in sorted(heads.items()):
+            first = (K - k) * r_both + (0 if head == 0 else self.ranks[0])
+            columns = slice(first, first + self.ranks[head])
+            factors = [np.ascontiguousarray(blocks[m][:, columns]) for m in range(k)]
+            weights = np.ascontiguousarray(mixing[columns, head * C + output])
             with tensorly.backend_context("numpy", local_threadsafe=True):
-                tensors[k] = cp_normalize(CPTensor((np.ones(self.ranks[head]), factors)))
+                tensors[k] = cp_normalize(CPTensor((weights, factors)))
         return tensors
 
 
@@ -490,39 +590,35 @@ def _train(model, X, Y, fold_of_row, *, n_steps, batch_size, learning_rate, gene
     y = torch.as_tensor(Y, dtype=torch.float32)
     in_training = torch.as_tensor(
         fold_of_row[:, None] != np.arange(model.n_folds)[None], dtype=torch.float32)
-    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, foreach=True)
-    n, step = len(data), 0
-    while step < n_steps:
-        # One gather per epoch; the batches are then contiguous slices.
-        permutation = torch.randperm(n, generator=generator)
-        data_e, y_e, weight_e = data[permutation], y[permutation], in_training[permutation]
-        for begin in range(0, n, batch_size):
-            end = begin + batch_size
-            error = model.predictions(data_e[begin:end]) - y_e[begin:end, None, None, :]
-            weight = weight_e[begin:end]  # (batch, folds)
-            per_fold = torch.einsum("nf,nfh->f", weight, error.square().mean(dim=3))
-            loss = (per_fold / weight.sum(dim=0).clamp(min=1.0)).sum()
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            step += 1
-            if step >= n_steps:
-                break
-    with torch.no_grad():
+    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
+    n, step, C = len(data), 0, Y.shape[1]
+    with torch.no_grad():  # the gradients are written by model.set_gradients
+        while step < n_steps:
+            # One gather per epoch; the batches are then contiguous slices.
+            permutation = torch.randperm(n, generator=generator)
+            data_e, y_e, weight_e = data[permutation], y[permutation], in_training[permutation]
+            for begin in range(0, n, batch_size):
+                end = begin + batch_size
+                # Each fold's loss is the mean over its training rows and the outputs.
+                weight = weight_e[begin:end]
+                weight = weight / (weight.sum(dim=0).clamp(min=1.0) * C)
+                model.set_gradients(data_e[begin:end], y_e[begin:end], weight)
+                optimiser.step()
+                step += 1
+                if step >= n_steps:
+                    break
         error = (model.predictions(data) - y[:, None, None, :]).square().mean(dim=3)
         per_fold = torch.einsum("nf,nfh->fh", in_training, error) / in_training.sum(dim=0)[:, None]
         return per_fold.mean(dim=0).tolist()
 
 
 def _design(model, X: np.ndarray):
-    """Pure design ``[1, x^{∘1}, …, x^{∘K}]`` (n, 1 + K·D), interactions (n, F, 2(K−1), C)."""
+    """Pure design ``[1, x^{∘1}, …, x^{∘K}]`` (n, 1 + K·D) and rank-one products (n, F, J)."""
     with torch.no_grad():
         data = _inputs(X, model.max_order)
-        inter = model.interaction_outputs(data[:, :model.n_features])
-    n, F, _, _, C = inter.shape
-    inter = inter.reshape(n, F, -1, C).double().numpy()
+        products = model.products(data[:, :model.n_features]).double().numpy()
     pure = data[:, model.n_features:].double().numpy()
-    return np.concatenate([np.ones((len(X), 1)), pure], axis=1), inter
+    return np.concatenate([np.ones((len(X), 1)), pure], axis=1), products
 
 
 def _subsets(max_order: int):
@@ -534,14 +630,16 @@ class _SubsetScores:
     """Least-squares refits of every subset of terms, scored on held-out rows.
 
     ``train`` and ``val`` are ``(F, Q)`` from :func:`_design` restricted to
-    one fold's rows. In subset ``S`` a pure order ``k`` contributes its ``D``
-    columns of ``F`` (all refitted); an interaction order ``k`` contributes
-    one column of ``Q``: head A's term if ``x**k`` is in ``S`` too, else head
-    B's. The refit uses the training Gram matrices — the pure block is
-    eliminated first, one solve per set of pure orders, then the small
-    interaction system of every subset with that set is solved (Schur
+    one fold's rows and products. In subset ``S`` a pure order ``k``
+    contributes its ``D`` columns of ``F``; an interaction order ``k``
+    contributes the columns ``groups[k − 2][0]`` of ``Q`` (head A's ``R_A``
+    rank-one products) if ``x**k`` is in ``S`` too, else ``groups[k − 2][1]``
+    (head B's). The design is the same for every output; each output gets its
+    own coefficients. The refit uses the training Gram matrices — the pure
+    block is eliminated first, one solve per set of pure orders, then the
+    small interaction system of every subset with that set is solved (Schur
     complement) — and the held-out error comes from the validation Gram
-    matrices, so no prediction vector is formed per subset.
+    matrix, so no prediction vector is formed per subset.
 
     Attributes
     ----------
@@ -549,23 +647,25 @@ class _SubsetScores:
         Held-out mean squared error of every subset's refit.
     """
 
-    def __init__(self, train, val, Y_train, Y_val, masks, max_order):
+    def __init__(self, train, val, Y_train, Y_val, masks, groups):
         (F, Q), (F_val, Q_val) = train, val
-        self._val, self._Y_val, self._masks, self._K = (F_val, Q_val), Y_val, masks, max_order
-        K, n_inter = max_order, max_order - 1
+        K = len(groups) + 1
+        self._train, self._val, self._Y_val = (F, Q, Y_train), (F_val, Q_val), Y_val
+        self._masks, self._groups = masks, groups
         C, p = Y_train.shape[1], F.shape[1]
         D = (p - 1) // K
-        G_FF = F.T @ F
-        G_FQ = (F.T @ Q.reshape(len(F), -1)).reshape(p, -1, C).transpose(2, 0, 1)  # (C, p, q)
-        G_QQ = np.einsum("nic,njc->cij", Q, Q)  # (C, 2(K−1), 2(K−1))
-        g_F = F.T @ Y_train  # (p, C)
-        g_Q = np.einsum("nic,nc->ci", Q, Y_train)  # (C, 2(K−1))
-        bank = _bank(F_val, Q_val)  # (C, n_val, p + 2(K−1))
-        H = bank.transpose(0, 2, 1) @ bank / len(Y_val)
-        h = (bank.transpose(0, 2, 1) @ Y_val.T[:, :, None])[..., 0] / len(Y_val)  # (C, P)
+        G_FF, G_FQ, G_QQ = F.T @ F, F.T @ Q, Q.T @ Q
+        g_F, g_Q = F.T @ Y_train, Q.T @ Y_train
+        bank = np.concatenate([F_val, Q_val], axis=1)
+        H = bank.T @ bank / len(Y_val)
+        h = bank.T @ Y_val / len(Y_val)  # (P, C)
         yy = (Y_val**2).mean(axis=0)
-        self._ridge = 1e-6 * np.diag(G_FF) + 1e-8 * len(F)
-        self._train = (F, Q, Y_train)
+        # Ridge: α·n on a pure column (they have about unit scale, and a column
+        # that is almost constant on these rows must not get a huge weight),
+        # α·(its sum of squares) on a product column (their scale is learned).
+        self._ridge = np.full(p, _RIDGE * len(F))
+        self._ridge[0] = 1e-10 * len(F)  # the intercept
+        self._ridge_Q = _RIDGE * np.diag(G_QQ) + 1e-10 * len(F)
 
         self.mse = np.empty((len(masks), C))
         pure_sets, pure_index = np.unique(masks[:, :K], axis=0, return_inverse=True)
@@ -574,54 +674,52 @@ class _SubsetScores:
             # Pure block with the intercept; columns outside the set get identity rows.
             on = np.concatenate([[True], np.repeat(pure_set, D)]).astype(float)
             system = G_FF * np.outer(on, on) + np.diag(self._ridge * on + (1.0 - on))
-            rhs = np.concatenate([g_F, G_FQ.transpose(1, 0, 2).reshape(p, -1)], axis=1)
-            Z = np.linalg.solve(system, rhs * on[:, None])
-            Z_g = Z[:, :C].T  # (C, p)
-            Z_Q = Z[:, C:].reshape(p, C, 2 * n_inter).transpose(1, 0, 2)  # (C, p, 2(K−1))
-            beta = np.broadcast_to(Z_g, (len(subsets), C, p))
-            theta_Q = np.zeros((len(subsets), C, 2 * n_inter))
-            if n_inter:
-                # Bank column of order k: head A's (k − 2) if x**k is in S, else head B's.
-                q = np.arange(n_inter) + n_inter * ~pure_set[1:].astype(bool)
-                m = masks[subsets, K:].astype(float)[:, None, :]  # (s, 1, K−1)
-                cross = G_FQ[:, :, q]
-                schur = G_QQ[:, q][:, :, q] - np.einsum("cpi,cpj->cij", cross, Z_Q[:, :, q])
-                reduced = g_Q[:, q] - np.einsum("cpi,cp->ci", cross, Z_g)
-                scale = 1e-8 * np.abs(np.einsum("cii->ci", schur)) + 1e-10
-                schur = (schur[None] * m[..., :, None] * m[..., None, :]
-                         + np.eye(n_inter) * (scale[None] * m + (1.0 - m))[..., None, :])
-                gamma = np.linalg.solve(schur, (reduced[None] * m)[..., None])[..., 0]
-                beta = Z_g[None] - np.einsum("cpi,sci->scp", Z_Q[:, :, q], gamma)
-                theta_Q[:, :, q] = gamma
-            theta = np.concatenate([beta, theta_Q], axis=2)  # (s, C, p + 2(K−1))
-            quadratic = ((theta.transpose(1, 0, 2) @ H).transpose(1, 0, 2) * theta).sum(axis=2)
-            linear = (theta * h[None]).sum(axis=2)
+            Z = np.linalg.solve(system, np.concatenate([g_F, G_FQ], axis=1) * on[:, None])
+            Z_g, Z_Q = Z[:, :C], Z[:, C:]
+            theta = np.zeros((len(subsets), p + Q.shape[1], C))
+            theta[:, :p] = Z_g
+            if groups:
+                q, order = self._columns(pure_set)
+                m = masks[subsets][:, K:][:, order].astype(float)  # (s, |q|)
+                cross = G_FQ[:, q]
+                schur = G_QQ[np.ix_(q, q)] + np.diag(self._ridge_Q[q]) - cross.T @ Z_Q[:, q]
+                reduced = g_Q[q] - cross.T @ Z_g  # (|q|, C)
+                schur = (schur[None] * m[:, :, None] * m[:, None, :]
+                         + np.eye(len(q)) * (1.0 - m)[:, None, :])
+                gamma = np.linalg.solve(schur, reduced[None] * m[:, :, None])  # (s, |q|, C)
+                theta[:, :p] = Z_g[None] - Z_Q[:, q] @ gamma
+                theta[:, p + q] = gamma
+            quadratic = np.einsum("spc,pr,src->sc", theta, H, theta, optimize=True)
+            linear = np.einsum("spc,pc->sc", theta, h)
             self.mse[subsets] = np.maximum(yy[None] - 2.0 * linear + quadratic, 0.0)
+
+    def _columns(self, pure_set):
+        """Product columns usable with a set of pure orders, and the order index of each."""
+        columns, orders = [], []
+        for i, (head_a, head_b) in enumerate(self._groups):
+            chosen = head_a if pure_set[i + 1] else head_b
+            columns.append(chosen)
+            orders.append(np.full(len(chosen), i))
+        return np.concatenate(columns), np.concatenate(orders)
 
     def squared_errors(self, subset: int) -> np.ndarray:
         """Held-out squared residuals of one subset's refit, shape (n_val, C)."""
         F, Q, Y = self._train
-        K, n_inter, mask = self._K, self._K - 1, self._masks[subset]
+        mask, K = self._masks[subset], len(self._groups) + 1
         D = (F.shape[1] - 1) // K
         pure_columns = np.concatenate([[True], np.repeat(mask[:K], D)])
-        orders = np.flatnonzero(mask[K:])
-        q = orders + n_inter * ~mask[1:K][orders].astype(bool) if n_inter else orders
-        ridge = np.concatenate([self._ridge[pure_columns], np.zeros(len(q))])
-        errors = []
-        for c in range(Y.shape[1]):
-            def design(F_, Q_):
-                return np.concatenate([F_[:, pure_columns], Q_[:, q, c]], axis=1)
-            A = design(F, Q)
-            coefficients = np.linalg.solve(A.T @ A + np.diag(ridge), A.T @ Y[:, c])
-            errors.append(self._Y_val[:, c] - design(*self._val) @ coefficients)
-        return np.column_stack(errors) ** 2
+        q = np.zeros(0, dtype=int)
+        if self._groups:
+            q, order = self._columns(mask[:K])
+            q = q[mask[K:][order]]
+        ridge = np.concatenate([self._ridge[pure_columns], self._ridge_Q[q]])
 
+        def design(F_, Q_):
+            return np.concatenate([F_[:, pure_columns], Q_[:, q]], axis=1)
 
-def _bank(F, Q):
-    """Per-output design ``[F, Q_c]``, shape (C, n, p + 2(K − 1))."""
-    C = Q.shape[2]
-    return np.concatenate([np.broadcast_to(F[None], (C,) + F.shape), Q.transpose(2, 0, 1)],
-                          axis=2)
+        A = design(F, Q)
+        coefficients = np.linalg.solve(A.T @ A + np.diag(ridge), A.T @ Y)
+        return (self._Y_val - design(*self._val) @ coefficients) ** 2
 
 
 def _select(objective, masks, max_order) -> int:
