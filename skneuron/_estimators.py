@@ -157,7 +157,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         """
         continuing = self.warm_start and hasattr(self, "network_")
         X, y = self._validate_targets(X, y, reset=not continuing)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sample_weight = _uniform_as_none(_check_sample_weight(sample_weight, X, dtype=np.float64))
         _hidden_sizes(self.hidden_layer_sizes)  # fail early on a bad value
         rng = check_random_state(self.random_state)
         discovery_seed, init_seed, split_seed, shuffle_seed = rng.randint(np.iinfo(np.int32).max, size=4)
@@ -246,7 +246,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 as_tensor(X_std[train]),
                 as_tensor(targets[train], target_dtype),
                 loss_fn=self._loss,
-                sample_weight=as_tensor(sample_weight[train]),
+                sample_weight=None if sample_weight is None else as_tensor(sample_weight[train]),
                 validation=validation,
                 score_fn=self._validation_score,
                 batch_size=batch_size,
@@ -590,6 +590,13 @@ def _training_threads(batch_size: int, network: torch.nn.Module) -> int | None:
     """
     widest = max(p.shape[-1] for p in network.parameters() if p.ndim == 2)
     return 1 if batch_size * widest < SINGLE_THREAD_WORK else None
+
+
+def _uniform_as_none(sample_weight: np.ndarray) -> np.ndarray | None:
+    """``None`` for equal positive weights: they weigh nothing, and the loop skips weighting."""
+    if sample_weight.size and sample_weight[0] > 0 and np.all(sample_weight == sample_weight[0]):
+        return None
+    return sample_weight
 
 
 def _nonzero(scale: np.ndarray) -> np.ndarray:

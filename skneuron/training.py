@@ -166,7 +166,9 @@ def fit_network(
     loss_fn : callable
         ``loss_fn(outputs, targets)`` → per-sample losses.
     sample_weight : torch.Tensor of shape (n_samples,), optional
-        Each minibatch loss is the ``sample_weight``-weighted mean.
+        Each minibatch loss is the ``sample_weight``-weighted mean; without
+        weights, the plain mean (the same value as equal weights, in fewer
+        operations).
     validation : (X_val, Y_val), optional
         Held-out data; when given, ``score_fn`` is monitored for stopping.
     score_fn : callable, optional
@@ -204,8 +206,6 @@ def fit_network(
     """
     n_samples = X.shape[0]
     batch_size = max(1, min(batch_size, n_samples))
-    if sample_weight is None:  # ones, so "no weights" and "unit weights" fit identically
-        sample_weight = torch.ones(n_samples, device=X.device, dtype=X.dtype)
     if restore_best is None:
         restore_best = validation is not None
     optimizer = _adam(module, learning_rate, alpha / batch_size, X.device)
@@ -258,21 +258,27 @@ def fit_network(
 
 def _train_one_epoch(module, optimizer, X, Y, weights, loss_fn, batch_size, generator) -> float:
     permutation = torch.randperm(X.shape[0], device=X.device, generator=generator)
-    X, Y, weights = X[permutation], Y[permutation], weights[permutation]
+    X, Y = X[permutation], Y[permutation]
+    if weights is not None:
+        weights = weights[permutation]
     total = torch.zeros((), device=X.device, dtype=X.dtype)
     module.train()
     for start in range(0, X.shape[0], batch_size):
         stop = start + batch_size
-        w = weights[start:stop]
-        batch_weight = w.sum()
         losses = loss_fn(module(X[start:stop]), Y[start:stop])
-        # A batch whose weights are all zero contributes nothing (and must not divide by 0).
-        loss = (losses * w).sum() / batch_weight.clamp(min=torch.finfo(w.dtype).tiny)
+        if weights is None:
+            loss = losses.mean()
+            total.add_(loss.detach(), alpha=losses.shape[0])
+        else:
+            w = weights[start:stop]
+            batch_weight = w.sum()
+            # A batch whose weights are all zero contributes nothing (and must not divide by 0).
+            loss = (losses * w).sum() / batch_weight.clamp(min=torch.finfo(w.dtype).tiny)
+            total.addcmul_(loss.detach(), batch_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += loss.detach() * batch_weight
-    return (total / weights.sum()).item()
+    return (total / (X.shape[0] if weights is None else weights.sum())).item()
 
 
 def _score(module, validation, score_fn) -> float | None:

@@ -87,6 +87,9 @@ class TaskNeuronLayer(nn.Module):
             1.0 / math.sqrt(_double_factorial(2 * k - 1)) for k in self.formula.pure_orders
         )
         rank, orders = self.formula.rank, self.formula.interaction_orders
+        self._needs_clip = bool(
+            self._programs or orders or any(k > 1 for k in self.formula.pure_orders)
+        )
         self.n_features = sum(width for _, width in self._feature_blocks())
         n_features = self.n_features
 
@@ -114,18 +117,28 @@ class TaskNeuronLayer(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The concatenated term features the weight matrix multiplies."""
-        clipped = x.clamp(-self.clip, self.clip)
+        formula = self.formula
+        clipped = x.clamp(-self.clip, self.clip) if self._needs_clip else x
         parts = []
-        for k, scale in zip(self.formula.pure_orders, self._power_scales):
-            parts.append(x if k == 1 else clipped.pow(k) * scale)
+        for k, scale in zip(formula.pure_orders, self._power_scales):
+            if k == 1:
+                parts.append(x)
+            elif k == 2:  # two multiplies: cheaper than pow, forward and backward
+                parts.append(clipped * (clipped * scale))
+            else:
+                parts.append(clipped.pow(k) * scale)
         for program in self._programs:
             parts.append(evaluate_elementwise(program, clipped))
         if self.projection is not None:
             projected = clipped @ self.projection
-            rank, start = self.formula.rank, 0
-            for k in self.formula.interaction_orders:
-                block = projected[:, start : start + k * rank].view(-1, k, rank)
-                parts.append(block.prod(dim=1))
+            rank, start = formula.rank, 0
+            for k in formula.interaction_orders:
+                # Π_m (U_{k,m} x) as a chain of multiplies: prod()'s backward guards
+                # against zeros and costs several passes.
+                product = projected[:, start : start + rank]
+                for m in range(1, k):
+                    product = product * projected[:, start + m * rank : start + (m + 1) * rank]
+                parts.append(product)
                 start += k * rank
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
