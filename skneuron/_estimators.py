@@ -283,6 +283,39 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 outputs.append(self.network_(chunk).to("cpu", torch.float64).numpy())
         return np.concatenate(outputs)
 
+    # ---------------------------------------------------------- deployment
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` in the safe format (no pickle).
+
+        :func:`skneuron.load` reads it back; see :mod:`skneuron.persistence`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write, ``.skn`` by convention.
+        """
+        from skneuron.persistence import save
+
+        save(self, path)
+
+    def export_torchscript(self, path, *, dtype: str = "float32") -> None:
+        """Save the network as TorchScript, raw inputs to predictions.
+
+        See :func:`skneuron.export.export_torchscript`.
+        """
+        from skneuron.export import export_torchscript
+
+        export_torchscript(self, path, dtype=dtype)
+
+    def export_onnx(self, path, *, dtype: str = "float32") -> None:
+        """Save the network as ONNX, raw inputs to predictions (needs ``skneuron[onnx]``).
+
+        See :func:`skneuron.export.export_onnx`.
+        """
+        from skneuron.export import export_onnx
+
+        export_onnx(self, path, dtype=dtype)
+
     # -------------------------------------------------------------- pickling
     def __getstate__(self):
         state = super().__getstate__()
