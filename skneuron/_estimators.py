@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from skneuron.discovery import METHODS, discover_formula
 from skneuron.formula import NeuronFormula
 from skneuron.nn import ACTIVATIONS, Standardized, TaskNeuronNetwork
-from skneuron.training import fit_network, print_progress, resolve_device
+from skneuron.training import fit_network, print_progress, resolve_device, thread_budget
 
 __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
 
@@ -614,15 +614,16 @@ loss_curve_, best_loss_, validation_scores_, best_validation_score_
 SINGLE_THREAD_WORK = 1 << 17
 
 
-def _training_threads(batch_size: int, network: torch.nn.Module) -> int | None:
-    """Torch threads for training: one for small tabular networks.
+def _training_threads(batch_size: int, network: torch.nn.Module) -> int:
+    """Torch threads for training: one for small tabular networks, else the budget.
 
-    Their steps are too short for a second thread to pay, and intra-op
-    threads spin-wait badly when other processes (e.g. parallel
-    cross-validation) share the cores.
+    Small networks' steps are too short for a second thread to pay, and
+    intra-op threads spin-wait badly when other processes (e.g. parallel
+    cross-validation) share the cores. Larger ones use what
+    :func:`~skneuron.training.thread_budget` allows in this worker.
     """
     widest = max(p.shape[-1] for p in network.parameters() if p.ndim == 2)
-    return 1 if batch_size * widest < SINGLE_THREAD_WORK else None
+    return 1 if batch_size * widest < SINGLE_THREAD_WORK else thread_budget()
 
 
 def _nonzero(scale: np.ndarray) -> np.ndarray:
