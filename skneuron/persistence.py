@@ -156,10 +156,12 @@ class _Encoder:
         from sklearn.pipeline import Pipeline
         from sklearn.utils.validation import check_is_fitted
 
+        steps = model.steps if isinstance(model, Pipeline) else [(None, model)]
+        for _, step in steps:
+            check_is_fitted(step)
         if isinstance(model, Pipeline):
             return {"pipeline": [[str(name), self._estimator(step, f"step {name!r}")]
                                  for name, step in model.steps]}
-        check_is_fitted(model)
         return self._estimator(model, type(model).__name__)
 
     def _estimator(self, estimator, where: str) -> dict:
@@ -439,7 +441,7 @@ class _Decoder:
         estimator = cls(**{k: self.value(v) for k, v in params.items()})
         networks = {}
         for attribute, value in fitted.items():
-            if not isinstance(attribute, str) or attribute in known or attribute.startswith("__"):
+            if attribute in known or attribute.startswith("__") or hasattr(cls, attribute):
                 raise ValueError(f"Invalid model file: unexpected attribute {attribute!r}.")
             if _is_tag(value, "network"):
                 networks[attribute] = value["network"]

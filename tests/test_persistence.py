@@ -174,6 +174,7 @@ def test_changed_weights_fail_the_checksum(regressor, tmp_path):
     (lambda m: m["model"]["params"].update({"surprise": 1}), "no parameter"),
     (lambda m: m["model"]["fitted"].update({"n_features_in_": 7}), "do not fit the network"),
     (lambda m: m.update({"format_version": 99}), "Upgrade skneuron"),
+    (lambda m: m["model"]["fitted"].update({"predict": 1}), "unexpected attribute 'predict'"),
 ])
 def test_tampered_manifests_are_refused(regressor, tmp_path, tamper, message):
     reg, _ = regressor
