@@ -12,7 +12,7 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
@@ -64,6 +64,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
     def __init__(self, max_categories: int = 50):
         self.max_categories = max_categories
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the medians and categories of the columns of ``X``.
 
@@ -77,7 +78,6 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
-        self._validate_params()
         frame = _frame(X)
         self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
         self.n_features_in_ = frame.shape[1]
