@@ -64,20 +64,22 @@ def test_fit_predict_inspect_a_regression(tables):
     assert (tables / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_fit_a_text_target_as_classification_with_a_progress_bar(tables):
+def test_fit_a_text_target_as_classification_with_a_progress_bar(tables, monkeypatch, capsys):
     fit = run("fit", "sizes.csv", "--target", "size", "--out", "sizes.skn", "--progress", *QUICK,
               cwd=tables)
     assert fit.returncode == 0, fit.stderr
     assert "task: classification of 'size' (2 classes)" in fit.stdout
     assert "cross-validated accuracy: " in fit.stdout
     assert "fold 1/2" in fit.stderr and "epoch" in fit.stderr  # tqdm's bar
-    predict = run("predict", "sizes.skn", "sizes.csv", "--proba", cwd=tables)
-    assert predict.returncode == 0, predict.stderr
-    header, first = predict.stdout.splitlines()[:2]
+    # predict and inspect run in-process here (the regression test runs them as commands)
+    monkeypatch.chdir(tables)
+    assert main(["predict", "sizes.skn", "sizes.csv", "--proba"]) == 0
+    header, first = capsys.readouterr().out.splitlines()[:2]
     assert header == "size,proba_large,proba_small"
     label, p_large, p_small = first.split(",")
     assert label in ("large", "small") and abs(float(p_large) + float(p_small) - 1) < 1e-9
-    info = json.loads(run("inspect", "sizes.skn", "--json", cwd=tables).stdout)
+    assert main(["inspect", "sizes.skn", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
     assert info["classes"] == ["large", "small"] and info["metadata"]["target"] == "size"
     assert info["features"] == ["area", "rooms", "city"]
 
