@@ -128,3 +128,22 @@ def test_parquet_tables_are_read(tables, monkeypatch, capsys):
     pd.read_csv("houses.csv").to_parquet("houses.parquet")
     assert main(["fit", "houses.parquet", "--target", "price", "--out", "pq.skn", *QUICK]) == 0
     assert "houses.parquet: 120 rows, 3 columns" in capsys.readouterr().out
+
+
+def test_predict_and_inspect_a_model_saved_from_python(tmp_path, monkeypatch, capsys):
+    from skneuron import TaskNeuronRegressor
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
+    reg = TaskNeuronRegressor(formula="x + x**2", hidden_layer_sizes=(4,), max_iter=3,
+                              random_state=0)
+    with pytest.warns(Warning):  # ConvergenceWarning after 3 epochs
+        reg.fit(frame, frame["a"] ** 2)
+    reg.save("est.skn")
+    frame[["c", "a", "b"]].to_csv("new.csv", index=False)  # columns are matched by name
+    assert main(["predict", "est.skn", "new.csv", "--out", "p.csv"]) == 0
+    np.testing.assert_allclose(pd.read_csv("p.csv")["prediction"], reg.predict(frame))
+    assert main(["inspect", "est.skn"]) == 0
+    out = capsys.readouterr().out
+    assert "est.skn: TaskNeuronRegressor\n" in out and "terms: x, x**2\n" in out
