@@ -7,6 +7,7 @@ network whose neurons use it — behind the familiar estimator interface.
 from skneuron._estimators import TaskNeuronClassifier, TaskNeuronRegressor
 from skneuron.discovery import DiscoveryResult, discover_formula
 from skneuron.formula import FormulaSyntaxError, NeuronFormula
+from skneuron.persistence import load
 
 __version__ = "0.1.0"
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "TaskNeuronRegressor",
     "__version__",
     "discover_formula",
+    "load",
 ]

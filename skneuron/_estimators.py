@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from skneuron.discovery import METHODS, discover_formula
 from skneuron.formula import NeuronFormula
 from skneuron.nn import ACTIVATIONS, Standardized, TaskNeuronNetwork
-from skneuron.training import fit_network, print_progress, resolve_device
+from skneuron.training import fit_network, print_progress, resolve_device, thread_budget
 
 __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
 
@@ -282,6 +282,39 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 chunk = torch.as_tensor(rows, dtype=dtype, device=self.device_)
                 outputs.append(self.network_(chunk).to("cpu", torch.float64).numpy())
         return np.concatenate(outputs)
+
+    # ---------------------------------------------------------- deployment
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` in the safe format (no pickle).
+
+        :func:`skneuron.load` reads it back; see :mod:`skneuron.persistence`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write, ``.skn`` by convention.
+        """
+        from skneuron.persistence import save
+
+        save(self, path)
+
+    def export_torchscript(self, path, *, dtype: str = "float32") -> None:
+        """Save the network as TorchScript, raw inputs to predictions.
+
+        See :func:`skneuron.export.export_torchscript`.
+        """
+        from skneuron.export import export_torchscript
+
+        export_torchscript(self, path, dtype=dtype)
+
+    def export_onnx(self, path, *, dtype: str = "float32") -> None:
+        """Save the network as ONNX, raw inputs to predictions (needs ``skneuron[onnx]``).
+
+        See :func:`skneuron.export.export_onnx`.
+        """
+        from skneuron.export import export_onnx
+
+        export_onnx(self, path, dtype=dtype)
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self):
@@ -581,15 +614,16 @@ loss_curve_, best_loss_, validation_scores_, best_validation_score_
 SINGLE_THREAD_WORK = 1 << 17
 
 
-def _training_threads(batch_size: int, network: torch.nn.Module) -> int | None:
-    """Torch threads for training: one for small tabular networks.
+def _training_threads(batch_size: int, network: torch.nn.Module) -> int:
+    """Torch threads for training: one for small tabular networks, else the budget.
 
-    Their steps are too short for a second thread to pay, and intra-op
-    threads spin-wait badly when other processes (e.g. parallel
-    cross-validation) share the cores.
+    Small networks' steps are too short for a second thread to pay, and
+    intra-op threads spin-wait badly when other processes (e.g. parallel
+    cross-validation) share the cores. Larger ones use what
+    :func:`~skneuron.training.thread_budget` allows in this worker.
     """
     widest = max(p.shape[-1] for p in network.parameters() if p.ndim == 2)
-    return 1 if batch_size * widest < SINGLE_THREAD_WORK else None
+    return 1 if batch_size * widest < SINGLE_THREAD_WORK else thread_budget()
 
 
 def _uniform_as_none(sample_weight: np.ndarray) -> np.ndarray | None:

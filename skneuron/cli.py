@@ -1,14 +1,37 @@
-"""Command line: ``skneuron demo`` (also ``python -m skneuron demo``)."""
+"""Command line: ``skneuron demo|fit|predict|inspect`` (also ``python -m skneuron ...``).
+
+- ``skneuron demo``: discover formulas on bundled data, compare with sklearn's MLP.
+- ``skneuron fit DATA --target COL``: fit a model on a CSV or Parquet table
+  (categorical columns one-hot encoded), print its formula and a
+  cross-validated score, save it as a safe model file.
+- ``skneuron predict MODEL DATA``: predictions as CSV.
+- ``skneuron inspect MODEL``: formula, parameters, versions, training curve.
+
+Mistakes (a missing file or column, a text target for regression, a bad
+parameter) end with a one-line message on standard error and exit status 1,
+never a traceback; set ``SKNEURON_TRACEBACK=1`` to see one anyway.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
+import json
+import os
 import sys
 import time
 import warnings
 from collections.abc import Sequence
 
-__all__ = ["main"]
+__all__ = ["UsageError", "main"]
+
+#: Integer targets with at most this many distinct values count as classes (``--task auto``).
+MAX_AUTO_CLASSES = 20
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for: reported in one line, exit status 1."""
 
 
 def _demo_tasks():
@@ -65,8 +88,351 @@ def run_demo(seed: int = 0, out=None) -> list[dict]:
     return rows
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``skneuron`` console script."""
+# ------------------------------------------------------------------------ data
+def read_table(path: str):
+    """A CSV file, or a Parquet file (``.parquet``/``.pq``, needs pyarrow), as a data frame."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise UsageError('reading tables needs pandas: pip install "skneuron[cli]"') from None
+    if not os.path.isfile(path):
+        raise UsageError(f"no such file: {path}")
+    try:
+        if path.lower().endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except ImportError as exc:
+        raise UsageError(f"reading {path} needs a Parquet engine ({exc.name or exc}): "
+                         "pip install pyarrow") from None
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
+
+
+def resolve_task(y, task: str, target: str) -> str:
+    """``"regression"`` or ``"classification"`` for the target column ``y``.
+
+    ``"auto"`` means classification for text, boolean and categorical targets
+    and for integers with at most :data:`MAX_AUTO_CLASSES` distinct values,
+    regression otherwise.
+    """
+    import pandas as pd
+
+    numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+    if task == "regression" and not numeric:
+        example = next((v for v in y if not _is_number(v)), y.iloc[0])
+        raise UsageError(f"target column {target!r} is not numeric (it holds {example!r}), so it "
+                         "cannot be a regression target; use --task classification")
+    if task != "auto":
+        return task
+    if not numeric:
+        return "classification"
+    integral = bool((y == y.round()).all())
+    return "classification" if integral and y.nunique() <= MAX_AUTO_CLASSES else "regression"
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def parse_params(pairs: Sequence[str], estimator_class) -> dict:
+    """``["max_iter=50", "formula=x + x**2"]`` → keyword arguments, checked by name.
+
+    Values are read as Python literals (numbers, tuples, ``None``, …) where
+    they are one, and as text otherwise.
+    """
+    known = estimator_class().get_params(deep=False)
+    params = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--param takes key=value; got {pair!r}")
+        if key not in known:
+            raise UsageError(f"unknown parameter {key!r} of {estimator_class.__name__}; "
+                             f"known: {', '.join(sorted(known))}")
+        try:
+            params[key] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            params[key] = text.strip()
+    return params
+
+
+# -------------------------------------------------------------------- progress
+@contextlib.contextmanager
+def progress(description: str, total: int, enabled: bool | None = None):
+    """A progress bar over the epochs of the fits in this context (tqdm, on standard error).
+
+    ``enabled=None`` shows it on a terminal only, and only once a fit has
+    taken half a second; without tqdm nothing is shown.
+    """
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        tqdm = None
+    if tqdm is None or enabled is False:
+        yield
+        return
+    from skneuron.training import observe_epochs
+
+    bar = tqdm(total=total, desc=description, unit="epoch", leave=False, file=sys.stderr,
+               disable=None if enabled is None else False, delay=0.5 if enabled is None else 0)
+
+    def update(report):
+        bar.update(1)
+        bar.set_postfix(loss=f"{report.loss:.4g}", refresh=False)
+
+    try:
+        with observe_epochs(update):
+            yield
+    finally:
+        bar.close()
+
+
+# ---------------------------------------------------------------------- fit
+def _estimator_class(task: str):
+    from skneuron import TaskNeuronClassifier, TaskNeuronRegressor
+
+    return TaskNeuronClassifier if task == "classification" else TaskNeuronRegressor
+
+
+def run_fit(args, out=None) -> dict:
+    """``skneuron fit``: returns the metadata saved with the model."""
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.pipeline import Pipeline
+
+    from skneuron.persistence import save
+    from skneuron.preprocessing import TabularEncoder
+
+    out = out or sys.stdout
+    frame = read_table(args.data)
+    if args.target not in frame.columns:
+        columns = ", ".join(map(str, frame.columns[:20]))
+        raise UsageError(f"no column {args.target!r} in {args.data} (columns: {columns})")
+    frame = frame[frame[args.target].notna()]
+    if len(frame) < 2:
+        raise UsageError(f"{args.data} has fewer than 2 rows with a value in {args.target!r}")
+    y, X = frame[args.target], frame.drop(columns=[args.target])
+    if X.shape[1] == 0:
+        raise UsageError(f"{args.data} has no column besides the target {args.target!r}")
+    task = resolve_task(y, args.task, args.target)
+    y = y.to_numpy() if task == "classification" else y.astype(float).to_numpy()
+    cls = _estimator_class(task)
+    params = {"random_state": args.seed, **parse_params(args.param or [], cls)}
+    model = Pipeline([("encode", TabularEncoder()), ("model", cls(**params))])
+    max_iter = model[-1].max_iter
+
+    encoder = TabularEncoder().fit(X)
+    categorical = list(encoder.categories_)
+    print(f"{args.data}: {len(X)} rows, {X.shape[1]} columns"
+          + (f" ({len(categorical)} categorical, one-hot encoded)" if categorical else ""), file=out)
+    if task == "classification":
+        print(f"task: classification of {args.target!r} ({len(np.unique(y))} classes)", file=out)
+    else:
+        print(f"task: regression of {args.target!r}", file=out)
+
+    metric = "accuracy" if task == "classification" else "R²"
+    scores = []
+    folds = args.cv
+    if folds and task == "classification":
+        folds = min(folds, int(np.unique(y, return_counts=True)[1].min()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if folds >= 2:
+            splitter = (StratifiedKFold if task == "classification" else KFold)(
+                folds, shuffle=True, random_state=args.seed)
+            for i, (train, test) in enumerate(splitter.split(X, y), start=1):
+                fold_model = clone(model)
+                with progress(f"fold {i}/{folds}", max_iter, args.progress):
+                    fold_model.fit(X.iloc[train], y[train])
+                scores.append(float(fold_model.score(X.iloc[test], y[test])))
+            print(f"cross-validated {metric}: {np.mean(scores):.4f} ± {np.std(scores):.4f} "
+                  f"({folds} folds)", file=out)
+        elif args.cv:
+            print("cross-validation skipped: too few rows per class", file=out)
+        start = time.perf_counter()
+        with progress("fit", max_iter, args.progress):
+            model.fit(X, y)
+        seconds = time.perf_counter() - start
+
+    estimator = model[-1]
+    print(f"formula: {estimator.formula_}", file=out)
+    print(f"  terms: {', '.join(estimator.formula_.terms)}", file=out)
+    print(f"fitted in {seconds:.1f} s ({estimator.n_iter_} epochs)", file=out)
+    metadata = {
+        "target": str(args.target), "task": task, "data": os.path.basename(args.data),
+        "n_rows": int(len(X)), "metric": metric, "cv_scores": scores,
+        "cv_score": float(np.mean(scores)) if scores else None,
+    }
+    save(model, args.out, metadata=metadata)
+    print(f"saved {args.out}", file=out)
+    return metadata
+
+
+# ----------------------------------------------------------- predict, inspect
+def _load(path: str):
+    from skneuron.persistence import load
+
+    if not os.path.isfile(path):
+        raise UsageError(f"no such model file: {path}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load(path)
+    for warning in caught:
+        print(f"skneuron: warning: {_one_line(warning.message)}", file=sys.stderr)
+    return model
+
+
+def run_predict(args) -> None:
+    """``skneuron predict``."""
+    import pandas as pd
+    from sklearn.base import is_classifier
+    from sklearn.pipeline import Pipeline
+
+    from skneuron.persistence import read_manifest
+
+    model = _load(args.model)
+    target = read_manifest(args.model)["metadata"].get("target") or "prediction"
+    frame = read_table(args.data)
+    X = frame.drop(columns=[target], errors="ignore")
+    if not isinstance(model, Pipeline) and hasattr(model, "feature_names_in_"):
+        missing = [c for c in model.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise UsageError(f"{args.data} lacks the column(s) {missing} the model was fitted on")
+        X = X[list(model.feature_names_in_)]
+    elif not isinstance(model, Pipeline):
+        X = X.to_numpy()
+    result = pd.DataFrame({target: model.predict(X)})
+    if args.proba:
+        if not is_classifier(model):
+            raise UsageError("--proba needs a classification model")
+        for label, column in zip(model.classes_, model.predict_proba(X).T):
+            result[f"proba_{label}"] = column
+    if args.out:
+        result.to_csv(args.out, index=False)
+        print(f"wrote {len(result)} predictions to {args.out}", file=sys.stderr)
+    else:
+        result.to_csv(sys.stdout, index=False)
+
+
+def describe(path: str) -> dict:
+    """What ``skneuron inspect`` shows, as plain data."""
+    from sklearn.pipeline import Pipeline
+
+    from skneuron.persistence import _versions, read_manifest
+
+    model = _load(path)
+    manifest = read_manifest(path)
+    estimator = model[-1] if isinstance(model, Pipeline) else model
+    steps = [type(step).__name__ for _, step in model.steps] if isinstance(model, Pipeline) else []
+    defaults = type(estimator)().get_params(deep=False)
+    params = {k: v for k, v in estimator.get_params(deep=False).items() if v != defaults[k]}
+    classes = getattr(estimator, "classes_", None)
+    names = getattr(model, "feature_names_in_", getattr(estimator, "feature_names_in_", None))
+    return {
+        "file": path,
+        "estimator": type(estimator).__name__,
+        "pipeline": steps,
+        "formula": str(estimator.formula_),
+        "terms": list(estimator.formula_.terms),
+        "discovery": None if estimator.discovery_ is None else estimator.discovery_.method,
+        "params": {k: repr(v) if not isinstance(v, (int, float, str, bool)) else v
+                   for k, v in params.items()},
+        "classes": None if classes is None else [str(c) for c in classes],
+        "features": None if names is None else [str(n) for n in names],
+        "n_features_in": int(estimator.n_features_in_),
+        "n_iter": int(estimator.n_iter_),
+        "loss_curve": [float(v) for v in estimator.loss_curve_],
+        "validation_scores": estimator.validation_scores_,
+        "metadata": manifest["metadata"],
+        "versions": {"saved": manifest["versions"], "running": _versions()},
+    }
+
+
+def run_inspect(args, out=None) -> dict:
+    """``skneuron inspect``."""
+    out = out or sys.stdout
+    info = describe(args.model)
+    if args.plot:
+        _plot_training_curve(info, args.plot)
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False), file=out)
+        return info
+    meta = info["metadata"]
+    print(f"{info['file']}: {info['estimator']}"
+          + (f" in a pipeline ({' → '.join(info['pipeline'])})" if info["pipeline"] else ""),
+          file=out)
+    print(f"formula: {info['formula']}", file=out)
+    print(f"  terms: {', '.join(info['terms'])}"
+          + (f" (discovered by {info['discovery'].upper()})" if info["discovery"] else ""), file=out)
+    if meta.get("target"):
+        print(f"target: {meta['target']} ({meta.get('task')}), trained on {meta.get('n_rows')} rows "
+              f"of {meta.get('data')}", file=out)
+    if meta.get("cv_score") is not None:
+        print(f"cross-validated {meta['metric']}: {meta['cv_score']:.4f}", file=out)
+    if info["classes"] is not None:
+        print(f"classes: {', '.join(info['classes'])}", file=out)
+    features = info["features"]
+    shown = "" if features is None else ": " + ", ".join(features[:12]) + (
+        ", …" if len(features) > 12 else "")
+    print(f"features: {info['n_features_in']} inputs to the network"
+          + (f"; columns{shown}" if features else ""), file=out)
+    curve = info["loss_curve"]
+    if curve:
+        print(f"training: {info['n_iter']} epochs, loss {curve[0]:.4g} → {curve[-1]:.4g}", file=out)
+    print("parameters (non-default): "
+          + (", ".join(f"{k}={v}" for k, v in info["params"].items()) or "none"), file=out)
+    saved, running = info["versions"]["saved"], info["versions"]["running"]
+    print("versions (saved / running): " + ", ".join(
+        f"{k} {saved.get(k)}" + ("" if saved.get(k) == v else f" / {v}")
+        for k, v in running.items()), file=out)
+    if args.plot:
+        print(f"training curve: {args.plot}", file=out)
+    return info
+
+
+def _plot_training_curve(info: dict, path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError('--plot needs matplotlib: pip install "skneuron[cli]"') from None
+    figure, axis = plt.subplots(figsize=(6, 4))
+    epochs = range(1, len(info["loss_curve"]) + 1)
+    axis.plot(epochs, info["loss_curve"], label="training loss")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("loss")
+    if info["validation_scores"]:
+        twin = axis.twinx()
+        twin.plot(epochs, info["validation_scores"], color="tab:orange", label="validation score")
+        twin.set_ylabel("validation score")
+    axis.set_title(f"{info['estimator']}: {', '.join(info['terms'])}")
+    figure.tight_layout()
+    try:
+        figure.savefig(path, format="png")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {_one_line(exc)}") from None
+    finally:
+        plt.close(figure)
+
+
+# ------------------------------------------------------------------------ main
+def _one_line(exc) -> str:
+    """The message of ``exc`` on one line (a formula error's caret line dropped)."""
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and len(exc.args) == 1 else str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip().strip("^")]
+    return " ".join(lines) if lines else type(exc).__name__
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skneuron", description="Task-driven neurons for scikit-learn."
     )
@@ -75,9 +441,61 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo", help="discover formulas and compare with sklearn's MLP on bundled data"
     )
     demo.add_argument("--seed", type=int, default=0, help="random_state of every model")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        run_demo(seed=args.seed)
+
+    fit = commands.add_parser(
+        "fit", help="fit a model on a CSV/Parquet table and save it",
+        description="Fit a task-neuron model on a table, print its formula and a "
+                    "cross-validated score, and save it as a safe model file.",
+    )
+    fit.add_argument("data", help="CSV file (or .parquet/.pq)")
+    fit.add_argument("--target", required=True, help="the column to predict")
+    fit.add_argument("--task", choices=["auto", "regression", "classification"], default="auto",
+                     help="auto: classification for text, boolean or few-valued integer targets")
+    fit.add_argument("--out", default="model.skn", help="model file to write (default: model.skn)")
+    fit.add_argument("--param", action="append", metavar="KEY=VALUE",
+                     help="estimator parameter, e.g. --param max_iter=50 (repeatable)")
+    fit.add_argument("--cv", type=int, default=5, help="cross-validation folds; 0 skips (default 5)")
+    fit.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
+    fit.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="progress bar (default: on a terminal, for fits over half a second)")
+
+    predict = commands.add_parser("predict", help="predict with a saved model, as CSV")
+    predict.add_argument("model", help="model file from 'skneuron fit' or estimator.save()")
+    predict.add_argument("data", help="CSV file (or .parquet/.pq) with the model's columns")
+    predict.add_argument("--out", help="CSV file to write (default: standard output)")
+    predict.add_argument("--proba", action="store_true", help="add class probability columns")
+
+    inspect = commands.add_parser("inspect", help="show a saved model's formula, parameters, "
+                                                  "versions and training curve")
+    inspect.add_argument("model", help="model file")
+    inspect.add_argument("--plot", metavar="PNG", help="also draw the training curve to PNG")
+    inspect.add_argument("--json", action="store_true", help="print as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``skneuron`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            run_demo(seed=args.seed)
+        elif args.command == "fit":
+            run_fit(args)
+        elif args.command == "predict":
+            run_predict(args)
+        elif args.command == "inspect":
+            run_inspect(args)
+    except (UsageError, ValueError, FileNotFoundError, ImportError) as exc:
+        if os.environ.get("SKNEURON_TRACEBACK"):
+            raise
+        print(f"skneuron {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"skneuron {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. "skneuron predict ... | head": stop writing quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

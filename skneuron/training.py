@@ -19,7 +19,9 @@ that turns non-finite both end training with the best weights seen so far.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -33,8 +35,10 @@ __all__ = [
     "StoppingRule",
     "TrainingResult",
     "fit_network",
+    "observe_epochs",
     "print_progress",
     "resolve_device",
+    "thread_budget",
 ]
 
 #: ``loss_fn(outputs, targets) -> per-sample losses`` of shape (batch,).
@@ -79,6 +83,60 @@ def print_progress(report: EpochReport) -> None:
     if report.validation_score is not None:
         line += f", validation score = {report.validation_score:.6f}"
     print(f"{line}  ({report.seconds:.2f}s){' *' if report.improved else ''}", flush=True)
+
+
+_OBSERVERS: contextvars.ContextVar[tuple] = contextvars.ContextVar("skneuron_observers", default=())
+
+
+@contextlib.contextmanager
+def observe_epochs(*callbacks: Callable[[EpochReport], None]):
+    """Call ``callbacks`` after every epoch of every fit in this context (and thread).
+
+    A hook for watching fits that happen inside other code — a progress bar
+    around ``cross_validate``, a log of a search — without passing anything
+    to the estimators.
+
+    Examples
+    --------
+    >>> import torch
+    >>> X, Y = torch.randn(64, 2), torch.randn(64, 1)
+    >>> epochs = []
+    >>> with observe_epochs(lambda report: epochs.append(report.epoch)):
+    ...     _ = fit_network(torch.nn.Linear(2, 1), X, Y, max_iter=3, n_iter_no_change=9,
+    ...                     loss_fn=lambda out, y: ((out - y) ** 2).mean(dim=1))
+    >>> epochs
+    [1, 2, 3]
+    """
+    token = _OBSERVERS.set(_OBSERVERS.get() + callbacks)
+    try:
+        yield
+    finally:
+        _OBSERVERS.reset(token)
+
+
+def thread_budget() -> int:
+    """Torch intra-op threads a fit may use here without oversubscribing the cores.
+
+    Torch's own setting already follows the limits parallel engines put on
+    their workers: ``OMP_NUM_THREADS``, which joblib's process backend (loky)
+    sets to ``cpu_count // n_jobs`` and Dask and Ray workers set to their
+    share of the cores, and threadpoolctl limits on torch's OpenMP pool. The
+    one case it misses is a worker of joblib's threading backend: those
+    workers share this process's cores, so each fit gets one thread.
+
+    Examples
+    --------
+    >>> thread_budget() == torch.get_num_threads()
+    True
+    """
+    budget = torch.get_num_threads()
+    if threading.current_thread() is not threading.main_thread():
+        from joblib.parallel import ThreadingBackend, get_active_backend
+
+        backend, _ = get_active_backend()
+        if isinstance(backend, ThreadingBackend) and backend.nesting_level:
+            return 1
+    return budget
 
 
 class StoppingRule:
@@ -210,6 +268,7 @@ def fit_network(
         restore_best = validation is not None
     optimizer = _adam(module, learning_rate, alpha / batch_size, X.device)
     rule = StoppingRule(tol=tol, patience=n_iter_no_change)
+    callbacks = (*callbacks, *_OBSERVERS.get())
     best_state = _snapshot(module)
     result = TrainingResult()
 

@@ -1,0 +1,163 @@
+"""Default preprocessing of tables: numbers kept, categories one-hot encoded.
+
+:class:`TabularEncoder` is what the command line puts in front of the
+estimator. Its fitted state is plain data (medians, category lists), so a
+pipeline of it and an estimator fits in the safe model format of
+:mod:`skneuron.persistence`. Scaling is not needed: the estimators
+standardise their inputs themselves.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["TabularEncoder"]
+
+
+class TabularEncoder(TransformerMixin, BaseEstimator):
+    """Encode a data frame of numeric and categorical columns as a numeric matrix.
+
+    Numeric columns (any numeric dtype except bool) pass through, their
+    missing values replaced by the training median. Every other column is
+    categorical and becomes one indicator column per category seen in
+    ``fit`` (the ``max_categories`` most frequent ones); a missing or unseen
+    category encodes as all zeros. Values are compared as text, so ``1`` and
+    ``"1"`` are the same category.
+
+    Parameters
+    ----------
+    max_categories : int, default=50
+        Most categories kept per column; rarer ones encode as unseen.
+
+    Attributes
+    ----------
+    feature_names_in_ : ndarray of str
+        Columns seen in ``fit``, in order.
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    medians_ : dict of str to float
+        Training median of each numeric column.
+    categories_ : dict of str to list of str
+        Categories of each categorical column, in encoding order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skneuron.preprocessing import TabularEncoder
+    >>> df = pd.DataFrame({"size": [1.0, None, 3.0], "colour": ["red", "blue", "red"]})
+    >>> enc = TabularEncoder().fit(df)
+    >>> enc.transform(df)
+    array([[1., 0., 1.],
+           [2., 1., 0.],
+           [3., 0., 1.]])
+    >>> enc.get_feature_names_out().tolist()
+    ['size', 'colour=blue', 'colour=red']
+    """
+
+    _parameter_constraints: dict = {"max_categories": [Interval(Integral, 1, None, closed="left")]}
+
+    def __init__(self, max_categories: int = 50):
+        self.max_categories = max_categories
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the medians and categories of the columns of ``X``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            The table; an array is read as a table of unnamed columns.
+        y : ignored
+
+        Returns
+        -------
+        self : object
+        """
+        frame = _frame(X)
+        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        self.medians_, self.categories_ = {}, {}
+        for name, column in zip(self.feature_names_in_, _columns(frame)):
+            if _is_numeric(column):
+                median = column.astype(float).median()
+                self.medians_[name] = 0.0 if np.isnan(median) else float(median)
+            else:
+                counts = _as_text(column).value_counts()
+                kept = counts.index[: self.max_categories]  # most frequent first
+                self.categories_[name] = sorted(str(c) for c in kept)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Encode ``X``, which must hold the columns seen in ``fit`` (others are ignored).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out)
+        """
+        check_is_fitted(self)
+        frame = _frame(X)
+        names = [str(c) for c in frame.columns]
+        missing = [c for c in self.feature_names_in_ if c not in names]
+        if missing:
+            raise ValueError(f"X is missing the column(s) {missing} seen in fit.")
+        frame = frame.set_axis(names, axis=1)
+        blocks = []
+        for name in self.feature_names_in_:
+            column = frame[name]
+            if name in self.medians_:
+                if not _is_numeric(column):
+                    raise ValueError(f"column {name!r} was numeric in fit but holds text now.")
+                values = column.astype(float).to_numpy(copy=True)
+                values[np.isnan(values)] = self.medians_[name]
+                blocks.append(values[:, None])
+            else:
+                text = _as_text(column).to_numpy()
+                blocks.append((text[:, None] == np.asarray(self.categories_[name])[None, :])
+                              .astype(np.float64))
+        return np.hstack(blocks) if blocks else np.empty((len(frame), 0))
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the encoded columns: ``name`` or ``name=category``."""
+        check_is_fitted(self)
+        names = []
+        for name in self.feature_names_in_:
+            if name in self.medians_:
+                names.append(name)
+            else:
+                names += [f"{name}={category}" for category in self.categories_[name]]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+
+def _frame(X):
+    import pandas as pd
+
+    return X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+
+
+def _columns(frame):
+    return [frame.iloc[:, i] for i in range(frame.shape[1])]
+
+
+def _is_numeric(column) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def _as_text(column):
+    """Categories as text; missing values become None (matching no category)."""
+    return column.astype(object).where(column.notna(), None).map(
+        lambda v: None if v is None else str(v)
+    )

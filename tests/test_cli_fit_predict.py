@@ -1,0 +1,149 @@
+"""``skneuron fit | predict | inspect`` as a user runs them: subprocesses on temporary tables."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skneuron.cli import main
+
+pd = pytest.importorskip("pandas")
+
+QUICK = ["--param", "max_iter=5", "--param", "hidden_layer_sizes=(8,)", "--cv", "2"]
+
+
+def run(*args, cwd):
+    result = subprocess.run([sys.executable, "-m", "skneuron", *map(str, args)], cwd=cwd,
+                            capture_output=True, text=True, timeout=300, check=False)
+    return result
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    """A regression and a classification table with numeric, categorical and missing values."""
+    folder = tmp_path_factory.mktemp("tables")
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pd.DataFrame({
+        "area": rng.normal(size=n),
+        "rooms": rng.integers(1, 6, size=n),
+        "city": rng.choice(["paris", "rome", "oslo"], size=n),
+    })
+    frame.loc[3, "area"] = np.nan
+    frame.loc[5, "city"] = None
+    frame["price"] = 100 + 10 * frame["area"].fillna(0) + 5 * (frame["city"] == "rome")
+    frame["size"] = np.where(frame["price"] > 100, "large", "small")
+    frame.drop(columns="size").to_csv(folder / "houses.csv", index=False)
+    frame.drop(columns="price").to_csv(folder / "sizes.csv", index=False)
+    frame[["area", "rooms"]].to_csv(folder / "no_city.csv", index=False)
+    return folder
+
+
+def test_fit_predict_inspect_a_regression(tables):
+    fit = run("fit", "houses.csv", "--target", "price", "--out", "houses.skn", *QUICK, cwd=tables)
+    assert fit.returncode == 0, fit.stderr
+    assert "task: regression of 'price'" in fit.stdout
+    assert "1 categorical, one-hot encoded" in fit.stdout
+    assert "cross-validated R²: " in fit.stdout and "(2 folds)" in fit.stdout
+    assert "formula: σ(" in fit.stdout
+    assert (tables / "houses.skn").is_file()
+
+    predict = run("predict", "houses.skn", "houses.csv", "--out", "preds.csv", cwd=tables)
+    assert predict.returncode == 0, predict.stderr
+    predictions = pd.read_csv(tables / "preds.csv")
+    assert list(predictions.columns) == ["price"] and len(predictions) == 120
+    assert predictions["price"].notna().all()
+
+    inspect = run("inspect", "houses.skn", "--plot", "curve.png", cwd=tables)
+    assert inspect.returncode == 0, inspect.stderr
+    assert "TaskNeuronRegressor in a pipeline" in inspect.stdout
+    assert "formula: σ(" in inspect.stdout and "versions (saved / running): skneuron" in inspect.stdout
+    assert "max_iter=5" in inspect.stdout
+    assert (tables / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_fit_a_text_target_as_classification_with_a_progress_bar(tables, monkeypatch, capsys):
+    fit = run("fit", "sizes.csv", "--target", "size", "--out", "sizes.skn", "--progress", *QUICK,
+              cwd=tables)
+    assert fit.returncode == 0, fit.stderr
+    assert "task: classification of 'size' (2 classes)" in fit.stdout
+    assert "cross-validated accuracy: " in fit.stdout
+    assert "fold 1/2" in fit.stderr and "epoch" in fit.stderr  # tqdm's bar
+    # predict and inspect run in-process here (the regression test runs them as commands)
+    monkeypatch.chdir(tables)
+    assert main(["predict", "sizes.skn", "sizes.csv", "--proba"]) == 0
+    header, first = capsys.readouterr().out.splitlines()[:2]
+    assert header == "size,proba_large,proba_small"
+    label, p_large, p_small = first.split(",")
+    assert label in ("large", "small") and abs(float(p_large) + float(p_small) - 1) < 1e-9
+    assert main(["inspect", "sizes.skn", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["classes"] == ["large", "small"] and info["metadata"]["target"] == "size"
+    assert info["features"] == ["area", "rooms", "city"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["fit", "missing.csv", "--target", "price"], "no such file: missing.csv"),
+    (["fit", "houses.csv", "--target", "cost"], "no column 'cost' in houses.csv"),
+    (["fit", "sizes.csv", "--target", "size", "--task", "regression"],
+     "target column 'size' is not numeric"),
+])
+def test_user_mistakes_are_one_line_errors(tables, args, message):
+    result = run(*args, cwd=tables)
+    assert result.returncode == 1
+    assert result.stderr.strip() == result.stderr.strip().splitlines()[0]  # one line
+    assert result.stderr.startswith("skneuron fit: error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["fit", "houses.csv", "--target", "price", "--param", "speed=3"], "unknown parameter 'speed'"),
+    (["fit", "houses.csv", "--target", "price", "--param", "max_iter=0"], "'max_iter' parameter"),
+    (["fit", "houses.csv", "--target", "price", "--param", "formula=x + foo(x)"],
+     "unknown name 'foo'"),
+    (["predict", "houses.csv", "houses.csv"], "not a skneuron model file"),
+    (["predict", "nothing.skn", "houses.csv"], "no such model file"),
+    (["inspect", "nothing.skn"], "no such model file"),
+])
+def test_more_mistakes_in_process(tables, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tables)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_predict_names_the_missing_columns(tables, monkeypatch, capsys):
+    monkeypatch.chdir(tables)
+    assert main(["fit", "houses.csv", "--target", "price", "--out", "m.skn", *QUICK]) == 0
+    capsys.readouterr()
+    assert main(["predict", "m.skn", "no_city.csv"]) == 1
+    assert "missing the column(s) ['city']" in capsys.readouterr().err
+
+
+def test_parquet_tables_are_read(tables, monkeypatch, capsys):
+    pytest.importorskip("pyarrow")
+    monkeypatch.chdir(tables)
+    pd.read_csv("houses.csv").to_parquet("houses.parquet")
+    assert main(["fit", "houses.parquet", "--target", "price", "--out", "pq.skn", *QUICK]) == 0
+    assert "houses.parquet: 120 rows, 3 columns" in capsys.readouterr().out
+
+
+def test_predict_and_inspect_a_model_saved_from_python(tmp_path, monkeypatch, capsys):
+    from skneuron import TaskNeuronRegressor
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
+    reg = TaskNeuronRegressor(formula="x + x**2", hidden_layer_sizes=(4,), max_iter=3,
+                              random_state=0)
+    with pytest.warns(Warning):  # ConvergenceWarning after 3 epochs
+        reg.fit(frame, frame["a"] ** 2)
+    reg.save("est.skn")
+    frame[["c", "a", "b"]].to_csv("new.csv", index=False)  # columns are matched by name
+    assert main(["predict", "est.skn", "new.csv", "--out", "p.csv"]) == 0
+    np.testing.assert_allclose(pd.read_csv("p.csv")["prediction"], reg.predict(frame))
+    assert main(["inspect", "est.skn"]) == 0
+    out = capsys.readouterr().out
+    assert "est.skn: TaskNeuronRegressor\n" in out and "terms: x, x**2\n" in out

@@ -1,0 +1,155 @@
+"""Searches on parallel engines give the sequential results, without oversubscribed cores.
+
+The Dask and Ray tests start real local clusters (worker processes) and are
+skipped when the ``dask`` / ``ray`` extras are not installed.
+"""
+
+import logging
+import sys
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from scipy.stats import loguniform
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
+
+from skneuron import TaskNeuronClassifier, TaskNeuronRegressor
+from skneuron.training import observe_epochs
+
+FAST = {"hidden_layer_sizes": (8,), "max_iter": 3, "batch_size": 32, "random_state": 0}
+GRID = {"alpha": [1e-4, 1e-1], "hidden_layer_sizes": [(4,), (8,)]}
+CV = 2
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_regression(120, 4, noise=5.0, random_state=0)
+    Xc, yc = make_classification(150, 4, n_informative=3, n_redundant=0, random_state=0)
+    return X, y, Xc, np.array(["a", "b"])[yc]
+
+
+def threads_during_training():
+    """Torch threads seen inside the epochs of a fit large enough to use several."""
+    # batch_size × widest layer input (4096 × 40) is above the one-thread cut-off.
+    X = np.random.default_rng(0).standard_normal((64, 40))
+    reg = TaskNeuronRegressor(formula="x", hidden_layer_sizes=(4,), batch_size=4096, max_iter=2,
+                              random_state=0)
+    seen = []
+    with warnings.catch_warnings(), observe_epochs(lambda _: seen.append(torch.get_num_threads())):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, X[:, 0])
+    return max(seen)
+
+
+def searches(data):
+    """The searches every engine runs; each returns comparable numbers."""
+    X, y, Xc, yc = data
+    regressor = TaskNeuronRegressor(**FAST, formula="x + x**2 + inter(2, rank=2)")
+    grid = GridSearchCV(regressor, GRID, cv=CV, n_jobs=-1)
+    randomized = RandomizedSearchCV(  # discovers a formula in every fit
+        TaskNeuronClassifier(**FAST), {"alpha": loguniform(1e-5, 1e-1)}, n_iter=2, cv=CV,
+        random_state=0, n_jobs=-1,
+    )
+    return {
+        "grid": lambda: _scores(grid.fit(X, y)),
+        "randomized": lambda: _scores(randomized.fit(Xc, yc)),
+        "cross_validate": lambda: cross_validate(regressor, X, y, cv=CV, n_jobs=-1)["test_score"],
+    }
+
+
+def _scores(search):
+    return np.array([search.cv_results_[f"split{i}_test_score"] for i in range(CV)])
+
+
+@pytest.fixture(scope="module")
+def sequential(data):
+    with joblib.parallel_backend("sequential"):
+        return {name: run() for name, run in searches(data).items()}
+
+
+def _assert_same_as_sequential(results, sequential):
+    for name, scores in results.items():
+        # Same seeds, same single-threaded float arithmetic: the same scores.
+        np.testing.assert_allclose(scores, sequential[name], rtol=1e-10, err_msg=name)
+
+
+def test_a_fit_in_a_threading_worker_uses_one_torch_thread():
+    in_workers = joblib.Parallel(n_jobs=2, backend="threading")(
+        joblib.delayed(threads_during_training)() for _ in range(2)
+    )
+    assert in_workers == [1, 1]
+    assert threads_during_training() == torch.get_num_threads()
+
+
+def test_a_fit_follows_threadpoolctl_limits():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1):
+        assert threads_during_training() == 1
+
+
+def _pickle_this_module_by_value(cloudpickle):
+    """Workers cannot import this test module; send its functions by value."""
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    _pickle_this_module_by_value(pytest.importorskip("cloudpickle"))
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_dask_search_matches_sequential(data, sequential, dask_client):
+    assert len(dask_client.scheduler_info()["workers"]) == 2
+    with joblib.parallel_backend("dask"):
+        results = {name: run() for name, run in searches(data).items()}
+    _assert_same_as_sequential(results, sequential)
+
+
+def test_dask_workers_train_with_one_thread_each(dask_client):
+    with joblib.parallel_backend("dask"):
+        threads = joblib.Parallel(n_jobs=2)(
+            joblib.delayed(threads_during_training)() for _ in range(2))
+    assert threads == [1, 1]
+
+
+@pytest.fixture(scope="module")
+def ray_backend():
+    ray = pytest.importorskip("ray")
+    from ray.util.joblib import register_ray
+
+    _pickle_this_module_by_value(ray.cloudpickle)
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             logging_level=logging.ERROR)
+    register_ray()
+    yield
+    ray.shutdown()
+
+
+def test_ray_search_matches_sequential(data, sequential, ray_backend):
+    with joblib.parallel_backend("ray", n_jobs=2):
+        results = {name: run() for name, run in searches(data).items()}
+    _assert_same_as_sequential(results, sequential)
+
+
+def test_ray_workers_train_with_one_thread_each(ray_backend):
+    with joblib.parallel_backend("ray", n_jobs=2):
+        threads = joblib.Parallel()(joblib.delayed(threads_during_training)() for _ in range(2))
+    assert threads == [1, 1]
