@@ -1,6 +1,14 @@
-"""Classification in a Pipeline with GridSearchCV, predict_proba and a saved model.
+"""
+Pipeline and GridSearchCV
+=========================
 
-Run: ``python examples/pipeline_search.py`` (about 15 seconds on 2 cores).
+A :class:`~skneuron.TaskNeuronClassifier` is an ordinary scikit-learn
+estimator: it goes into a :class:`~sklearn.pipeline.Pipeline`, its parameters
+are searched by :class:`~sklearn.model_selection.GridSearchCV` (each candidate
+runs its own discovery on its training folds), and the best pipeline pickles
+whole.
+
+Run: ``python examples/pipeline_search.py`` (about 15 s on 2 cores).
 """
 
 import pickle

@@ -1,4 +1,11 @@
-"""Using the task-neuron layer directly in your own PyTorch model.
+"""
+The task-neuron layer in your own PyTorch network
+=================================================
+
+:class:`skneuron.nn.TaskNeuronLayer` is a plain ``torch.nn.Module``: build it
+from a formula and use it like ``torch.nn.Linear`` in any network and
+training loop. :meth:`~skneuron.nn.TaskNeuronLayer.term_weights` splits the
+learned weights by term.
 
 Run: ``python examples/torch_layer.py`` (a few seconds).
 """
