@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from skneuron._docs import API_PAGE_TEMPLATE
 from skneuron.discovery import METHODS, discover_formula
 from skneuron.formula import NeuronFormula
 from skneuron.nn import ACTIVATIONS, Standardized, TaskNeuronNetwork
@@ -36,6 +37,10 @@ PREDICT_CHUNK_ROWS = 65_536
 
 class BaseTaskNeuron(BaseEstimator, ABC):
     """Shared fit pipeline of the task-neuron estimators. Not for direct use."""
+
+    # The HTML repr in Jupyter links to our API pages (scikit-learn's mechanism).
+    _doc_link_module = "skneuron"
+    _doc_link_template = API_PAGE_TEMPLATE
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
