@@ -37,6 +37,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax served from _static: pages render math offline
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
@@ -51,7 +52,7 @@ templates_path = ["_templates"]
 # -- API reference ----------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 autodoc_typehints = "none"  # the numpydoc sections carry the types
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -73,9 +74,18 @@ numpydoc_validation_exclude = {r"\.forward$", r"\.extra_repr$"}
 
 
 def _skip_member(app, what, name, obj, skip, options):
-    """Leave out scikit-learn's metadata-routing setters: documented by scikit-learn."""
-    if name.startswith("set_") and name.endswith("_request"):
+    """Document only members that skneuron defines.
+
+    The estimators' pages list inherited members (``fit`` lives in the shared
+    base class); what scikit-learn or torch define (``score``, ``get_params``,
+    the metadata-routing setters, ``nn.Module`` methods) is documented there.
+    """
+    if name == "extra_repr":  # a torch hook
         return True
+    if what == "class":
+        defined_in = getattr(getattr(obj, "fget", obj), "__module__", None) or ""
+        if not defined_in.startswith("skneuron"):
+            return True
     return None
 
 

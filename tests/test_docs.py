@@ -82,3 +82,13 @@ def test_benchmark_page_holds_the_result_tables(built_site):
                          if line.startswith("| ") and "---" not in line)
         first_cell = first_row.split("|")[1].strip()
         assert first_cell in text, results.name
+
+
+def test_estimator_pages_document_their_methods(built_site):
+    for name, methods in [("TaskNeuronRegressor", ["fit", "predict"]),
+                          ("TaskNeuronClassifier", ["fit", "predict", "predict_proba",
+                                                    "predict_log_proba"])]:
+        page = (built_site / "generated" / f"skneuron.{name}.html").read_text(encoding="utf-8")
+        for method in methods:
+            assert f'id="skneuron.{name}.{method}"' in page, (name, method)
+        assert f'id="skneuron.{name}.get_params"' not in page  # documented by scikit-learn
