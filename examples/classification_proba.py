@@ -17,13 +17,19 @@ Run: ``python examples/classification_proba.py`` (a few seconds).
 # Two features, two classes. Discovery selects the terms the neuron needs
 # from the one-hot class indicators; the network then trains with the
 # cross-entropy loss (one logistic output for two classes, a softmax for more).
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import make_moons
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.inspection import DecisionBoundaryDisplay
 from sklearn.model_selection import train_test_split
 
 from skneuron import TaskNeuronClassifier
+
+# 200 epochs (the default max_iter) end before the loss stops moving: fine here.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = make_moons(n_samples=600, noise=0.25, random_state=0)
 X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)

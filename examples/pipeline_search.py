@@ -20,13 +20,18 @@ Run: ``python examples/pipeline_search.py`` (about 15 s on 2 cores).
 # processes, which pays off for larger searches than this one (each worker
 # first has to import torch).
 import pickle
+import warnings
 
 from sklearn.datasets import load_breast_cancer
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skneuron import TaskNeuronClassifier
+
+# max_iter=50 keeps the example fast; the networks are not fully converged.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_breast_cancer(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)

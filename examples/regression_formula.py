@@ -18,14 +18,20 @@ Run: ``python examples/regression_formula.py`` (about 10 s of CPU time).
 # friedman1 is ``10 sin(π x₁x₂) + 20 (x₃ − ½)² + 10 x₄ + 5 x₅ + noise``, with
 # five more features that do not matter. No scaler is needed: the estimator
 # standardises inputs and target internally.
+import warnings
+
 import matplotlib.pyplot as plt
 from sklearn.datasets import make_friedman1
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skneuron import TaskNeuronRegressor
+
+# The MLP below stops at max_iter=500 while still improving a little: fine here.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = make_friedman1(n_samples=2000, noise=0.5, random_state=0)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)

@@ -24,3 +24,10 @@ def test_readme_example_prints_what_the_readme_says(tmp_path):
                             text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout == expected
+
+
+def test_getting_started_shows_the_same_example_and_output():
+    code, output = _example_and_output()
+    page = (README.parent / "docs" / "getting_started.md").read_text(encoding="utf-8")
+    assert code in page
+    assert output in page
