@@ -122,3 +122,5 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
+# Single pages have no section navigation: give their tables the full width.
+html_sidebars = {page: [] for page in ["index", "getting_started", "api", "method", "benchmarks"]}
