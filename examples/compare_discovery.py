@@ -1,4 +1,9 @@
-"""Compare the two discovery methods, NeuronSeek-TD and NeuronSeek-SR, on one data set.
+"""
+Comparing TD and SR discovery
+=============================
+
+The two discovery methods, NeuronSeek-TD (tensor decomposition) and
+NeuronSeek-SR (vectorized symbolic regression), on one data set.
 
 The data set is the SR paper's showcase: 2000 rows of 8 features
 ``x ~ U(−2, 2)`` and the target ``Σ_i sin(x_i) + 0.5 Σ_i x_i²`` plus noise

@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from skneuron._docs import API_PAGE_TEMPLATE
 from skneuron.discovery import METHODS, discover_formula
 from skneuron.formula import NeuronFormula
 from skneuron.nn import ACTIVATIONS, Standardized, TaskNeuronNetwork
@@ -36,6 +37,10 @@ PREDICT_CHUNK_ROWS = 65_536
 
 class BaseTaskNeuron(BaseEstimator, ABC):
     """Shared fit pipeline of the task-neuron estimators. Not for direct use."""
+
+    # The HTML repr in Jupyter links to our API pages (scikit-learn's mechanism).
+    _doc_link_module = "skneuron"
+    _doc_link_template = API_PAGE_TEMPLATE
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -154,6 +159,15 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         -------
         self : object
             The fitted estimator.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_friedman1
+        >>> from skneuron import TaskNeuronRegressor
+        >>> X, y = make_friedman1(n_samples=300, random_state=0)
+        >>> reg = TaskNeuronRegressor(max_iter=20, random_state=0).fit(X, y)
+        >>> reg.n_iter_, reg.formula_.is_linear
+        (20, False)
         """
         continuing = self.warm_start and hasattr(self, "network_")
         X, y = self._validate_targets(X, y, reset=not continuing)
@@ -411,7 +425,7 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
         Where the network lives.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
     n_outputs_ : int
         Number of regression targets.
@@ -477,9 +491,23 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
     def predict(self, X):
         """Predict targets for ``X``.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs, in the units the estimator was fitted on.
+
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions in the units of the training targets.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_friedman1
+        >>> X, y = make_friedman1(n_samples=300, random_state=0)
+        >>> reg = TaskNeuronRegressor(max_iter=20, random_state=0).fit(X, y)
+        >>> reg.predict(X[:3]).shape
+        (3,)
         """
         outputs = self._forward(X)
         return outputs.ravel() if self.n_outputs_ == 1 else outputs
@@ -582,15 +610,48 @@ loss_curve_, best_loss_, validation_scores_, best_validation_score_
     def predict_proba(self, X):
         """Class probabilities for ``X``.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Columns follow :attr:`classes_`.
+            Columns follow :attr:`classes_`; each row sums to one.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = TaskNeuronClassifier(max_iter=20, random_state=0).fit(X, y)
+        >>> clf.predict_proba(X[:2]).sum(axis=1).round(6)
+        array([1., 1.])
         """
         return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed stably."""
+        """Logarithm of :meth:`predict_proba`, computed stably.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probabilities; columns follow :attr:`classes_`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = TaskNeuronClassifier(max_iter=20, random_state=0).fit(X, y)
+        >>> np.allclose(np.exp(clf.predict_log_proba(X[:5])), clf.predict_proba(X[:5]))
+        True
+        """
         logits = self._forward(X)
         if logits.shape[1] == 1:
             z = logits[:, 0]
@@ -599,7 +660,26 @@ loss_curve_, best_loss_, validation_scores_, best_validation_score_
         return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
     def predict(self, X):
-        """Predicted class labels for ``X``."""
+        """Predicted class labels for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The most probable class of each row, from :attr:`classes_`.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = TaskNeuronClassifier(max_iter=20, random_state=0).fit(X, y)
+        >>> clf.predict(X[:3])
+        array([0, 0, 0])
+        """
         logits = self._forward(X)
         indices = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(axis=1)
         return self.classes_[indices]

@@ -49,7 +49,22 @@ _INTERACTION_TERM = re.compile(r"^inter\s*\(\s*(\d+)\s*(?:,\s*rank\s*=\s*(\d+)\s
 
 
 class FormulaSyntaxError(ValueError):
-    """A formula string that does not parse; the message points at the bad term."""
+    """A formula string that does not parse; the message points at the bad term.
+
+    A subclass of :class:`ValueError`, so scikit-learn's parameter checks and
+    ``except ValueError`` catch it too.
+
+    Examples
+    --------
+    >>> from skneuron import FormulaSyntaxError, NeuronFormula
+    >>> try:
+    ...     NeuronFormula.parse("x + y**2")
+    ... except FormulaSyntaxError as exc:
+    ...     print(exc)
+    unknown name 'y'; terms are x, x**k, inter(k[, rank=R]) or expressions in x using ... at position 4 of formula:
+      x + y**2
+          ^
+    """
 
 
 def _sorted_unique_orders(orders, *, name: str, minimum: int) -> tuple[int, ...]:
@@ -210,6 +225,17 @@ class NeuronFormula:
     def coerce(cls, formula: NeuronFormula | str, *, rank: int = 8) -> NeuronFormula:
         """Return ``formula`` as a :class:`NeuronFormula`, parsing it if it is text.
 
+        Parameters
+        ----------
+        formula : NeuronFormula or str
+            A formula, returned as it is, or its text for :meth:`parse`.
+        rank : int, default=8
+            CP rank of interaction terms whose text gives none.
+
+        Returns
+        -------
+        NeuronFormula
+
         Examples
         --------
         >>> NeuronFormula.coerce("x") == NeuronFormula()
@@ -222,23 +248,47 @@ class NeuronFormula:
     # ------------------------------------------------------------------ plain data
     @property
     def terms(self) -> tuple[str, ...]:
-        """Each term in the syntax :meth:`parse` reads."""
+        """Each term in the syntax :meth:`parse` reads.
+
+        Examples
+        --------
+        >>> NeuronFormula.parse("inter(2) + x**2 + x").terms
+        ('x', 'x**2', 'inter(2, rank=8)')
+        """
         pure = tuple("x" if k == 1 else f"x**{k}" for k in self.pure_orders)
         inter = tuple(f"inter({k}, rank={self.rank})" for k in self.interaction_orders)
         return pure + inter + self.functions
 
     @property
     def n_terms(self) -> int:
-        """Number of terms."""
+        """Number of terms.
+
+        Examples
+        --------
+        >>> NeuronFormula.parse("x + x**2 + sin(x)").n_terms
+        3
+        """
         return len(self.terms)
 
     @property
     def is_linear(self) -> bool:
-        """Whether this is the ordinary neuron ``σ(wᵀx + b)``."""
+        """Whether this is the ordinary neuron ``σ(wᵀx + b)``.
+
+        Examples
+        --------
+        >>> NeuronFormula().is_linear, NeuronFormula.parse("x + x**2").is_linear
+        (True, False)
+        """
         return self.terms == ("x",)
 
     def to_dict(self) -> dict:
         """Plain-data form (JSON friendly); :meth:`from_dict` inverts it.
+
+        Returns
+        -------
+        dict
+            ``pure_orders``, ``interaction_orders`` and ``functions`` as lists,
+            ``rank`` as an int.
 
         Examples
         --------
@@ -255,7 +305,23 @@ class NeuronFormula:
 
     @classmethod
     def from_dict(cls, data: dict) -> NeuronFormula:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        Parameters
+        ----------
+        data : dict
+            As :meth:`to_dict` returns; missing keys take the defaults
+            (``rank`` 8, no terms of that kind).
+
+        Returns
+        -------
+        NeuronFormula
+
+        Examples
+        --------
+        >>> NeuronFormula.from_dict({"pure_orders": [1, 2]}).terms
+        ('x', 'x**2')
+        """
         return cls(
             pure_orders=tuple(data.get("pure_orders", ())),
             interaction_orders=tuple(data.get("interaction_orders", ())),
@@ -265,6 +331,17 @@ class NeuronFormula:
 
     def union(self, other: NeuronFormula | str) -> NeuronFormula:
         """The formula with the terms of both (``self``'s rank wins if both have one).
+
+        Also written ``self | other``.
+
+        Parameters
+        ----------
+        other : NeuronFormula or str
+            The formula whose terms to add (text is parsed).
+
+        Returns
+        -------
+        NeuronFormula
 
         Examples
         --------
@@ -331,6 +408,15 @@ class NeuronFormula:
 
     def to_latex(self, feature_names=None) -> str:
         """LaTeX of :meth:`to_sympy`.
+
+        Parameters
+        ----------
+        feature_names : sequence of str, optional
+            As in :meth:`to_sympy`.
+
+        Returns
+        -------
+        str
 
         Examples
         --------

@@ -50,6 +50,20 @@ ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` → CUDA when available, else CPU; anything else as torch reads it.
 
+    Parameters
+    ----------
+    device : str or torch.device, default="auto"
+        ``"auto"``, or any device torch understands (``"cpu"``, ``"cuda:1"`` …).
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ValueError
+        If torch does not know the device, or CUDA is asked for but not available.
+
     Examples
     --------
     >>> resolve_device("cpu")
@@ -68,7 +82,28 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 @dataclass(frozen=True)
 class EpochReport:
-    """What one epoch produced, as handed to callbacks."""
+    """What one epoch produced, as handed to callbacks.
+
+    Parameters
+    ----------
+    epoch : int
+        The epoch's number, from 1.
+    loss : float
+        Mean training loss of the epoch (sample-weighted).
+    validation_score : float or None
+        Score on the validation data, when monitored.
+    seconds : float
+        Wall-clock time of the epoch.
+    improved : bool
+        Whether the epoch was the best so far.
+
+    Examples
+    --------
+    >>> report = EpochReport(epoch=1, loss=0.5, validation_score=None, seconds=0.01,
+    ...                      improved=True)
+    >>> report.loss
+    0.5
+    """
 
     epoch: int
     loss: float
@@ -78,7 +113,18 @@ class EpochReport:
 
 
 def print_progress(report: EpochReport) -> None:
-    """Callback printing one line per epoch, like scikit-learn's MLP with ``verbose``."""
+    """Callback printing one line per epoch, like scikit-learn's MLP with ``verbose``.
+
+    Parameters
+    ----------
+    report : EpochReport
+        The epoch to print; ``*`` marks an improvement.
+
+    Examples
+    --------
+    >>> print_progress(EpochReport(3, 0.25, 0.9, 0.125, True))
+    Iteration 3, loss = 0.25000000, validation score = 0.900000  (0.12s) *
+    """
     line = f"Iteration {report.epoch}, loss = {report.loss:.8f}"
     if report.validation_score is not None:
         line += f", validation score = {report.validation_score:.6f}"
@@ -147,6 +193,14 @@ class StoppingRule:
     beat the best value by ``tol`` counts as no improvement; after more than
     ``patience`` such epochs in a row, training stops.
 
+    Parameters
+    ----------
+    tol : float
+        Smallest improvement that counts.
+    patience : int
+        Epochs without improvement tolerated before stopping
+        (``n_iter_no_change``).
+
     Examples
     --------
     >>> rule = StoppingRule(tol=0.1, patience=1)
@@ -163,7 +217,26 @@ class StoppingRule:
         self._no_improvement = 0
 
     def update(self, loss: float, validation_score: float | None) -> bool:
-        """Record an epoch; return whether it is the best so far."""
+        """Record an epoch; return whether it is the best so far.
+
+        Parameters
+        ----------
+        loss : float
+            The epoch's training loss (monitored when there is no validation score).
+        validation_score : float or None
+            The epoch's validation score (monitored when given).
+
+        Returns
+        -------
+        bool
+            Whether the monitored value is the best so far.
+
+        Examples
+        --------
+        >>> rule = StoppingRule(tol=0.0, patience=2)
+        >>> rule.update(0.3, 0.8), rule.update(0.2, 0.7)
+        (True, False)
+        """
         value = -loss if validation_score is None else validation_score
         if value < self.best + self.tol:
             self._no_improvement += 1
@@ -176,12 +249,37 @@ class StoppingRule:
 
     @property
     def should_stop(self) -> bool:
+        """Whether more than ``patience`` epochs in a row failed to improve.
+
+        Examples
+        --------
+        >>> StoppingRule(tol=0.0, patience=0).should_stop
+        False
+        """
         return self._no_improvement > self.patience
 
 
 @dataclass
 class TrainingResult:
-    """History of one :func:`fit_network` call."""
+    """History of one :func:`fit_network` call.
+
+    Parameters
+    ----------
+    loss_curve : list of float
+        Training loss after each epoch.
+    validation_scores : list of float
+        Validation score after each epoch (empty without validation data).
+    best_epoch : int
+        The epoch with the best monitored value (0 before any).
+    stop_reason : {"max_iter", "converged", "interrupted", "non_finite"}
+        Why training ended.
+
+    Examples
+    --------
+    >>> result = TrainingResult(loss_curve=[0.5, 0.4], best_epoch=2, stop_reason="converged")
+    >>> result.n_iter
+    2
+    """
 
     loss_curve: list[float] = field(default_factory=list)
     validation_scores: list[float] = field(default_factory=list)
@@ -190,6 +288,13 @@ class TrainingResult:
 
     @property
     def n_iter(self) -> int:
+        """Number of epochs run.
+
+        Examples
+        --------
+        >>> TrainingResult(loss_curve=[1.0, 0.5, 0.4]).n_iter
+        3
+        """
         return len(self.loss_curve)
 
 

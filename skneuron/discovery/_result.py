@@ -13,7 +13,10 @@ __all__ = ["DiscoveryResult"]
 class DiscoveryResult:
     """What a discovery run found, and what a user wants to inspect about it.
 
-    Attributes
+    Discovery functions build it; each parameter is also an attribute of the
+    same name.
+
+    Parameters
     ----------
     formula : NeuronFormula
         The selected neuron formula.
@@ -30,6 +33,22 @@ class DiscoveryResult:
         Wall-clock seconds the search took.
     details : dict
         Method-specific diagnostics (documented by each method).
+
+    See Also
+    --------
+    skneuron.discover_formula : Runs a discovery method and returns this.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skneuron import discover_formula
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((1000, 8))
+    >>> result = discover_formula(X, X[:, 0] + (X ** 2).sum(axis=1), random_state=0)
+    >>> result.method, result.formula.terms
+    ('td', ('x', 'x**2'))
+    >>> {t: round(p, 2) for t, p in result.term_probabilities.items()}
+    {'x': 1.0, 'x**2': 1.0, 'x**3': 0.02, 'inter(2, rank=8)': 0.01, 'inter(3, rank=8)': 0.01}
     """
 
     formula: NeuronFormula

@@ -53,6 +53,7 @@ class TaskNeuronLayer(nn.Module):
     weight : torch.nn.Parameter of shape (out_features, n_features)
         Coefficients of every term feature; :meth:`term_weights` splits it.
     bias : torch.nn.Parameter of shape (out_features,)
+        The neurons' biases.
     projection : torch.nn.Parameter of shape (in_features, rank × Σk) or None
         The interaction factors ``U_{k,m}`` stacked column-wise.
 
@@ -106,6 +107,20 @@ class TaskNeuronLayer(nn.Module):
 
         Random numbers are drawn on the CPU from ``generator``, so the initial
         weights are the same on every device.
+
+        Parameters
+        ----------
+        generator : torch.Generator, optional
+            CPU generator to draw from; torch's global one when omitted.
+
+        Examples
+        --------
+        >>> import torch
+        >>> layer = TaskNeuronLayer(3, 2, "x + inter(2)")
+        >>> layer.reset_parameters(torch.Generator().manual_seed(0))
+        >>> layer.bias
+        Parameter containing:
+        tensor([0., 0.], requires_grad=True)
         """
         bound = math.sqrt(6.0 / (self.n_features + self.out_features))
         with torch.no_grad():
@@ -116,7 +131,27 @@ class TaskNeuronLayer(nn.Module):
                 self.projection.copy_(torch.randn(self.projection.shape, generator=generator) * std)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The concatenated term features the weight matrix multiplies."""
+        """The concatenated term features the weight matrix multiplies.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, in_features)
+            Layer inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_features)
+            One block of columns per term, in the order of :meth:`term_weights`:
+            ``x`` itself, scaled clipped powers, element-wise functions, then
+            the rank-one products of each interaction order.
+
+        Examples
+        --------
+        >>> import torch
+        >>> layer = TaskNeuronLayer(3, 2, "x + x**2 + inter(2, rank=4)")
+        >>> layer.features(torch.randn(5, 3)).shape  # 3 + 3 + 4 columns
+        torch.Size([5, 10])
+        """
         formula = self.formula
         clipped = x.clamp(-self.clip, self.clip) if self._needs_clip else x
         parts = []
@@ -143,10 +178,36 @@ class TaskNeuronLayer(nn.Module):
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pre-activations ``features(x) @ weight.T + bias``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, in_features)
+            Layer inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, out_features)
+        """
         return torch.addmm(self.bias, self.features(x), self.weight.t())
 
     def term_weights(self) -> dict[str, torch.Tensor]:
-        """The block of :attr:`weight` that belongs to each term, by term name."""
+        """The block of :attr:`weight` that belongs to each term, by term name.
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            For each term of the formula (in :attr:`NeuronFormula.terms
+            <skneuron.NeuronFormula.terms>` order) a view of shape
+            ``(out_features, in_features)``, or ``(out_features, rank)`` for
+            an interaction term (its mixing weights).
+
+        Examples
+        --------
+        >>> layer = TaskNeuronLayer(3, 2, "x + inter(2, rank=4)")
+        >>> {term: tuple(w.shape) for term, w in layer.term_weights().items()}
+        {'x': (2, 3), 'inter(2, rank=4)': (2, 4)}
+        """
         names, widths = zip(*self._feature_blocks())
         blocks = dict(zip(names, torch.split(self.weight, widths, dim=1)))
         return {term: blocks[term] for term in self.formula.terms}

@@ -38,6 +38,7 @@ class TaskNeuronNetwork(nn.Module):
     hidden_layer_sizes : sequence of int, default=(100,)
         Widths of the hidden layers.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation after each hidden layer, named as in scikit-learn's MLP.
     generator : torch.Generator, optional
         CPU generator for the initial weights (reproducible on any device).
     device, dtype : optional
@@ -85,10 +86,28 @@ class TaskNeuronNetwork(nn.Module):
 
     @property
     def task_layers(self) -> list[TaskNeuronLayer]:
-        """The task-neuron layers, input first."""
+        """The task-neuron layers, input first.
+
+        Examples
+        --------
+        >>> net = TaskNeuronNetwork(4, 1, "x + x**2", hidden_layer_sizes=(8,))
+        >>> net.task_layers
+        [TaskNeuronLayer(in_features=4, out_features=8, formula='x + x**2')]
+        """
         return [m for m in self.layers if isinstance(m, TaskNeuronLayer)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Network outputs for inputs ``x``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, n_inputs)
+            Inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_outputs)
+        """
         return self.layers(x)
 
 
@@ -108,6 +127,16 @@ class Standardized(nn.Module):
     ``forward(x) = body((x − input_mean) / input_scale) · output_scale + output_mean``;
     the statistics are buffers, so they move with ``.to(device)`` and are part
     of the state dict. Training works on ``body`` with pre-scaled data.
+
+    Parameters
+    ----------
+    body : torch.nn.Module
+        The network, working in standardised units.
+    input_mean, input_scale : torch.Tensor of shape (n_inputs,)
+        Statistics that standardise the inputs.
+    output_mean, output_scale : torch.Tensor of shape (n_outputs,), optional
+        Statistics that map the body's outputs back to the target's units;
+        omitted for classifiers, whose outputs are logits.
 
     Examples
     --------
@@ -135,6 +164,17 @@ class Standardized(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs in the target's units for raw inputs ``x``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, n_inputs)
+            Raw inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_outputs)
+        """
         out = self.body((x - self.input_mean) / self.input_scale)
         if self.output_scale is not None:
             out = torch.addcmul(self.output_mean, out, self.output_scale)

@@ -1,0 +1,46 @@
+"""Smoke tests: every script in examples/ runs to the end and prints what it promises.
+
+The docs build does not execute the examples (``plot_gallery=0``); this is where they run.
+Each must finish well within a minute on two cores; the time limit here only catches hangs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+#: Text each example must print: evidence that it did what its title says.
+EXPECTED_OUTPUT = {
+    "classification_proba.py": ["Discovered neuron: σ(", "P(class) of the first test rows",
+                                "linear neuron: test accuracy"],
+    "compare_discovery.py": ["TD: σ(", "SR: σ(", "discovery='sr'"],
+    "pipeline_search.py": ["best parameters:", "pickle round trip: identical predictions"],
+    "regression_formula.py": ["Discovered neuron: σ(", "held-out R²", "LaTeX:",
+                              "test R²: task neurons"],
+    "torch_layer.py": ["final MSE", "linear neurons: final MSE", "weight block"],
+}
+
+
+def test_every_example_is_smoke_tested():
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED_OUTPUT)
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED_OUTPUT))
+def test_example_runs(script, tmp_path):
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)], cwd=tmp_path, capture_output=True, text=True,
+        timeout=300, check=False, env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    seconds = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr[-3000:]
+    for text in EXPECTED_OUTPUT[script]:
+        assert text in result.stdout, f"{script} did not print {text!r}:\n{result.stdout}"
+    print(f"{script}: {seconds:.1f} s")

@@ -1,0 +1,33 @@
+"""The README's ten-line example prints exactly the output the README shows."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _example_and_output() -> tuple[str, str]:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Ten lines"):]
+    code, output = re.search(r"```python\n(.*?)```\s*prints\s*```\n(.*?)```", section, re.S).groups()
+    return code, output
+
+
+def test_readme_example_prints_what_the_readme_says(tmp_path):
+    code, expected = _example_and_output()
+    assert len(code.strip().splitlines()) <= 11
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout == expected
+
+
+def test_getting_started_shows_the_same_example_and_output():
+    code, output = _example_and_output()
+    page = (README.parent / "docs" / "getting_started.md").read_text(encoding="utf-8")
+    assert code in page
+    assert output in page
