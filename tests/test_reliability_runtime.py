@@ -13,6 +13,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -172,20 +173,28 @@ def test_two_thousand_features_never_materialise_a_d_squared_array():
     """Discovery, training and predict at D = 2000 stay O(n·D + params).
 
     numpy allocations are traced by ``tracemalloc``; torch's are seen operation
-    by operation. One D×D float64 array is 32 MB (D³: 64 GB); the design itself,
-    n × (1 + 2·D) floats, is 3.2 MB.
+    by operation. One D×D float64 array is 32 MB (D³: 64 GB); the data, n × D
+    floats, are 1 MB, and the pipeline holds about nine arrays of that order at
+    once (standardised copies, the discovery design of 1 + 2·D columns, its
+    per-fold row subsets). 64 rows are just above discovery's minimum of 60.
     """
-    n_features, n_rows = 2000, 100
+    n_features, n_rows = 2000, 64
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n_rows, n_features))
     y = X[:, 0] + X[:, 1] ** 2
     reg = TaskNeuronRegressor(hidden_layer_sizes=(8,), max_order=2, max_iter=3,
                               random_state=0)
+    # Warm up on narrow data first: tracemalloc also counts the Python objects of
+    # modules imported lazily on the first fit (tens of MB).
+    with LargestTensor(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clone(reg).fit(X[:, :20], y).predict(X[:, :20])
     spy = LargestTensor()
     tracemalloc.start()
     try:
         with spy, warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.filterwarnings("ignore", "TD discovery found no informative term")
             reg.fit(X, y)
             predictions = reg.predict(X)
         numpy_peak = tracemalloc.get_traced_memory()[1]
@@ -259,14 +268,26 @@ def test_same_random_state_same_fit_inside_joblib_workers(Estimator):
         np.testing.assert_array_equal(predictions, here[1])
 
 
-def test_sr_discovery_result_does_not_depend_on_n_jobs():
+def test_sr_discovery_result_does_not_depend_on_n_jobs(monkeypatch):
+    import skneuron.discovery.sr as sr
+
+    parallel_calls = []
+
+    class CountingParallel(sr.Parallel):
+        def __call__(self, iterable):
+            parallel_calls.append(self.n_jobs)
+            return super().__call__(iterable)
+
+    monkeypatch.setattr(sr, "Parallel", CountingParallel)
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((400, 60))  # big enough that new terms are evaluated in threads
+    X = rng.standard_normal((1000, 60))  # big enough that new terms are evaluated in threads
     y = np.sin(X).sum(axis=1) + X.sum(axis=1)
     base = {**FAST, "discovery": "sr", "max_iter": 2}
-    sr = {"generations": 2, "population_size": 60}
-    serial = fit_and_predict(TaskNeuronRegressor, X, y, {**base, "discovery_params": sr})
+    search = {"generations": 2, "population_size": 100}
+    serial = fit_and_predict(TaskNeuronRegressor, X, y, {**base, "discovery_params": search})
+    assert parallel_calls == []
     threaded = fit_and_predict(TaskNeuronRegressor, X, y,
-                               {**base, "discovery_params": {**sr, "n_jobs": 2}})
+                               {**base, "discovery_params": {**search, "n_jobs": 2}})
+    assert parallel_calls and set(parallel_calls) == {2}
     assert serial[0] == threaded[0]
     np.testing.assert_array_equal(serial[1], threaded[1])
