@@ -178,12 +178,17 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         _hidden_sizes(self.hidden_layer_sizes)  # fail early on a bad value
         rng = check_random_state(self.random_state)
         discovery_seed, init_seed, split_seed, shuffle_seed = rng.randint(np.iinfo(np.int32).max, size=4)
-        self.device_ = resolve_device(self.device)
+        try:
+            self.device_ = resolve_device(self.device)
+        except ValueError as exc:
+            raise InvalidParameterError(
+                f"The 'device' parameter of {type(self).__name__} is invalid: {exc}") from None
         targets, discovery_targets = self._encode_targets(y)
 
         if not continuing:
             self._input_mean, self._input_scale, _ = _mean_and_scale(X)
-        X_std = (X - self._input_mean) / self._input_scale
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+            X_std = (X - self._input_mean) / self._input_scale
         if not np.isfinite(X_std).all():
             raise ValueError(
                 "X spans too wide a range to standardise in float64 (largest |value| "
@@ -213,14 +218,15 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         if not params:
             return
         shared = {"max_order", "rank", "random_state"}  # passed by the estimator itself
-        taken = set(inspect.signature(METHODS[self.discovery]).parameters) - {"X", "Y"}
+        signature = inspect.signature(METHODS[self.discovery]).parameters
+        taken = set(signature) - {"X", "Y"}
         name = type(self).__name__
         if shared & set(params):
             raise InvalidParameterError(
                 f"The 'discovery_params' parameter of {name} sets {sorted(shared & set(params))}, "
                 "which are parameters of the estimator itself; set them there instead.")
         unknown = set(params) - taken
-        if unknown:
+        if unknown and not any(p.kind is p.VAR_KEYWORD for p in signature.values()):
             raise InvalidParameterError(
                 f"The 'discovery_params' parameter of {name} has keys {sorted(unknown)} that "
                 f"discovery={self.discovery!r} does not take; it takes {sorted(taken - shared)}.")
@@ -695,6 +701,9 @@ def _uniform_labels(y: np.ndarray) -> np.ndarray:
     scikit-learn calls any object array of numbers (e.g. from a pandas object
     column) an "unknown" target; a mix of text and numbers has no order.
     """
+    if any(label is None or (isinstance(label, float) and label != label) for label in y.ravel()):
+        raise ValueError("y holds missing class labels (None or NaN); drop those rows or "
+                         "give them a label of their own.")
     text = {isinstance(label, str) for label in y.ravel()}
     if len(text) > 1:
         kinds = {type(label).__name__ for label in y.ravel()}
