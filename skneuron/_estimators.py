@@ -8,6 +8,7 @@ encoded, which loss is minimised and how outputs become predictions.
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -17,9 +18,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -33,6 +33,9 @@ __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
 
 #: Rows per forward pass in predict, so inference memory stays bounded.
 PREDICT_CHUNK_ROWS = 65_536
+#: Cap on the values of one layer's activations per forward pass in predict: wide
+#: inputs (a first layer with n_features × n_terms features) get fewer rows per chunk.
+PREDICT_CHUNK_VALUES = 1 << 22
 
 
 class BaseTaskNeuron(BaseEstimator, ABC):
@@ -169,19 +172,42 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         >>> reg.n_iter_, reg.formula_.is_linear
         (20, False)
         """
+        previous_state = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight)
+        except KeyboardInterrupt:
+            # Training handles its own interruptions (it keeps the best weights so far);
+            # one that lands elsewhere, e.g. in discovery, leaves nothing trained, so
+            # the estimator goes back to what it was — a fitted model stays usable.
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
+
+    def _fit(self, X, y, sample_weight):
         continuing = self.warm_start and hasattr(self, "network_")
+        self._check_discovery_params()
         X, y = self._validate_targets(X, y, reset=not continuing)
-        sample_weight = _uniform_as_none(_check_sample_weight(sample_weight, X, dtype=np.float64))
+        sample_weight = _uniform_as_none(
+            _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        )
         _hidden_sizes(self.hidden_layer_sizes)  # fail early on a bad value
         rng = check_random_state(self.random_state)
         discovery_seed, init_seed, split_seed, shuffle_seed = rng.randint(np.iinfo(np.int32).max, size=4)
-        self.device_ = resolve_device(self.device)
+        try:
+            self.device_ = resolve_device(self.device)
+        except ValueError as exc:
+            raise InvalidParameterError(
+                f"The 'device' parameter of {type(self).__name__} is invalid: {exc}") from None
         targets, discovery_targets = self._encode_targets(y)
 
         if not continuing:
-            scaler = StandardScaler().fit(X)
-            self._input_mean, self._input_scale = scaler.mean_, scaler.scale_
-        X_std = (X - self._input_mean) / self._input_scale
+            self._input_mean, self._input_scale, _ = _mean_and_scale(X)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+            X_std = (X - self._input_mean) / self._input_scale
+        if not np.isfinite(X_std).all():
+            raise ValueError(
+                "X spans too wide a range to standardise in float64 (largest |value| "
+                f"{np.abs(X).max():.3g}); rescale it, e.g. divide by a power of ten.")
 
         train, val = self._split(len(X), targets, split_seed)
         if not continuing:
@@ -200,6 +226,25 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             self.validation_scores_ += history.validation_scores
             self.best_validation_score_ = max(self.validation_scores_, default=-np.inf)
         return self
+
+    def _check_discovery_params(self):
+        """Refuse ``discovery_params`` keys the discovery function does not take."""
+        params = self.discovery_params or {}
+        if not params:
+            return
+        shared = {"max_order", "rank", "random_state"}  # passed by the estimator itself
+        signature = inspect.signature(METHODS[self.discovery]).parameters
+        taken = set(signature) - {"X", "Y"}
+        name = type(self).__name__
+        if shared & set(params):
+            raise InvalidParameterError(
+                f"The 'discovery_params' parameter of {name} sets {sorted(shared & set(params))}, "
+                "which are parameters of the estimator itself; set them there instead.")
+        unknown = set(params) - taken
+        if unknown and not any(p.kind is p.VAR_KEYWORD for p in signature.values()):
+            raise InvalidParameterError(
+                f"The 'discovery_params' parameter of {name} has keys {sorted(unknown)} that "
+                f"discovery={self.discovery!r} does not take; it takes {sorted(taken - shared)}.")
 
     def _split(self, n_samples, targets, seed):
         rows = np.arange(n_samples)
@@ -244,7 +289,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
     def _train(self, X_std, targets, sample_weight, train, val, seed):
         device, dtype = self.device_, torch.float32
-        self.network_.to(device=device, dtype=dtype)
+        # Only the body trains in float32: the standardisation buffers keep float64,
+        # where inputs of magnitude 1e±200 are still representable.
+        self.network_.to(device=device)
+        self.network_.body.to(dtype=dtype)
 
         def as_tensor(array, dtype=dtype):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
@@ -286,16 +334,24 @@ class BaseTaskNeuron(BaseEstimator, ABC):
     def _forward(self, X) -> np.ndarray:
         """Raw network outputs for ``X``, computed in bounded-size chunks."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = _validate_numeric(self, X, reset=False, dtype=np.float64)
         dtype = self._inference_dtype()
         self.network_.eval()
+        chunk_rows = _predict_chunk_rows(self.network_)
         outputs = []
         with torch.inference_mode():
-            for start in range(0, max(len(X), 1), PREDICT_CHUNK_ROWS):
-                rows = np.require(X[start : start + PREDICT_CHUNK_ROWS], requirements="W")
+            for start in range(0, max(len(X), 1), chunk_rows):
+                rows = np.require(X[start : start + chunk_rows], requirements="W")
                 chunk = torch.as_tensor(rows, dtype=dtype, device=self.device_)
                 outputs.append(self.network_(chunk).to("cpu", torch.float64).numpy())
-        return np.concatenate(outputs)
+        outputs = np.concatenate(outputs)
+        bad = ~np.isfinite(outputs).all(axis=1)
+        if bad.any():
+            warnings.warn(
+                f"The network's output is NaN or infinite for {bad.sum()} of {len(X)} rows; "
+                "their inputs are probably far outside the range seen in fit.",
+                RuntimeWarning, stacklevel=3)
+        return outputs
 
     # ---------------------------------------------------------- deployment
     def save(self, path) -> None:
@@ -458,13 +514,17 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
     """
 
     def _validate_targets(self, X, y, reset):
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, multi_output=True,
-                             y_numeric=True)
+        labels = _string_values(y)
+        if labels:
+            raise ValueError(
+                f"{type(self).__name__} needs a numeric target; y holds text such as "
+                f"{labels[0]!r}. For class labels use TaskNeuronClassifier.")
+        X, y = _validate_numeric(self, X, y, reset=reset, dtype=np.float64, multi_output=True,
+                                 y_numeric=True)
         if reset:
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
             Y = y.reshape(len(y), -1)
-            self._target_mean = Y.mean(axis=0)
-            self._target_scale = _nonzero(Y.std(axis=0))
+            self._target_mean, self._target_scale, self._target_constant = _mean_and_scale(Y)
         return X, y
 
     def _encode_targets(self, y):
@@ -472,7 +532,9 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
         return Y, Y
 
     def _output_scaling(self):
-        return torch.as_tensor(self._target_mean), torch.as_tensor(self._target_scale)
+        # A constant target column is predicted exactly: its output is scaled by zero.
+        scale = np.where(self._target_constant, 0.0, self._target_scale)
+        return torch.as_tensor(self._target_mean), torch.as_tensor(scale)
 
     def _n_network_outputs(self):
         return self.n_outputs_
@@ -562,7 +624,9 @@ loss_curve_, best_loss_, validation_scores_, best_validation_score_
     """
 
     def _validate_targets(self, X, y, reset):
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64)
+        X, y = _validate_numeric(self, X, y, reset=reset, dtype=np.float64)
+        if y.dtype == object:
+            y = _uniform_labels(y)
         check_classification_targets(y)
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass"):
@@ -713,14 +777,78 @@ def _uniform_as_none(sample_weight: np.ndarray) -> np.ndarray | None:
     return sample_weight
 
 
-def _nonzero(scale: np.ndarray) -> np.ndarray:
-    """Scales with zeros (constant columns) replaced by one."""
-    return np.where(scale > np.finfo(float).eps * 10, scale, 1.0)
+def _mean_and_scale(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column means, standard deviations and the constant-column mask of ``A``.
+
+    Each column is divided by its largest magnitude first, so values near the
+    float64 limits (1e±200) neither overflow nor underflow when squared. A
+    column is constant when its variance is within the rounding error of its
+    mean (scikit-learn's test in ``StandardScaler``), so a target of tiny
+    magnitude (1e-30) still counts as varying; constant columns get scale 1.
+    """
+    peak = np.abs(A).max(axis=0)
+    peak = np.where(peak > 0, peak, 1.0)
+    B = A / peak
+    mean, std = B.mean(axis=0), B.std(axis=0)
+    eps = np.finfo(np.float64).eps
+    constant = std**2 <= len(A) * eps * std**2 + (len(A) * mean * eps) ** 2
+    return mean * peak, np.where(constant, 1.0, std * peak), constant
+
+
+def _validate_numeric(estimator, *args, **kwargs):
+    """``validate_data``, with a hint on what to do when ``X`` holds text."""
+    try:
+        return validate_data(estimator, *args, **kwargs)
+    except ValueError as exc:
+        if "could not convert" not in str(exc):
+            raise
+        raise ValueError(
+            f"X must be numeric ({exc}). Encode text and categorical columns first, e.g. "
+            "with sklearn.preprocessing.OneHotEncoder in a ColumnTransformer.") from exc
+
+
+def _string_values(y) -> list:
+    """Text values in ``y`` (none for numeric targets)."""
+    values = np.asarray(y)
+    if values.dtype.kind in "US":
+        return values.ravel()[:1].tolist()
+    if values.dtype == object:
+        return [v for v in values.ravel() if isinstance(v, str)][:1]
+    return []
+
+
+def _uniform_labels(y: np.ndarray) -> np.ndarray:
+    """Object-dtype labels as one type: numbers become a numeric array, text stays.
+
+    scikit-learn calls any object array of numbers (e.g. from a pandas object
+    column) an "unknown" target; a mix of text and numbers has no order.
+    """
+    if any(label is None or (isinstance(label, float) and label != label) for label in y.ravel()):
+        raise ValueError("y holds missing class labels (None or NaN); drop those rows or "
+                         "give them a label of their own.")
+    text = {isinstance(label, str) for label in y.ravel()}
+    if len(text) > 1:
+        kinds = {type(label).__name__ for label in y.ravel()}
+        raise ValueError(
+            f"y mixes text and numeric class labels ({', '.join(sorted(kinds))}); "
+            "convert them to one type first, e.g. y.astype(str).")
+    if text == {False}:
+        numeric = np.asarray(y.tolist())
+        if numeric.dtype.kind in "biuf":
+            return numeric
+    return y
+
+
+def _predict_chunk_rows(network: torch.nn.Module) -> int:
+    """Rows per forward pass: at most :data:`PREDICT_CHUNK_VALUES` values per activation."""
+    widest = max((max(p.shape) for p in network.parameters() if p.ndim == 2), default=1)
+    return max(1, min(PREDICT_CHUNK_ROWS, PREDICT_CHUNK_VALUES // widest))
 
 
 def _hidden_sizes(sizes) -> tuple[int, ...]:
     """``hidden_layer_sizes`` as a tuple of ints, or a clear error."""
     sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
     if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in sizes):
-        raise ValueError(f"hidden_layer_sizes must hold positive integers; got {sizes}.")
+        raise InvalidParameterError(
+            f"The 'hidden_layer_sizes' parameter must hold positive integers; got {sizes}.")
     return tuple(int(s) for s in sizes)

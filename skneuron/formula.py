@@ -501,6 +501,12 @@ def _parse_function_term(text: str, start: int, term: str) -> str:
             f"unknown name {bad!r}; terms are x, x**k, inter(k[, rank=R]) or expressions in x "
             f"using {', '.join(sorted(set(_SYMPY_FUNCTIONS) - {'Abs'}))}",
         )
+    if "^" not in term:  # ``^`` is read as a power, which Python's parser does not know
+        try:
+            compile(term, "<formula>", "eval")
+        except SyntaxError as exc:  # point at the token Python stopped at
+            offset = exc.offset if exc.offset and exc.offset <= len(term) else len(term) + 1
+            return _raise_at(text, start + offset - 1, f"cannot read term {term!r}: {exc.msg}")
     try:
         return _canonical_function(term)
     except (sympy.SympifyError, SyntaxError, TypeError, ValueError) as exc:

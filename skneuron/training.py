@@ -12,8 +12,9 @@ tabular networks, where per-step overhead dominates:
 - validation runs under ``torch.inference_mode``.
 
 What to monitor and when to stop is decided by a small :class:`StoppingRule`
-object; per-epoch printing is a callback. ``KeyboardInterrupt`` and a loss
-that turns non-finite both end training with the best weights seen so far.
+object; per-epoch printing is a callback. ``KeyboardInterrupt``, a loss that
+turns non-finite and a loss that ends far above its best (divergence) all end
+training with the best weights seen so far.
 """
 
 from __future__ import annotations
@@ -284,7 +285,8 @@ class TrainingResult:
     loss_curve: list[float] = field(default_factory=list)
     validation_scores: list[float] = field(default_factory=list)
     best_epoch: int = 0
-    stop_reason: str = "max_iter"  # "converged" | "max_iter" | "interrupted" | "non_finite"
+    #: "converged" | "max_iter" | "interrupted" | "non_finite" | "diverged"
+    stop_reason: str = "max_iter"
 
     @property
     def n_iter(self) -> int:
@@ -344,7 +346,9 @@ def fit_network(
     restore_best : bool, optional
         Whether to end with the best weights seen; defaults to ``True`` when
         monitoring a validation score, ``False`` otherwise (scikit-learn's
-        behaviour). Interruption and non-finite losses always restore.
+        behaviour). Interruption, non-finite losses and divergence (a last
+        loss above ``DIVERGENCE_FACTOR`` times the best and above it by more
+        than ``DIVERGENCE_MARGIN``) always restore, with a warning.
     generator : torch.Generator, optional
         Source of the epoch permutations, on the device of ``X``.
     callbacks : sequence of callable
@@ -374,7 +378,7 @@ def fit_network(
     optimizer = _adam(module, learning_rate, alpha / batch_size, X.device)
     rule = StoppingRule(tol=tol, patience=n_iter_no_change)
     callbacks = (*callbacks, *_OBSERVERS.get())
-    best_state = _snapshot(module)
+    initial_state = best_state = _snapshot(module)
     result = TrainingResult()
 
     with _torch_threads(num_threads):
@@ -385,7 +389,6 @@ def fit_network(
                                         batch_size, generator)
                 if not math.isfinite(loss):
                     result.stop_reason = "non_finite"
-                    _warn_non_finite(epoch, learning_rate)
                     break
                 score = _score(module, validation, score_fn)
                 result.loss_curve.append(loss)
@@ -408,7 +411,18 @@ def fit_network(
                 UserWarning,
                 stacklevel=2,
             )
-    if restore_best or result.stop_reason in ("interrupted", "non_finite"):
+    if not restore_best and result.stop_reason in ("converged", "max_iter") \
+            and _diverged(result.loss_curve):
+        result.stop_reason = "diverged"
+    if result.stop_reason in ("non_finite", "diverged"):
+        # An epoch's loss is averaged while the weights move, so the weights at the end
+        # of the best epoch can be far worse than its loss says when the next one
+        # exploded: keep them only if they fit the training data better than the start.
+        if result.best_epoch and _full_loss(module, best_state, X, Y, sample_weight, loss_fn) \
+                > _full_loss(module, initial_state, X, Y, sample_weight, loss_fn):
+            best_state, result.best_epoch = initial_state, 0
+        _warn_numerical_fault(result, learning_rate)
+    if restore_best or result.stop_reason in ("interrupted", "non_finite", "diverged"):
         module.load_state_dict(best_state)
     if result.stop_reason == "max_iter":
         warnings.warn(
@@ -467,11 +481,49 @@ def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: tensor.detach().clone() for name, tensor in module.state_dict().items()}
 
 
-def _warn_non_finite(epoch: int, learning_rate: float) -> None:
+#: The last epoch's loss is "diverged" when above this multiple of the best loss
+#: and above the best by more than :data:`DIVERGENCE_MARGIN`.
+DIVERGENCE_FACTOR = 10.0
+DIVERGENCE_MARGIN = 1.0
+
+
+def _diverged(loss_curve: list[float]) -> bool:
+    """Whether training ended far above its best loss (an exploding optimiser).
+
+    Both conditions are needed: a tenfold rise of a loss near zero is noise,
+    a rise by one unit of a large loss is not divergence.
+    """
+    if not loss_curve:
+        return False
+    best, last = min(loss_curve), loss_curve[-1]
+    return last > DIVERGENCE_FACTOR * best and last > best + DIVERGENCE_MARGIN
+
+
+def _full_loss(module, state, X, Y, weights, loss_fn, chunk_rows: int = 1 << 16) -> float:
+    """Weighted mean training loss of ``module`` with ``state`` loaded (inf if not finite)."""
+    module.load_state_dict(state)
+    module.eval()
+    total = torch.zeros((), device=X.device, dtype=torch.float64)
+    with torch.inference_mode():
+        for start in range(0, X.shape[0], chunk_rows):
+            rows = slice(start, start + chunk_rows)
+            total += (loss_fn(module(X[rows]), Y[rows]) * weights[rows]).sum().double()
+    loss = (total / weights.sum().double()).item()
+    return loss if math.isfinite(loss) else math.inf
+
+
+def _warn_numerical_fault(result: TrainingResult, learning_rate: float) -> None:
+    if result.stop_reason == "non_finite":
+        what = f"The training loss became NaN or infinite in epoch {result.n_iter + 1}"
+    else:
+        what = (f"Training diverged: the loss rose from {min(result.loss_curve):.3g} to "
+                f"{result.loss_curve[-1]:.3g}")
+    kept = (f"epoch {result.best_epoch}" if result.best_epoch
+            else "epoch 0: the initial, untrained weights")
     warnings.warn(
-        f"The training loss became NaN or infinite in epoch {epoch}; the best finite weights "
-        f"were restored. Lower learning_rate_init (now {learning_rate:g}), use a smaller "
-        "max_order, or scale the inputs.",
+        f"{what}; the best finite weights were restored ({kept}). Lower learning_rate_init "
+        f"(now {learning_rate:g}) or use a smaller max_order (fewer high powers in the "
+        "formula).",
         ConvergenceWarning,
         stacklevel=3,
     )
