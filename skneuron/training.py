@@ -507,8 +507,9 @@ def _full_loss(module, state, X, Y, weights, loss_fn, chunk_rows: int = 1 << 16)
     with torch.inference_mode():
         for start in range(0, X.shape[0], chunk_rows):
             rows = slice(start, start + chunk_rows)
-            total += (loss_fn(module(X[rows]), Y[rows]) * weights[rows]).sum().double()
-    loss = (total / weights.sum().double()).item()
+            losses = loss_fn(module(X[rows]), Y[rows])
+            total += (losses if weights is None else losses * weights[rows]).sum().double()
+    loss = (total / (X.shape[0] if weights is None else weights.sum().double())).item()
     return loss if math.isfinite(loss) else math.inf
 
 
