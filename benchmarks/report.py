@@ -243,7 +243,8 @@ def plot_accuracy(frame: pd.DataFrame, path: Path) -> None:
         axis.set_ylim(max(min(low - 0.05, 0.8 if task == "classification" else 0.5), -0.5),
                       1.0 + 0.02)
         axis.grid(axis="y", alpha=0.3)
-        axis.legend(ncol=len(means.columns), fontsize=8, loc="lower left")
+        axis.legend(ncol=len(means.columns), fontsize=8, loc="lower center",
+                    bbox_to_anchor=(0.5, 1.0), frameon=False)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -261,10 +262,10 @@ def plot_scaling(scaling: pd.DataFrame, path: Path) -> None:
         rows = scaling[scaling["axis"] == name]
         for model in _models(rows):
             line = rows[rows["model"] == model].sort_values(x_column)
-            axis.loglog(line[x_column], line["fit_s"], marker="o", label=model)
+            (drawn,) = axis.loglog(line[x_column], line["fit_s"], marker="o", label=model)
             if model == OURS:
                 axis.loglog(line[x_column], line["discovery_s"], marker="x", linestyle="--",
-                            label=f"{OURS}: discovery")
+                            color=drawn.get_color(), label=f"{OURS}: discovery alone")
         fixed = rows.iloc[0]["n_features" if name == "n" else "n_samples"] if len(rows) else ""
         axis.set_title(f"fit time vs {name} ({'D' if name == 'n' else 'n'} = {fixed}, "
                        f"{int(rows.iloc[0]['epochs']) if len(rows) else ''} epochs)")
@@ -342,8 +343,10 @@ def write_report(suite: str, out: Path) -> Path:
         for column, title, pattern in (("fit_s", "Mean fit seconds", "{:.2f}"),
                                        ("discovery_s", "Mean discovery seconds", "{:.2f}"),
                                        ("n_params", "Parameters (LightGBM: leaves)", "{:,.0f}")):
-            table = per_dataset_means(frame, column)[_models(frame)].map(_fmt_or_dash(pattern))
-            lines += ["", f"{title} per data set:", ""] + markdown(table.dropna(axis=1))
+            means = per_dataset_means(frame, column)[_models(frame)]
+            means = means.loc[:, (means.fillna(0) != 0).any()]  # drop models without it
+            lines += ["", f"{title} per data set:", ""]
+            lines += markdown(means.map(_fmt_or_dash(pattern)))
         lines += ["", "## Formulas found (count over seeds)", ""]
         lines += markdown(formulas_table(frame))
     if speed is not None:
