@@ -109,17 +109,15 @@ def speed_rows(settings, competitors, n_jobs: int, log=print):
               "epochs": settings.epochs, "repeats": settings.repeats}
     fitted = {}
     for competitor in competitors:
-        build = lambda c=competitor, p=params: c.build(REGRESSION, 0, p, n_jobs)  # noqa: E731
-        model, seconds = best_time(lambda: build().fit(X, y), settings.repeats)
+        model, seconds = _fastest_fit(competitor, params, X, y, n_jobs, settings.repeats)
         fitted[competitor.name] = model
         yield {"measure": "fit", "model": competitor.name, "seconds": seconds, **common,
                **describe(model)}
         log(f"speed: fit {competitor.name} {seconds:.2f} s")
         if competitor.name == "TaskNeuron-TD":
             formula = describe(model)["formula"]
-            given = lambda c=competitor, f=formula: c.build(  # noqa: E731
-                REGRESSION, 0, {**params, "formula": f}, n_jobs)
-            _, seconds = best_time(lambda: given().fit(X, y), settings.repeats)
+            _, seconds = _fastest_fit(competitor, {**params, "formula": formula}, X, y, n_jobs,
+                                      settings.repeats)
             yield {"measure": "fit", "model": "TaskNeuron-TD (formula given)",
                    "seconds": seconds, **common, "formula": formula}
             log(f"speed: fit TaskNeuron-TD (formula given) {seconds:.2f} s")
@@ -129,6 +127,11 @@ def speed_rows(settings, competitors, n_jobs: int, log=print):
                "rows_per_s": settings.predict_rows / seconds, **common,
                "n_samples": settings.predict_rows}
         log(f"speed: predict {name} {settings.predict_rows / seconds:,.0f} rows/s")
+
+
+def _fastest_fit(competitor, params, X, y, n_jobs, repeats):
+    """``(model, seconds)``: the fastest of ``repeats`` fresh fits."""
+    return best_time(lambda: competitor.build(REGRESSION, 0, params, n_jobs).fit(X, y), repeats)
 
 
 # -------------------------------------------------------------------- scaling
@@ -217,7 +220,8 @@ def run_context(suite: Suite, parts, threads: int, note: str, seconds: float) ->
         "cpus": os.cpu_count(),
         "machine": f"{platform.machine()} {platform.system()}",
         "versions": _versions(),
-        "network_params": {k: str(v) for k, v in shared_network_params(suite.network_overrides).items()},
+        "network_params": {k: str(v) for k, v in
+                           shared_network_params(suite.network_overrides).items()},
         "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "run_minutes": round(seconds / 60, 1),
         "note": note,

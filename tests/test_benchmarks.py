@@ -93,8 +93,9 @@ def test_same_network_settings_for_every_network():
         model = COMPETITORS[name].build("regression", 0, params, 1)
         estimator = model.regressor.steps[-1][1]
         assert {k: estimator.get_params()[k] for k in params} == params
-    assert final_estimator(COMPETITORS["LinearNeuron"].build("classification", 0, params, 1)
-                           .fit([[0.0], [1.0], [0.1], [0.9]], [0, 1, 0, 1])).formula_.terms == ("x",)
+    linear = COMPETITORS["LinearNeuron"].build("classification", 0, params, 1)
+    linear.fit([[0.0], [1.0], [0.1], [0.9]], [0, 1, 0, 1])
+    assert final_estimator(linear).formula_.terms == ("x",)
 
 
 def test_suites_are_offline_and_bounded():
@@ -104,6 +105,7 @@ def test_suites_are_offline_and_bounded():
     assert max(d.n_samples or 0 for d in SUITES["quick"].datasets) <= 10_000
     assert max(d.n_samples or 0 for d in SUITES["full"].datasets) == 200_000
     X, y = dataset("planted_poly", 300).load()
-    assert X.shape == (300, 10) and set(FAMILIES) >= {"friedman1", "friedman2", "friedman3"}
+    assert X.shape == (300, 10) and y.shape == (300,)
+    assert set(FAMILIES) >= {"friedman1", "friedman2", "friedman3"}
     with pytest.raises(ValueError):
         dataset("iris", 100)

@@ -40,8 +40,8 @@ def test_planted_polynomial_shapes_noise_and_seeding():
     X, y = make_planted_polynomial("pure", n_samples=300, n_features=4, noise=0.0, random_state=1)
     assert X.shape == (300, 4) and y.shape == (300,)
     assert abs(y.mean()) < 1e-12 and abs(y.std() - 1) < 1e-12
-    X2, y2 = make_planted_polynomial("pure", n_samples=300, n_features=4, noise=0.0,
-                                     random_state=1)
+    _, y2 = make_planted_polynomial("pure", n_samples=300, n_features=4, noise=0.0,
+                                    random_state=1)
     np.testing.assert_array_equal(y, y2)
     X3, _ = make_planted_polynomial("pure", n_samples=300, n_features=4,
                                     random_state=np.random.RandomState(1))
