@@ -2,19 +2,22 @@
 
 - Times are wall-clock ``time.perf_counter`` seconds around one call.
 - Peak memory is the growth of the process's resident set size (RSS) during a
-  fit: a background thread samples ``/proc/self/statm`` every few
-  milliseconds and the peak minus the RSS before the fit is reported, in MB.
-  Unlike ``tracemalloc`` this sees torch's and LightGBM's native allocations;
-  it misses spikes shorter than the sampling interval and memory the
-  allocator reuses from earlier fits, so it is a lower bound of what a fit
-  needs on top of an already warm process. Where ``/proc`` is missing (not
-  Linux) the growth of ``ru_maxrss`` is reported instead, which is 0 once an
-  earlier fit has set the high-water mark.
+  fit: freed heap memory is first handed back to the system (glibc's
+  ``malloc_trim``), then a background thread samples ``/proc/self/statm``
+  every few milliseconds and the peak minus the RSS before the fit is
+  reported, in MB. Unlike ``tracemalloc`` this sees torch's and LightGBM's
+  native allocations; it misses spikes shorter than the sampling interval and
+  memory the allocator still holds from earlier fits, so it is a lower bound
+  of what a fit needs on top of an already warm process. Where ``/proc`` is
+  missing (not Linux) the growth of ``ru_maxrss`` is reported instead, which
+  is 0 once an earlier fit has set the high-water mark.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import resource
 import sys
@@ -40,6 +43,14 @@ def _rss_mb() -> float | None:
         return None
 
 
+def _release_free_memory() -> None:
+    """Return freed heap pages to the system (glibc only), so RSS growth shows a fit's needs."""
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
 def _maxrss_mb() -> float:
     scale = 2**20 if sys.platform == "darwin" else 2**10  # bytes on macOS, KiB on Linux
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
@@ -53,6 +64,7 @@ class PeakMemory:
         self.mb = np.nan
 
     def __enter__(self):
+        _release_free_memory()
         self._start = _rss_mb()
         if self._start is None:
             self._start_maxrss = _maxrss_mb()

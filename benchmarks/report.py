@@ -311,6 +311,9 @@ def context_lines(context: dict) -> list[str]:
         f"Shared network settings (sklearn MLP, TaskNeuron, linear neuron): "
         f"{context['network_params']}; everything else at each estimator's defaults.",
     ]
+    if context.get("taken"):
+        lines.append("CSVs taken: " + ", ".join(f"{part} {date}"
+                                                for part, date in context["taken"].items()) + ".")
     if context.get("note"):
         lines.append(f"**Note:** {context['note']}")
     return lines

@@ -27,6 +27,8 @@ import json
 import math
 import os
 import platform
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -185,7 +187,7 @@ def warm_up(competitors, n_jobs: int) -> None:
 
 
 def run(suite: Suite, out: Path = RESULTS, parts=PARTS, threads: int = 2, note: str = "",
-        log=print) -> Path:
+        log=print, command: str | None = None) -> Path:
     """Run ``parts`` of ``suite``; write the CSVs, the summary and the plots; return the summary."""
     started = time.perf_counter()
     competitors = available(suite.models)
@@ -200,8 +202,12 @@ def run(suite: Suite, out: Path = RESULTS, parts=PARTS, threads: int = 2, note: 
         if "scaling" in parts and suite.scaling is not None:
             write_csv(scaling_rows(suite.scaling, competitors, threads, log),
                       out / f"scaling_{suite.name}.csv")
-    context = run_context(suite, parts, threads, note, time.perf_counter() - started)
-    (out / f"context_{suite.name}.json").write_text(json.dumps(context, indent=1) + "\n")
+    context = run_context(suite, parts, threads, note, time.perf_counter() - started, command)
+    path = out / f"context_{suite.name}.json"
+    earlier = json.loads(path.read_text()).get("taken", {}) if path.exists() else {}
+    context["taken"] = {**earlier, **dict.fromkeys(
+        [p for p in PARTS if p in parts], context["date_utc"])}  # CSVs of earlier runs stay
+    path.write_text(json.dumps(context, indent=1) + "\n")
     return report.write_report(suite.name, out)
 
 
@@ -210,10 +216,11 @@ def competitors_for_speed(competitors):
     return [c for c in competitors if c.name != "TaskNeuron-SR"]
 
 
-def run_context(suite: Suite, parts, threads: int, note: str, seconds: float) -> dict:
+def run_context(suite: Suite, parts, threads: int, note: str, seconds: float,
+                command: str | None) -> dict:
     """What the summary says about how and where the numbers were taken."""
     return {
-        "command": f"python -m benchmarks.run --suite {suite.name}",
+        "command": command or f"python -m benchmarks.run --suite {suite.name}",
         "parts": list(parts),
         "seeds": list(suite.seeds),
         "threads": threads,
@@ -258,7 +265,9 @@ def main(argv=None, default_parts=PARTS) -> Path:
     parser.add_argument("--note", default="", help="a line for the summary, e.g. the machine")
     args = parser.parse_args(argv)
     suite = get_suite(args.suite, seeds=args.seeds, only=args.only, models=args.models)
-    summary = run(suite, args.out, args.parts, args.threads, args.note)
+    command = "python -m benchmarks.run " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    summary = run(suite, args.out, args.parts, args.threads, args.note, command=command.strip())
     print(f"\nwritten: {summary}")
     return summary
 
