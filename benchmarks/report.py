@@ -306,7 +306,10 @@ def context_lines(context: dict) -> list[str]:
         f"Produced by `{context['command']}` on {context['date_utc']} "
         f"({context['run_minutes']} min): {context['cpus']} CPUs ({context['machine']}), "
         f"threads = {context['threads']} for BLAS, OpenMP, torch and LightGBM; "
-        f"seeds {context['seeds']}.",
+        f"seeds {context['seeds']}"
+        + (f"; 1-minute load average {context['load_average'][0]} at the start, "
+           f"{context['load_average'][1]} at the end" if "load_average" in context else "")
+        + ".",
         f"Versions: {context['versions']}.",
         f"Shared network settings (sklearn MLP, TaskNeuron, linear neuron): "
         f"{context['network_params']}; everything else at each estimator's defaults.",

@@ -189,7 +189,11 @@ def warm_up(competitors, n_jobs: int) -> None:
 def run(suite: Suite, out: Path = RESULTS, parts=PARTS, threads: int = 2, note: str = "",
         log=print, command: str | None = None) -> Path:
     """Run ``parts`` of ``suite``; write the CSVs, the summary and the plots; return the summary."""
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), _load_average()
+    if load_before > (os.cpu_count() or 1) - 0.5:
+        print(f"note: the machine is busy (load average {load_before:.1f} on {os.cpu_count()} "
+              f"CPUs): timings will be polluted, most of all those of {threads}-thread "
+              "BLAS/OpenMP code (sklearn's MLP, LightGBM); accuracy is unaffected.", flush=True)
     competitors = available(suite.models)
     with thread_limits(threads):
         warm_up(competitors, threads)
@@ -203,6 +207,7 @@ def run(suite: Suite, out: Path = RESULTS, parts=PARTS, threads: int = 2, note: 
             write_csv(scaling_rows(suite.scaling, competitors, threads, log),
                       out / f"scaling_{suite.name}.csv")
     context = run_context(suite, parts, threads, note, time.perf_counter() - started, command)
+    context["load_average"] = [round(load_before, 1), round(_load_average(), 1)]
     path = out / f"context_{suite.name}.json"
     earlier = json.loads(path.read_text()).get("taken", {}) if path.exists() else {}
     context["taken"] = {**earlier, **dict.fromkeys(
@@ -214,6 +219,14 @@ def run(suite: Suite, out: Path = RESULTS, parts=PARTS, threads: int = 2, note: 
 def competitors_for_speed(competitors):
     """The speed targets compare the default TD fit, LN and sklearn's MLP (and LightGBM)."""
     return [c for c in competitors if c.name != "TaskNeuron-SR"]
+
+
+def _load_average() -> float:
+    """The 1-minute load average (0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
 
 
 def run_context(suite: Suite, parts, threads: int, note: str, seconds: float,
