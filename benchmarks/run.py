@@ -191,9 +191,10 @@ def run(suite: Suite, out: Path = RESULTS, parts=PARTS, threads: int = 2, note: 
     """Run ``parts`` of ``suite``; write the CSVs, the summary and the plots; return the summary."""
     started, load_before = time.perf_counter(), _load_average()
     if load_before > (os.cpu_count() or 1) - 0.5:
+        worst = (f", most of all those of {threads}-thread BLAS/OpenMP code (sklearn's MLP, "
+                 "LightGBM)" if threads > 1 else "")
         print(f"note: the machine is busy (load average {load_before:.1f} on {os.cpu_count()} "
-              f"CPUs): timings will be polluted, most of all those of {threads}-thread "
-              "BLAS/OpenMP code (sklearn's MLP, LightGBM); accuracy is unaffected.", flush=True)
+              f"CPUs): timings will be polluted{worst}; accuracy is unaffected.", flush=True)
     competitors = available(suite.models)
     with thread_limits(threads):
         warm_up(competitors, threads)
