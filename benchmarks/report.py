@@ -50,7 +50,7 @@ def mean_std_table(frame: pd.DataFrame, column: str, digits: int = 4) -> pd.Data
     """Data sets × models: ``mean ± std`` of ``column`` over seeds; the best mean in bold."""
     stats = frame.groupby(["dataset", "model"], sort=False)[column].agg(["mean", "std"])
     means = stats["mean"].unstack()[_models(frame)].loc[_dataset_order(frame)]
-    stds = stats["std"].unstack()[means.columns].loc[means.index].fillna(0.0)
+    stds = stats["std"].unstack()[means.columns].loc[means.index]  # NaN for one seed
     lower_is_better = column in ("rmse", "log_loss")
     best = means.min(axis=1) if lower_is_better else means.max(axis=1)
     cells = means.copy().astype(object)
@@ -60,7 +60,7 @@ def mean_std_table(frame: pd.DataFrame, column: str, digits: int = 4) -> pd.Data
             if np.isnan(mean):
                 cells.loc[dataset, model] = "—"
                 continue
-            text = f"{mean:.{digits}f} ± {std:.{digits}f}"
+            text = f"{mean:.{digits}f}" + ("" if np.isnan(std) else f" ± {std:.{digits}f}")
             cells.loc[dataset, model] = f"**{text}**" if mean == best[dataset] else text
     cells.index.name = "data set"
     return cells
