@@ -19,6 +19,7 @@ import pandas as pd
 OURS, SR, LINEAR, MLP, LGBM = ("TaskNeuron-TD", "TaskNeuron-SR", "LinearNeuron", "sklearn-MLP",
                                "LightGBM")
 MODEL_ORDER = (OURS, SR, LINEAR, MLP, LGBM)
+COLORS = dict(zip(MODEL_ORDER, ("C0", "C1", "C2", "C3", "C4"), strict=True))  # same in every plot
 PRIMARY = {"regression": ("r2", "R²"), "classification": ("accuracy", "accuracy")}
 SECONDARY = {"regression": ("rmse", "RMSE"), "classification": ("log_loss", "log-loss")}
 
@@ -236,7 +237,8 @@ def plot_accuracy(frame: pd.DataFrame, path: Path) -> None:
         positions = np.arange(len(means.index))
         for i, model in enumerate(means.columns):
             axis.bar(positions + (i - (len(means.columns) - 1) / 2) * width, means[model],
-                     width, yerr=stds[model], label=model, capsize=2)
+                     width, yerr=stds[model].fillna(0.0), label=model, capsize=2,
+                     color=COLORS.get(model))
         axis.set_xticks(positions, means.index, rotation=15)
         axis.set_ylabel(f"test {label}")
         low = np.nanmin(means.values - stds.values)
@@ -262,10 +264,11 @@ def plot_scaling(scaling: pd.DataFrame, path: Path) -> None:
         rows = scaling[scaling["axis"] == name]
         for model in _models(rows):
             line = rows[rows["model"] == model].sort_values(x_column)
-            (drawn,) = axis.loglog(line[x_column], line["fit_s"], marker="o", label=model)
+            axis.loglog(line[x_column], line["fit_s"], marker="o", label=model,
+                        color=COLORS.get(model))
             if model == OURS:
                 axis.loglog(line[x_column], line["discovery_s"], marker="x", linestyle="--",
-                            color=drawn.get_color(), label=f"{OURS}: discovery alone")
+                            color=COLORS[OURS], label=f"{OURS}: discovery alone")
         fixed = rows.iloc[0]["n_features" if name == "n" else "n_samples"] if len(rows) else ""
         axis.set_title(f"fit time vs {name} ({'D' if name == 'n' else 'n'} = {fixed}, "
                        f"{int(rows.iloc[0]['epochs']) if len(rows) else ''} epochs)")
