@@ -158,16 +158,30 @@ def scaling_rows(settings, competitors, n_jobs: int, log=print):
 
 
 # ------------------------------------------------------------------------ run
-def write_csv(rows, path: Path) -> int:
-    """Write dict rows (columns: the union of keys, in first-seen order); return the count."""
-    rows = list(rows)
-    columns = list(dict.fromkeys(key for row in rows for key in row))
+#: The columns of each CSV, in order.
+COLUMNS = {
+    "suite": ("suite", "dataset", "family", "task", "n_samples", "n_features", "n_train", "seed",
+              "model", "r2", "rmse", "accuracy", "log_loss", "fit_s", "discovery_s",
+              "predict_s", "predict_rows_per_s", "peak_mem_mb", "n_params", "n_iter", "formula"),
+    "speed": ("measure", "model", "seconds", "rows_per_s", "n_samples", "n_features", "epochs",
+              "repeats", "discovery_s", "n_params", "n_iter", "formula"),
+    "scaling": ("axis", "n_samples", "n_features", "model", "epochs", "fit_s", "discovery_s",
+                "peak_mem_mb", "formula"),
+}
+
+
+def write_csv(rows, path: Path, columns) -> int:
+    """Write dict rows as they come (a crash keeps the rows so far); return the count."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, restval="")
         writer.writeheader()
-        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
-    return len(rows)
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+            handle.flush()
+            count += 1
+    return count
 
 
 def _cell(value):
@@ -200,13 +214,13 @@ def run(suite: Suite, out: Path = RESULTS, parts=PARTS, threads: int = 2, note: 
         warm_up(competitors, threads)
         if "accuracy" in parts:
             write_csv(accuracy_rows(suite, competitors, threads, log),
-                      out / f"suite_{suite.name}.csv")
+                      out / f"suite_{suite.name}.csv", COLUMNS["suite"])
         if "speed" in parts and suite.speed is not None:
             write_csv(speed_rows(suite.speed, competitors_for_speed(competitors), threads, log),
-                      out / f"speed_{suite.name}.csv")
+                      out / f"speed_{suite.name}.csv", COLUMNS["speed"])
         if "scaling" in parts and suite.scaling is not None:
             write_csv(scaling_rows(suite.scaling, competitors, threads, log),
-                      out / f"scaling_{suite.name}.csv")
+                      out / f"scaling_{suite.name}.csv", COLUMNS["scaling"])
     context = run_context(suite, parts, threads, note, time.perf_counter() - started, command)
     context["load_average"] = [round(load_before, 1), round(_load_average(), 1)]
     path = out / f"context_{suite.name}.json"
