@@ -7,4 +7,4 @@ the same options (``--suite``, ``--seeds``, ``--only``, ...).
 from benchmarks.run import main
 
 if __name__ == "__main__":
-    main(default_parts=("accuracy",))
+    main(default_parts=("accuracy",), module="benchmarks.quality")

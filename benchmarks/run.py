@@ -280,7 +280,7 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
-def main(argv=None, default_parts=PARTS) -> Path:
+def main(argv=None, default_parts=PARTS, module: str = "benchmarks.run") -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", choices=sorted(SUITES), default="quick")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
@@ -293,7 +293,7 @@ def main(argv=None, default_parts=PARTS) -> Path:
     parser.add_argument("--note", default="", help="a line for the summary, e.g. the machine")
     args = parser.parse_args(argv)
     suite = get_suite(args.suite, seeds=args.seeds, only=args.only, models=args.models)
-    command = "python -m benchmarks.run " + " ".join(
+    command = f"python -m {module} " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     summary = run(suite, args.out, args.parts, args.threads, args.note, command=command.strip())
     print(f"\nwritten: {summary}")

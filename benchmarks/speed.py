@@ -7,4 +7,4 @@ takes the same options (``--suite``, ``--threads``, ...).
 from benchmarks.run import main
 
 if __name__ == "__main__":
-    main(default_parts=("speed", "scaling"))
+    main(default_parts=("speed", "scaling"), module="benchmarks.speed")
