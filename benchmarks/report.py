@@ -93,8 +93,8 @@ def _fmt_or_dash(pattern: str):
     return lambda value: "—" if pd.isna(value) else pattern.format(value)
 
 
-def formulas_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Data sets × discovery methods: the formulas found over seeds, with counts."""
+def formulas_table(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """Data sets × discovery methods: the formulas found over seeds, with counts (or None)."""
     columns = {}
     for model in (OURS, SR):
         rows = frame[frame["model"] == model]
@@ -102,7 +102,9 @@ def formulas_table(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         columns[model] = rows.groupby("dataset", sort=False)["formula"].agg(
             lambda found: ", ".join(f"`{f}` ({c})" for f, c in found.value_counts().items()))
-    table = pd.DataFrame(columns).loc[[d for d in _dataset_order(frame)]]
+    if not columns:
+        return None
+    table = pd.DataFrame(columns).loc[_dataset_order(frame)]
     table.index.name = "data set"
     return table
 
@@ -356,8 +358,9 @@ def write_report(suite: str, out: Path) -> Path:
             means = means.loc[:, (means.fillna(0) != 0).any()]  # drop models without it
             lines += ["", f"{title} per data set:", ""]
             lines += markdown(means.map(_fmt_or_dash(pattern)))
-        lines += ["", "## Formulas found (count over seeds)", ""]
-        lines += markdown(formulas_table(frame))
+        formulas = formulas_table(frame)
+        if formulas is not None:
+            lines += ["", "## Formulas found (count over seeds)", ""] + markdown(formulas)
     if speed is not None:
         lines += ["", "## Speed (fixed epochs; best of the repeats)", ""]
         lines += markdown(speed_table(speed))

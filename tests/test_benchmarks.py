@@ -74,15 +74,17 @@ def test_summary_has_tables_and_verdicts(results):
     assert report.write_report("quick", out).read_text() == text
 
 
-def test_command_line_runs_one_part(tmp_path, monkeypatch):
+def test_command_line_runs_chosen_parts_without_discovery_models(tmp_path, monkeypatch):
     import benchmarks.run as runner
 
     fast = replace(TINY, models=("LinearNeuron", "sklearn-MLP"))
     monkeypatch.setattr(runner, "get_suite", lambda name, **kw: fast)
-    path = main(["--suite", "quick", "--out", str(tmp_path), "--parts", "scaling",
+    path = main(["--suite", "quick", "--out", str(tmp_path), "--parts", "accuracy", "scaling",
                  "--threads", "1"])
     assert path.exists() and (tmp_path / "scaling_quick.csv").exists()
-    assert not (tmp_path / "suite_quick.csv").exists()
+    assert not (tmp_path / "speed_quick.csv").exists()
+    text = path.read_text()
+    assert "--parts accuracy scaling" in text and "TaskNeuron-TD was not run" in text
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
