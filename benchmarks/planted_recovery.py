@@ -36,7 +36,7 @@ import numpy as np
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
-from skneuron.datasets import make_planted_polynomial
+from skneuron.datasets import PLANTED_POLYNOMIAL_TERMS, make_planted_polynomial
 from skneuron.discovery import discover_td
 
 FAMILIES = {
@@ -83,8 +83,7 @@ def recovery_table(seeds: int, max_order: int) -> list[str]:
             formulas[short(result.formula)] += 1
             times.append(result.fit_time)
         found = ", ".join(f"`{f}` ({c})" for f, c in formulas.most_common())
-        true_formula = {"pure": "x + x**3", "interaction": "inter(3)",
-                        "hybrid": "x**2 + inter(2)"}[family]
+        true_formula = " + ".join(PLANTED_POLYNOMIAL_TERMS[family])
         lines.append(
             f"| {family} | `{true_formula}` | {counts['EXACT']} | {counts['CORRECT']} "
             f"| {counts['NOISY']} | {counts['MISSING']} | {found} | {np.mean(times):.2f} |"
