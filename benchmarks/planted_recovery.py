@@ -36,6 +36,7 @@ import numpy as np
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
+from skneuron.datasets import PLANTED_POLYNOMIAL_TERMS, make_planted_polynomial
 from skneuron.discovery import discover_td
 
 FAMILIES = {
@@ -45,21 +46,9 @@ FAMILIES = {
 }
 
 
-def planted(family: str, seed: int, n: int = 2500, n_features: int = 10, noise: float = 0.01):
-    """Rows and target of one planted problem (same generator as the tests)."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, n_features))
-    if family == "pure":
-        w1, w3 = rng.standard_normal((2, n_features))
-        f = X @ w1 + X**3 @ w3
-    elif family == "interaction":
-        a, b, c = rng.standard_normal((3, n_features))
-        f = (X @ a) * (X @ b) * (X @ c)
-    else:
-        w2, a, b = rng.standard_normal((3, n_features))
-        f = X**2 @ w2 + (X @ a) * (X @ b)
-    f = (f - f.mean()) / f.std()
-    return X, f + noise * rng.standard_normal(n)
+def planted(family: str, seed: int):
+    """Rows and target of one planted problem (n = 2500, D = 10, noise 0.01)."""
+    return make_planted_polynomial(family, random_state=seed)
 
 
 def classify(formula, truth) -> str:
@@ -94,8 +83,7 @@ def recovery_table(seeds: int, max_order: int) -> list[str]:
             formulas[short(result.formula)] += 1
             times.append(result.fit_time)
         found = ", ".join(f"`{f}` ({c})" for f, c in formulas.most_common())
-        true_formula = {"pure": "x + x**3", "interaction": "inter(3)",
-                        "hybrid": "x**2 + inter(2)"}[family]
+        true_formula = " + ".join(PLANTED_POLYNOMIAL_TERMS[family])
         lines.append(
             f"| {family} | `{true_formula}` | {counts['EXACT']} | {counts['CORRECT']} "
             f"| {counts['NOISY']} | {counts['MISSING']} | {found} | {np.mean(times):.2f} |"

@@ -24,28 +24,26 @@ import numpy as np
 import sympy
 from sklearn.datasets import make_friedman1
 
+from skneuron.datasets import make_planted_vectorized
 from skneuron.discovery import discover_sr
 
-#: name -> (g written in x, the clean target from X, the true terms)
+#: name -> (g written in x, g as a vectorised function, the true terms)
 PLANTED = {
-    "sin + square": ("sin(x) + 0.5 x²", lambda X: np.sin(X).sum(1) + 0.5 * (X**2).sum(1),
-                     ("sin(x)", "x**2")),
-    "cube − linear": ("x³ − x", lambda X: (X**3).sum(1) - X.sum(1), ("x", "x**3")),
-    "gaussian bump": ("exp(−x²)", lambda X: np.exp(-(X**2)).sum(1), ("exp(-x**2)",)),
-    "x · gaussian": ("x·exp(−x²)", lambda X: (X * np.exp(-(X**2))).sum(1), ("x*exp(-x**2)",)),
-    "tanh + square": ("tanh(x) + 0.3 x²", lambda X: np.tanh(X).sum(1) + 0.3 * (X**2).sum(1),
+    "sin + square": ("sin(x) + 0.5 x²", lambda x: np.sin(x) + 0.5 * x**2, ("sin(x)", "x**2")),
+    "cube − linear": ("x³ − x", lambda x: x**3 - x, ("x", "x**3")),
+    "gaussian bump": ("exp(−x²)", lambda x: np.exp(-(x**2)), ("exp(-x**2)",)),
+    "x · gaussian": ("x·exp(−x²)", lambda x: x * np.exp(-(x**2)), ("x*exp(-x**2)",)),
+    "tanh + square": ("tanh(x) + 0.3 x²", lambda x: np.tanh(x) + 0.3 * x**2,
                       ("tanh(x)", "x**2")),
-    "x cos x": ("x·cos(x)", lambda X: (X * np.cos(X)).sum(1), ("x*cos(x)",)),
+    "x cos x": ("x·cos(x)", lambda x: x * np.cos(x), ("x*cos(x)",)),
 }
 
 RESULTS = Path(__file__).parent / "results" / "sr_recovery.md"
 
 
-def planted(name: str, seed: int, n: int = 2000, n_features: int = 8, noise: float = 0.01):
-    """Rows and target of one planted SR problem."""
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-2.0, 2.0, size=(n, n_features))
-    return X, PLANTED[name][1](X) + noise * rng.standard_normal(n)
+def planted(name: str, seed: int):
+    """Rows and target of one planted SR problem (n = 2000, D = 8, noise 0.01)."""
+    return make_planted_vectorized(PLANTED[name][1], random_state=seed)
 
 
 def matches(formula, truth) -> bool:
@@ -82,9 +80,8 @@ def recovery_table(seeds: int) -> list[str]:
 
 
 def timing_table(repeats: int) -> list[str]:
-    rng = np.random.default_rng(0)
-    X_sin = rng.uniform(-2.0, 2.0, size=(10_000, 20))
-    y_sin = PLANTED["sin + square"][1](X_sin) + 0.01 * rng.standard_normal(10_000)
+    X_sin, y_sin = make_planted_vectorized(PLANTED["sin + square"][1], 10_000, 20,
+                                           random_state=0)
     X_f, y_f = make_friedman1(10_000, 20, noise=1.0, random_state=0)
     X_f = (X_f - X_f.mean(0)) / X_f.std(0)
     lines = [

@@ -9,6 +9,7 @@ import torch
 from sklearn import datasets
 
 from skneuron import NeuronFormula
+from skneuron.datasets import make_planted_vectorized
 from skneuron.discovery import METHODS, DiscoveryResult, discover_formula, discover_sr
 from skneuron.discovery.sr import (
     FUNCTIONS,
@@ -25,16 +26,14 @@ X_ = sympy.Symbol("x")
 # ----------------------------------------------------------------- planted data
 # The protocol: n = 2000, D = 8, x ~ U(-2, 2), noise 0.01·N(0, 1).
 PLANTED = {
-    "sin + square": (lambda X: np.sin(X).sum(1) + 0.5 * (X**2).sum(1), {"sin(x)", "x**2"}),
-    "cube - linear": (lambda X: (X**3).sum(1) - X.sum(1), {"x", "x**3"}),
-    "gaussian bump": (lambda X: np.exp(-(X**2)).sum(1), {"exp(-x**2)"}),
+    "sin + square": (lambda x: np.sin(x) + 0.5 * x**2, {"sin(x)", "x**2"}),
+    "cube - linear": (lambda x: x**3 - x, {"x", "x**3"}),
+    "gaussian bump": (lambda x: np.exp(-(x**2)), {"exp(-x**2)"}),
 }
 
 
-def planted(name, seed, n=2000, n_features=8, noise=0.01):
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-2, 2, size=(n, n_features))
-    return X, PLANTED[name][0](X) + noise * rng.standard_normal(n)
+def planted(name, seed, n=2000):
+    return make_planted_vectorized(PLANTED[name][0], n_samples=n, random_state=seed)
 
 
 def same_terms(formula, truth):

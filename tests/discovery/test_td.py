@@ -11,6 +11,7 @@ from sklearn import datasets
 from tensorly.cp_tensor import CPTensor
 
 from skneuron import NeuronFormula
+from skneuron.datasets import make_planted_polynomial
 from skneuron.discovery import DiscoveryResult, discover_formula, discover_td
 from skneuron.discovery import td
 from skneuron.discovery.td import MAX_ORDER, MIN_SAMPLES
@@ -24,21 +25,9 @@ TRUTH = {
 }
 
 
-def planted(family, seed, n=2500, n_features=10, noise=0.01):
-    """x ~ N(0, I); the clean target standardised, plus noise·N(0, 1)."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, n_features))
-    if family == "pure":
-        w1, w3 = rng.standard_normal((2, n_features))
-        f = X @ w1 + X**3 @ w3
-    elif family == "interaction":
-        a, b, c = rng.standard_normal((3, n_features))
-        f = (X @ a) * (X @ b) * (X @ c)
-    else:
-        w2, a, b = rng.standard_normal((3, n_features))
-        f = X**2 @ w2 + (X @ a) * (X @ b)
-    f = (f - f.mean()) / f.std()
-    return X, f + noise * rng.standard_normal(n)
+def planted(family, seed, n=2500):
+    """x ~ N(0, I); the clean target standardised, plus 0.01·N(0, 1)."""
+    return make_planted_polynomial(family, n_samples=n, random_state=seed)
 
 
 def terms_of(formula):

@@ -1,0 +1,396 @@
+"""Turn a suite's CSVs into ``summary_<suite>.md`` and PNG plots, with the target verdicts.
+
+    python -m benchmarks.report --suite quick     # re-render from the CSVs in benchmarks/results
+
+Every number in the summary is computed here from the CSVs that
+:mod:`benchmarks.run` wrote; the plots need ``matplotlib`` (the ``bench``
+extra) and are skipped with a note without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+OURS, SR, LINEAR, MLP, LGBM = ("TaskNeuron-TD", "TaskNeuron-SR", "LinearNeuron", "sklearn-MLP",
+                               "LightGBM")
+MODEL_ORDER = (OURS, SR, LINEAR, MLP, LGBM)
+COLORS = dict(zip(MODEL_ORDER, ("C0", "C1", "C2", "C3", "C4"), strict=True))  # same in every plot
+PRIMARY = {"regression": ("r2", "R²"), "classification": ("accuracy", "accuracy")}
+SECONDARY = {"regression": ("rmse", "RMSE"), "classification": ("log_loss", "log-loss")}
+
+#: The issue's targets.
+QUALITY_SHARE, LGBM_SHARE, LGBM_GAP = 0.8, 0.5, 0.02
+FIT_RATIO, PREDICT_RATIO, DISCOVERY_SHARE = 1.0, 1.0, 0.10
+
+
+# --------------------------------------------------------------------- tables
+def markdown(frame: pd.DataFrame) -> list[str]:
+    """A DataFrame as a markdown table (index included)."""
+    frame = frame.reset_index()
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |",
+             "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
+    return lines
+
+
+def _models(frame: pd.DataFrame) -> list[str]:
+    present = set(frame["model"])
+    return [m for m in MODEL_ORDER if m in present] + sorted(present - set(MODEL_ORDER))
+
+
+def _dataset_order(frame: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(frame["dataset"]))
+
+
+def mean_std_table(frame: pd.DataFrame, column: str, digits: int = 4) -> pd.DataFrame:
+    """Data sets × models: ``mean ± std`` of ``column`` over seeds; the best mean in bold."""
+    stats = frame.groupby(["dataset", "model"], sort=False)[column].agg(["mean", "std"])
+    means = stats["mean"].unstack()[_models(frame)].loc[_dataset_order(frame)]
+    stds = stats["std"].unstack()[means.columns].loc[means.index]  # NaN for one seed
+    lower_is_better = column in ("rmse", "log_loss")
+    best = means.min(axis=1) if lower_is_better else means.max(axis=1)
+    cells = means.copy().astype(object)
+    for dataset in means.index:
+        for model in means.columns:
+            mean, std = means.loc[dataset, model], stds.loc[dataset, model]
+            if np.isnan(mean):
+                cells.loc[dataset, model] = "—"
+                continue
+            text = f"{mean:.{digits}f}" + ("" if np.isnan(std) else f" ± {std:.{digits}f}")
+            cells.loc[dataset, model] = f"**{text}**" if mean == best[dataset] else text
+    cells.index.name = "data set"
+    return cells
+
+
+def per_dataset_means(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Data sets × models: the mean of ``column`` over seeds."""
+    means = frame.groupby(["dataset", "model"], sort=False)[column].mean().unstack()
+    means = means.loc[_dataset_order(frame)]
+    means.index.name = "data set"
+    return means
+
+
+def costs_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per model, over all rows: fit, discovery and predict figures, memory, parameters."""
+    grouped = frame.groupby("model", sort=False)
+    table = pd.DataFrame({
+        "mean fit s": grouped["fit_s"].mean().map("{:.2f}".format),
+        "mean discovery s": grouped["discovery_s"].mean().map(_fmt_or_dash("{:.2f}")),
+        "median predict rows/s": grouped["predict_rows_per_s"].median().map("{:,.0f}".format),
+        "mean peak MB": grouped["peak_mem_mb"].mean().map("{:.1f}".format),
+        "mean epochs": grouped["n_iter"].mean().map(_fmt_or_dash("{:.0f}")),
+    }).loc[_models(frame)]
+    table.index.name = "model"
+    return table
+
+
+def _fmt_or_dash(pattern: str):
+    return lambda value: "—" if pd.isna(value) else pattern.format(value)
+
+
+def formulas_table(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """Data sets × discovery methods: the formulas found over seeds, with counts (or None)."""
+    columns = {}
+    for model in (OURS, SR):
+        rows = frame[frame["model"] == model]
+        if rows.empty:
+            continue
+        columns[model] = rows.groupby("dataset", sort=False)["formula"].agg(
+            lambda found: ", ".join(f"`{f}` ({c})" for f, c in found.value_counts().items()))
+    if not columns:
+        return None
+    table = pd.DataFrame(columns).loc[_dataset_order(frame)]
+    table.index.name = "data set"
+    return table
+
+
+# ------------------------------------------------------------------- verdicts
+def _share_line(label: str, wins: pd.Series, target: float) -> str:
+    wins = wins.dropna()
+    if wins.empty:
+        return f"- {label}: not measured (a competitor was not run)."
+    share = wins.mean()
+    lost = ", ".join(wins.index[~wins.astype(bool)]) or "none"
+    verdict = "**met**" if share >= target else "**missed**"
+    return (f"- {label}: {int(wins.sum())} of {len(wins)} data sets ({share:.0%}; target "
+            f"≥ {target:.0%}) — {verdict}. Not on: {lost}.")
+
+
+def quality_verdicts(frame: pd.DataFrame, model: str = OURS) -> list[str]:
+    """The quality targets for ``model``, from mean primary scores per data set."""
+    score = frame.assign(score=np.where(frame["task"] == "regression", frame["r2"],
+                                        frame["accuracy"]))
+    means = per_dataset_means(score, "score")
+    if model not in means:
+        return [f"- {model} was not run."]
+
+    def beats(rival, margin=0.0):
+        if rival not in means:
+            return pd.Series(dtype=float)
+        return (means[model] >= means[rival] - margin).where(means[rival].notna())
+
+    return [
+        _share_line(f"{model} ≥ sklearn MLP", beats(MLP), QUALITY_SHARE),
+        _share_line(f"{model} ≥ linear-neuron network", beats(LINEAR), QUALITY_SHARE),
+        _share_line(f"{model} within {LGBM_GAP:.2f} (R² / accuracy) of LightGBM or better",
+                    beats(LGBM, LGBM_GAP), LGBM_SHARE),
+    ]
+
+
+def discovery_verdict(frame: pd.DataFrame, model: str = OURS) -> list[str]:
+    """Discovery's share of the default fit, per data set (mean over seeds)."""
+    rows = frame[frame["model"] == model]
+    if rows.empty:
+        return []
+    share = (rows["discovery_s"] / rows["fit_s"]).groupby(rows["dataset"], sort=False).mean()
+    over = share[share > DISCOVERY_SHARE]
+    verdict = "**met**" if over.empty else "**missed**"
+    worst = ", ".join(f"{d} {s:.0%}" for d, s in over.sort_values(ascending=False).items())
+    return [f"- {model} discovery ≤ {DISCOVERY_SHARE:.0%} of the default fit on every data set: "
+            f"largest share {share.max():.0%} ({share.idxmax()}), median {share.median():.0%} "
+            f"— {verdict}." + (f" Over: {worst}." if worst else "")]
+
+
+def speed_verdicts(speed: pd.DataFrame) -> list[str]:
+    """Fit-time and predict-throughput ratios against sklearn's MLP, from one run."""
+    fit = speed[speed["measure"] == "fit"].set_index("model")["seconds"]
+    rows_per_s = speed[speed["measure"] == "predict"].set_index("model")["rows_per_s"]
+    if MLP not in fit or OURS not in fit:
+        return ["- Speed targets: not measured."]
+    setting = speed.iloc[0]
+    where = (f"{int(setting['n_samples']):,} × {int(setting['n_features'])}, "
+             f"{int(setting['epochs'])} epochs")
+    lines = []
+    ratio = fit[OURS] / fit[MLP]
+    lines.append(f"- Default fit (discovery + training) ≤ {FIT_RATIO:.1f}× sklearn MLP ({where}): "
+                 f"{ratio:.2f}× ({fit[OURS]:.2f} s vs {fit[MLP]:.2f} s) — "
+                 f"{'**met**' if ratio <= FIT_RATIO else '**missed**'}.")
+    given = f"{OURS} (formula given)"
+    if given in fit:
+        lines.append(f"  Training alone (formula given): {fit[given] / fit[MLP]:.2f}×; "
+                     f"linear neuron: {fit.get(LINEAR, np.nan) / fit[MLP]:.2f}×.")
+    if OURS in rows_per_s and MLP in rows_per_s:
+        predict_rows = int(speed[speed["measure"] == "predict"]["n_samples"].iloc[0])
+        ratio = rows_per_s[OURS] / rows_per_s[MLP]
+        lines.append(f"- Predict throughput ≥ sklearn MLP's on {predict_rows:,} rows: "
+                     f"{ratio:.2f}× ({rows_per_s[OURS]:,.0f} vs {rows_per_s[MLP]:,.0f} rows/s) — "
+                     f"{'**met**' if ratio >= PREDICT_RATIO else '**missed**'}.")
+    return lines
+
+
+def speed_table(speed: pd.DataFrame) -> pd.DataFrame:
+    fit_mlp = speed[(speed["measure"] == "fit") & (speed["model"] == MLP)]["seconds"]
+    predict_mlp = speed[(speed["measure"] == "predict") & (speed["model"] == MLP)]["rows_per_s"]
+    table = pd.DataFrame({
+        "measure": speed["measure"],
+        "model": speed["model"],
+        "seconds": speed["seconds"].map("{:.2f}".format),
+        "rows/s": speed.get("rows_per_s", pd.Series(np.nan, index=speed.index)).map(
+            _fmt_or_dash("{:,.0f}")),
+        "× sklearn MLP": [
+            _ratio(r["seconds"], fit_mlp) if r["measure"] == "fit"
+            else _ratio(r.get("rows_per_s", np.nan), predict_mlp)
+            for _, r in speed.iterrows()],
+        "formula": speed.get("formula", pd.Series("", index=speed.index)).fillna("").map(
+            lambda f: f"`{f}`" if f else ""),
+    }).set_index("measure")
+    return table
+
+
+def _ratio(value, reference: pd.Series) -> str:
+    return "—" if reference.empty or pd.isna(value) else f"{value / reference.iloc[0]:.2f}"
+
+
+def scaling_table(scaling: pd.DataFrame) -> pd.DataFrame:
+    table = scaling.pivot_table(index=["axis", "n_samples", "n_features"], columns="model",
+                                values="fit_s")
+    table = table.loc[list(dict.fromkeys(zip(scaling["axis"], scaling["n_samples"],
+                                             scaling["n_features"])))]  # run order
+    table = table[[m for m in _models(scaling) if m in table]].map("{:.2f}".format)
+    if OURS in set(scaling["model"]):
+        discovery = scaling[scaling["model"] == OURS].set_index(
+            ["axis", "n_samples", "n_features"])["discovery_s"]
+        table[f"{OURS} discovery"] = discovery.map("{:.2f}".format)
+    return table
+
+
+# ---------------------------------------------------------------------- plots
+def plot_accuracy(frame: pd.DataFrame, path: Path) -> None:
+    """Grouped bars of the primary score per data set (mean ± std over seeds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = [t for t in PRIMARY if t in set(frame["task"])]
+    figure, axes = plt.subplots(len(tasks), 1, figsize=(11, 3.6 * len(tasks)), squeeze=False)
+    for axis, task in zip(axes[:, 0], tasks):
+        rows = frame[frame["task"] == task]
+        column, label = PRIMARY[task]
+        stats = rows.groupby(["dataset", "model"], sort=False)[column].agg(["mean", "std"])
+        means = stats["mean"].unstack()[_models(rows)].loc[_dataset_order(rows)]
+        stds = stats["std"].unstack()[means.columns].loc[means.index].fillna(0.0)
+        width = 0.8 / len(means.columns)
+        positions = np.arange(len(means.index))
+        for i, model in enumerate(means.columns):
+            axis.bar(positions + (i - (len(means.columns) - 1) / 2) * width, means[model],
+                     width, yerr=stds[model].fillna(0.0), label=model, capsize=2,
+                     color=COLORS.get(model))
+        axis.set_xticks(positions, means.index, rotation=15)
+        axis.set_ylabel(f"test {label}")
+        low = np.nanmin(means.values - stds.values)
+        axis.set_ylim(max(min(low - 0.05, 0.8 if task == "classification" else 0.5), -0.5),
+                      1.0 + 0.02)
+        axis.grid(axis="y", alpha=0.3)
+        axis.legend(ncol=len(means.columns), fontsize=8, loc="lower center",
+                    bbox_to_anchor=(0.5, 1.0), frameon=False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_scaling(scaling: pd.DataFrame, path: Path) -> None:
+    """Log-log fit time against n and against D, one line per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for axis, (name, x_column) in zip(axes, (("n", "n_samples"), ("D", "n_features"))):
+        rows = scaling[scaling["axis"] == name]
+        for model in _models(rows):
+            line = rows[rows["model"] == model].sort_values(x_column)
+            axis.loglog(line[x_column], line["fit_s"], marker="o", label=model,
+                        color=COLORS.get(model))
+            if model == OURS:
+                axis.loglog(line[x_column], line["discovery_s"], marker="x", linestyle="--",
+                            color=COLORS[OURS], label=f"{OURS}: discovery alone")
+        fixed = rows.iloc[0]["n_features" if name == "n" else "n_samples"] if len(rows) else ""
+        axis.set_title(f"fit time vs {name} ({'D' if name == 'n' else 'n'} = {fixed}, "
+                       f"{int(rows.iloc[0]['epochs']) if len(rows) else ''} epochs)")
+        axis.set_xlabel(name)
+        axis.set_ylabel("seconds")
+        axis.grid(which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _plots(suite: str, out: Path, frame, scaling) -> list[str]:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("note: matplotlib is not installed — no plots (pip install -e '.[bench]')")
+        return []
+    lines = []
+    if frame is not None:
+        plot_accuracy(frame, out / f"accuracy_{suite}.png")
+        lines.append(f"![accuracy](accuracy_{suite}.png)")
+    if scaling is not None:
+        plot_scaling(scaling, out / f"scaling_{suite}.png")
+        lines.append(f"![fit time scaling](scaling_{suite}.png)")
+    return lines
+
+
+# --------------------------------------------------------------------- report
+def _read(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path) if path.exists() else None
+
+
+def context_lines(context: dict) -> list[str]:
+    if not context:
+        return []
+    lines = [
+        f"Produced by `{context['command']}` on {context['date_utc']} "
+        f"({context['run_minutes']} min): {context['cpus']} CPUs ({context['machine']}), "
+        f"threads = {context['threads']} for BLAS, OpenMP, torch and LightGBM; "
+        f"seeds {context['seeds']}"
+        + (f"; 1-minute load average {context['load_average'][0]} at the start, "
+           f"{context['load_average'][1]} at the end" if "load_average" in context else "")
+        + ".",
+        f"Versions: {context['versions']}.",
+        f"Shared network settings (sklearn MLP, TaskNeuron, linear neuron): "
+        f"{context['network_params']}; everything else at each estimator's defaults.",
+    ]
+    if context.get("taken"):
+        lines.append("CSVs taken: " + ", ".join(f"{part} {date}"
+                                                for part, date in context["taken"].items()) + ".")
+    if context.get("note"):
+        lines.append(f"**Note:** {context['note']}")
+    return lines
+
+
+def write_report(suite: str, out: Path) -> Path:
+    """Write ``summary_<suite>.md`` (and plots) from the CSVs in ``out``; return its path."""
+    frame = _read(out / f"suite_{suite}.csv")
+    speed = _read(out / f"speed_{suite}.csv")
+    scaling = _read(out / f"scaling_{suite}.csv")
+    context_path = out / f"context_{suite}.json"
+    context = json.loads(context_path.read_text()) if context_path.exists() else {}
+
+    lines = [f"# Benchmark suite `{suite}`", ""] + context_lines(context) + ["", "## Targets", ""]
+    if frame is not None:
+        lines += quality_verdicts(frame) + discovery_verdict(frame)
+    if speed is not None:
+        lines += speed_verdicts(speed)
+    if frame is not None and SR in set(frame["model"]):
+        lines += ["", "For comparison, the same quality shares for symbolic-regression discovery:",
+                  ""] + quality_verdicts(frame, SR) + discovery_verdict(frame, SR)
+    plots = _plots(suite, out, frame, scaling)
+    if frame is not None:
+        lines += _accuracy_section(frame) + plots[:1]
+        lines += ["", "## Costs (all data sets and seeds)", "",
+                  "Peak memory: RSS growth during the fit (see `benchmarks/measure.py`). "
+                  "Predict rows/s here is on the small test splits; the throughput target "
+                  "is measured in the speed section.", ""]
+        lines += markdown(costs_table(frame))
+        for column, title, pattern in (("fit_s", "Mean fit seconds", "{:.2f}"),
+                                       ("discovery_s", "Mean discovery seconds", "{:.2f}"),
+                                       ("n_params", "Parameters (LightGBM: leaves)", "{:,.0f}")):
+            means = per_dataset_means(frame, column)[_models(frame)]
+            means = means.loc[:, (means.fillna(0) != 0).any()]  # drop models without it
+            lines += ["", f"{title} per data set:", ""]
+            lines += markdown(means.map(_fmt_or_dash(pattern)))
+        formulas = formulas_table(frame)
+        if formulas is not None:
+            lines += ["", "## Formulas found (count over seeds)", ""] + markdown(formulas)
+    if speed is not None:
+        lines += ["", "## Speed (fixed epochs; best of the repeats)", ""]
+        lines += markdown(speed_table(speed))
+    if scaling is not None:
+        lines += ["", "## Fit time against n and D (friedman1, fixed epochs, seed 0)", ""]
+        lines += markdown(scaling_table(scaling)) + [""] + plots[-1:]
+    path = out / f"summary_{suite}.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _accuracy_section(frame: pd.DataFrame) -> list[str]:
+    lines = ["", "## Accuracy (test split, mean ± std over seeds; best in bold)", ""]
+    for task in PRIMARY:
+        rows = frame[frame["task"] == task]
+        if rows.empty:
+            continue
+        for column, label in (PRIMARY[task], SECONDARY[task]):
+            lines += [f"{task.capitalize()}, {label}:", ""]
+            lines += markdown(mean_std_table(rows, column)) + [""]
+    return lines
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="quick")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args(argv)
+    print(f"written: {write_report(args.suite, args.out)}")
+
+
+if __name__ == "__main__":
+    main()

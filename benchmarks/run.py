@@ -1,0 +1,304 @@
+"""Run a benchmark suite: accuracy, speed and scaling against sklearn's MLP, LightGBM and LN.
+
+    python -m benchmarks.run --suite quick            # a few minutes on 2 cores
+    python -m benchmarks.run --suite full             # adds 20 000 and 200 000 rows
+    python -m benchmarks.run --suite quick --only iris diabetes --seeds 1 --parts accuracy
+
+Writes, in ``--out`` (default ``benchmarks/results``):
+
+- ``suite_<suite>.csv`` — one row per data set × seed × competitor (scores,
+  fit / discovery / predict times, peak memory, parameter count, formula);
+- ``speed_<suite>.csv`` — the speed targets' fixed-epoch fits and predict throughput;
+- ``scaling_<suite>.csv`` — fit time against n and against D;
+- ``summary_<suite>.md`` and PNG plots (see :mod:`benchmarks.report`).
+
+Every competitor sees the same split (``train_test_split(test_size=0.25,
+random_state=seed)``, stratified for classification) and runs with the same
+thread limit (``--threads``, default 2: BLAS, OpenMP, torch and LightGBM's
+``n_jobs``), because the speed targets are stated for 2 cores and each
+library should use them as it sees fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from benchmarks import report
+from benchmarks.competitors import available, describe, shared_network_params
+from benchmarks.datasets import CLASSIFICATION, REGRESSION, scaling_data
+from benchmarks.measure import PeakMemory, best_time, scores, thread_limits, timed
+from benchmarks.suites import ALL_MODELS, SUITES, Suite, get_suite
+
+RESULTS = Path(__file__).parent / "results"
+PARTS = ("accuracy", "speed", "scaling")
+
+
+# ------------------------------------------------------------------- accuracy
+def split(dataset, seed: int, test_size: float):
+    """The one train/test split every competitor gets for ``(dataset, seed)``."""
+    X, y = dataset.load()
+    stratify = y if dataset.task == CLASSIFICATION else None
+    return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
+
+
+def measure_fit(competitor, task, seed, network_params, n_jobs, X_train, y_train):
+    """Fit one model; return it and its fit seconds and peak memory."""
+    model = competitor.build(task, seed, network_params, n_jobs)
+    with PeakMemory() as memory:
+        _, seconds = timed(model.fit, X_train, y_train)
+    return model, {"fit_s": seconds, "peak_mem_mb": memory.mb}
+
+
+def accuracy_rows(suite: Suite, competitors, n_jobs: int, log=print):
+    """Yield one result row per data set × seed × competitor."""
+    network_params = shared_network_params(suite.network_overrides)
+    for dataset in suite.datasets:
+        for seed in suite.seeds:
+            X_train, X_test, y_train, y_test = split(dataset, seed, suite.test_size)
+            for competitor in competitors:
+                model, costs = measure_fit(competitor, dataset.task, seed, network_params,
+                                           n_jobs, X_train, y_train)
+                _, predict_s = timed(model.predict, X_test)
+                row = {
+                    "suite": suite.name, "dataset": dataset.name, "family": dataset.family,
+                    "task": dataset.task, "n_samples": len(X_train) + len(X_test),
+                    "n_features": X_train.shape[1], "n_train": len(X_train), "seed": seed,
+                    "model": competitor.name,
+                    **_empty_scores(),
+                    **scores(dataset.task, model, X_test, y_test),
+                    **costs, "predict_s": predict_s,
+                    "predict_rows_per_s": len(X_test) / predict_s,
+                    **describe(model),
+                }
+                log(f"{dataset.name:>22} seed {seed} {competitor.name:>14}: "
+                    f"{_primary(row):.4f} in {row['fit_s']:.2f} s")
+                yield row
+
+
+def _empty_scores() -> dict:
+    """Every score column, so regression and classification rows share one CSV layout."""
+    return dict.fromkeys(("r2", "rmse", "accuracy", "log_loss"), np.nan)
+
+
+def _primary(row) -> float:
+    return row["r2"] if row["task"] == REGRESSION else row["accuracy"]
+
+
+# ---------------------------------------------------------------------- speed
+def speed_rows(settings, competitors, n_jobs: int, log=print):
+    """The speed targets: fixed-epoch fits on friedman1, then predict throughput.
+
+    Ours is fitted three ways — the default fit (discovery + training), the
+    training alone with the discovered formula given, and the linear neuron —
+    against sklearn's MLP at the same widths, epochs and batch size.
+    """
+    X, y = scaling_data(settings.n_samples, settings.n_features)
+    X_predict, _ = scaling_data(settings.predict_rows, settings.n_features)
+    params = settings.network_params()
+    common = {"n_samples": settings.n_samples, "n_features": settings.n_features,
+              "epochs": settings.epochs, "repeats": settings.repeats}
+    fitted = {}
+    for competitor in competitors:
+        model, seconds = _fastest_fit(competitor, params, X, y, n_jobs, settings.repeats)
+        fitted[competitor.name] = model
+        yield {"measure": "fit", "model": competitor.name, "seconds": seconds, **common,
+               **describe(model)}
+        log(f"speed: fit {competitor.name} {seconds:.2f} s")
+        if competitor.name == "TaskNeuron-TD":
+            formula = describe(model)["formula"]
+            _, seconds = _fastest_fit(competitor, {**params, "formula": formula}, X, y, n_jobs,
+                                      settings.repeats)
+            yield {"measure": "fit", "model": "TaskNeuron-TD (formula given)",
+                   "seconds": seconds, **common, "formula": formula}
+            log(f"speed: fit TaskNeuron-TD (formula given) {seconds:.2f} s")
+    for name, model in fitted.items():
+        _, seconds = best_time(lambda m=model: m.predict(X_predict), settings.repeats)
+        yield {"measure": "predict", "model": name, "seconds": seconds,
+               "rows_per_s": settings.predict_rows / seconds, **common,
+               "n_samples": settings.predict_rows}
+        log(f"speed: predict {name} {settings.predict_rows / seconds:,.0f} rows/s")
+
+
+def _fastest_fit(competitor, params, X, y, n_jobs, repeats):
+    """``(model, seconds)``: the fastest of ``repeats`` fresh fits."""
+    return best_time(lambda: competitor.build(REGRESSION, 0, params, n_jobs).fit(X, y), repeats)
+
+
+# -------------------------------------------------------------------- scaling
+def scaling_rows(settings, competitors, n_jobs: int, log=print):
+    """Fit time against n (D fixed) and against D (n fixed), fixed epochs, seed 0."""
+    params = {"max_iter": settings.epochs, "tol": 0.0, "n_iter_no_change": settings.epochs + 1}
+    grid = [("n", n, settings.base_features) for n in settings.sample_sizes]
+    grid += [("D", settings.base_samples, d) for d in settings.feature_counts]
+    chosen = [c for c in competitors if c.name in settings.models]
+    for axis, n_samples, n_features in grid:
+        X, y = scaling_data(n_samples, n_features)
+        for competitor in chosen:
+            model, row = measure_fit(competitor, REGRESSION, 0, shared_network_params(params),
+                                     n_jobs, X, y)
+            info = describe(model)
+            row.update(axis=axis, n_samples=n_samples, n_features=n_features,
+                       model=competitor.name, epochs=settings.epochs,
+                       discovery_s=info["discovery_s"], formula=info["formula"])
+            log(f"scaling: {axis} n={n_samples} D={n_features} {competitor.name} "
+                f"{row['fit_s']:.2f} s")
+            yield row
+
+
+# ------------------------------------------------------------------------ run
+#: The columns of each CSV, in order.
+COLUMNS = {
+    "suite": ("suite", "dataset", "family", "task", "n_samples", "n_features", "n_train", "seed",
+              "model", "r2", "rmse", "accuracy", "log_loss", "fit_s", "discovery_s",
+              "predict_s", "predict_rows_per_s", "peak_mem_mb", "n_params", "n_iter", "formula"),
+    "speed": ("measure", "model", "seconds", "rows_per_s", "n_samples", "n_features", "epochs",
+              "repeats", "discovery_s", "n_params", "n_iter", "formula"),
+    "scaling": ("axis", "n_samples", "n_features", "model", "epochs", "fit_s", "discovery_s",
+                "peak_mem_mb", "formula"),
+}
+
+
+def write_csv(rows, path: Path, columns) -> int:
+    """Write dict rows as they come (a crash keeps the rows so far); return the count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+            handle.flush()
+            count += 1
+    return count
+
+
+def _cell(value):
+    if isinstance(value, float | np.floating):
+        return "" if math.isnan(value) else f"{float(value):.6g}"
+    return value
+
+
+def warm_up(competitors, n_jobs: int) -> None:
+    """Fit every competitor once on tiny data so imports and first calls are not timed."""
+    X, y = scaling_data(300, 5)
+    labels = (y > np.median(y)).astype(int)
+    for competitor in competitors:
+        for task, target in ((REGRESSION, y), (CLASSIFICATION, labels)):
+            timed(competitor.build(task, 0, shared_network_params({"max_iter": 2}), n_jobs).fit,
+                  X, target)
+
+
+def run(suite: Suite, out: Path = RESULTS, parts=PARTS, threads: int = 2, note: str = "",
+        log=print, command: str | None = None) -> Path:
+    """Run ``parts`` of ``suite``; write the CSVs, the summary and the plots; return the summary."""
+    started, load_before = time.perf_counter(), _load_average()
+    if load_before > (os.cpu_count() or 1) - 0.5:
+        worst = (f", most of all those of {threads}-thread BLAS/OpenMP code (sklearn's MLP, "
+                 "LightGBM)" if threads > 1 else "")
+        print(f"note: the machine is busy (load average {load_before:.1f} on {os.cpu_count()} "
+              f"CPUs): timings will be polluted{worst}; accuracy is unaffected.", flush=True)
+    competitors = available(suite.models)
+    with thread_limits(threads):
+        warm_up(competitors, threads)
+        if "accuracy" in parts:
+            write_csv(accuracy_rows(suite, competitors, threads, log),
+                      out / f"suite_{suite.name}.csv", COLUMNS["suite"])
+        if "speed" in parts and suite.speed is not None:
+            write_csv(speed_rows(suite.speed, competitors_for_speed(competitors), threads, log),
+                      out / f"speed_{suite.name}.csv", COLUMNS["speed"])
+        if "scaling" in parts and suite.scaling is not None:
+            write_csv(scaling_rows(suite.scaling, competitors, threads, log),
+                      out / f"scaling_{suite.name}.csv", COLUMNS["scaling"])
+    context = run_context(suite, parts, threads, note, time.perf_counter() - started, command)
+    context["load_average"] = [round(load_before, 1), round(_load_average(), 1)]
+    path = out / f"context_{suite.name}.json"
+    earlier = json.loads(path.read_text()).get("taken", {}) if path.exists() else {}
+    context["taken"] = {**earlier, **dict.fromkeys(
+        [p for p in PARTS if p in parts], context["date_utc"])}  # CSVs of earlier runs stay
+    path.write_text(json.dumps(context, indent=1) + "\n")
+    return report.write_report(suite.name, out)
+
+
+def competitors_for_speed(competitors):
+    """The speed targets compare the default TD fit, LN and sklearn's MLP (and LightGBM)."""
+    return [c for c in competitors if c.name != "TaskNeuron-SR"]
+
+
+def _load_average() -> float:
+    """The 1-minute load average (0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def run_context(suite: Suite, parts, threads: int, note: str, seconds: float,
+                command: str | None) -> dict:
+    """What the summary says about how and where the numbers were taken."""
+    return {
+        "command": command or f"python -m benchmarks.run --suite {suite.name}",
+        "parts": list(parts),
+        "seeds": list(suite.seeds),
+        "threads": threads,
+        "cpus": os.cpu_count(),
+        "machine": f"{platform.machine()} {platform.system()}",
+        "versions": _versions(),
+        "network_params": {k: str(v) for k, v in
+                           shared_network_params(suite.network_overrides).items()},
+        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "run_minutes": round(seconds / 60, 1),
+        "note": note,
+    }
+
+
+def _versions() -> str:
+    import sklearn
+    import torch
+
+    import skneuron
+
+    parts = [f"Python {platform.python_version()}", f"skneuron {skneuron.__version__}",
+             f"scikit-learn {sklearn.__version__}", f"torch {torch.__version__}"]
+    try:
+        import lightgbm
+
+        parts.append(f"lightgbm {lightgbm.__version__}")
+    except ImportError:
+        parts.append("lightgbm not installed")
+    return ", ".join(parts)
+
+
+def main(argv=None, default_parts=PARTS, module: str = "benchmarks.run") -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", choices=sorted(SUITES), default="quick")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    parser.add_argument("--seeds", type=int, help="number of seeds (0..N-1); default 3")
+    parser.add_argument("--only", nargs="+", help="data set names or families to run")
+    parser.add_argument("--models", nargs="+", choices=ALL_MODELS, help="competitors to run")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(default_parts))
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads for BLAS, OpenMP, torch and LightGBM (default 2)")
+    parser.add_argument("--note", default="", help="a line for the summary, e.g. the machine")
+    args = parser.parse_args(argv)
+    suite = get_suite(args.suite, seeds=args.seeds, only=args.only, models=args.models)
+    command = f"python -m {module} " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    summary = run(suite, args.out, args.parts, args.threads, args.note, command=command.strip())
+    print(f"\nwritten: {summary}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
