@@ -33,9 +33,10 @@ __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
 
 #: Rows per forward pass in predict, so inference memory stays bounded.
 PREDICT_CHUNK_ROWS = 65_536
-#: Cap on the values of one layer's activations per forward pass in predict: wide
-#: inputs (a first layer with n_features × n_terms features) get fewer rows per chunk.
-PREDICT_CHUNK_VALUES = 1 << 22
+#: Cap on the values of one layer's activations per forward pass in predict, so a
+#: chunk's activations stay in the CPU caches (2 MB in float64): measured on 100 000
+#: rows, 2**16..2**18 values ran 1.5-2x faster than 2**22. Wide layers get fewer rows.
+PREDICT_CHUNK_VALUES = 1 << 18
 
 
 class BaseTaskNeuron(BaseEstimator, ABC):
