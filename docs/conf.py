@@ -123,4 +123,5 @@ html_theme_options = {
 }
 html_show_sourcelink = False
 # Single pages have no section navigation: give their tables the full width.
-html_sidebars = {page: [] for page in ["index", "getting_started", "api", "method", "benchmarks"]}
+html_sidebars = {page: [] for page in ["index", "getting_started", "scaling", "api", "errors",
+                                        "method", "benchmarks"]}

@@ -358,12 +358,40 @@ class BaseTaskNeuron(BaseEstimator, ABC):
     def save(self, path) -> None:
         """Write the fitted model to ``path`` in the safe format (no pickle).
 
-        :func:`skneuron.load` reads it back; see :mod:`skneuron.persistence`.
+        :func:`skneuron.load` reads it back; the file is a zip archive of a
+        JSON manifest and the tensors (see :func:`skneuron.persistence.save`,
+        which also saves pipelines and metadata).
 
         Parameters
         ----------
         path : str or path-like
-            Where to write, ``.skn`` by convention.
+            Where to write, ``.skn`` by convention; an existing file is replaced.
+
+        Raises
+        ------
+        ValueError
+            If a fitted attribute cannot be held by the format, e.g. class
+            labels that are neither numbers nor strings (the message names
+            it); nothing is written then. Pickle or joblib save such models.
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        See Also
+        --------
+        skneuron.load : Read the file back.
+        skneuron.persistence.read_manifest : Read the file's manifest only.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from sklearn.datasets import make_regression
+        >>> import skneuron
+        >>> X, y = make_regression(100, 3, random_state=0)
+        >>> reg = skneuron.TaskNeuronRegressor(max_iter=5, random_state=0).fit(X, y)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.skn")
+        >>> reg.save(path)
+        >>> bool((skneuron.load(path).predict(X) == reg.predict(X)).all())
+        True
         """
         from skneuron.persistence import save
 
@@ -372,7 +400,37 @@ class BaseTaskNeuron(BaseEstimator, ABC):
     def export_torchscript(self, path, *, dtype: str = "float32") -> None:
         """Save the network as TorchScript, raw inputs to predictions.
 
-        See :func:`skneuron.export.export_torchscript`.
+        The archive maps an ``(n, n_features_in_)`` tensor to predictions
+        (regressor) or class probabilities (classifier); load it with
+        ``torch.jit.load``. Same as :func:`skneuron.export.export_torchscript`
+        with this estimator.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output file, ``.pt`` by convention.
+        dtype : {"float32", "float64"}, default="float32"
+            Precision of the exported weights and of the expected input.
+
+        See Also
+        --------
+        export_onnx : The same prediction path as an ONNX model.
+
+        Examples
+        --------
+        >>> import os, tempfile, warnings, torch
+        >>> from sklearn.datasets import load_iris
+        >>> from skneuron import TaskNeuronClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = TaskNeuronClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+        >>> path = os.path.join(tempfile.mkdtemp(), "iris.pt")
+        >>> clf.export_torchscript(path, dtype="float64")
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore", DeprecationWarning)
+        ...     module = torch.jit.load(path)
+        >>> proba = module(torch.as_tensor(X)).numpy()
+        >>> proba.shape, bool((clf.classes_[proba.argmax(axis=1)] == clf.predict(X)).all())
+        ((150, 3), True)
         """
         from skneuron.export import export_torchscript
 
@@ -381,7 +439,40 @@ class BaseTaskNeuron(BaseEstimator, ABC):
     def export_onnx(self, path, *, dtype: str = "float32") -> None:
         """Save the network as ONNX, raw inputs to predictions (needs ``skneuron[onnx]``).
 
-        See :func:`skneuron.export.export_onnx`.
+        The graph reads an input ``"X"`` of shape ``(batch, n_features_in_)``
+        and returns ``"predictions"`` (regressor) or ``"probabilities"``
+        (classifier). Same as :func:`skneuron.export.export_onnx` with this
+        estimator.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output file, ``.onnx`` by convention.
+        dtype : {"float32", "float64"}, default="float32"
+            Precision of the exported weights and of the input ``"X"``.
+
+        Raises
+        ------
+        ImportError
+            If ``onnx`` or ``onnxscript`` is not installed.
+
+        See Also
+        --------
+        export_torchscript : The same prediction path as TorchScript.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import onnx
+        >>> from sklearn.datasets import make_regression
+        >>> from skneuron import TaskNeuronRegressor
+        >>> X, y = make_regression(100, 3, random_state=0)
+        >>> reg = TaskNeuronRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+        >>> path = os.path.join(tempfile.mkdtemp(), "reg.onnx")
+        >>> reg.export_onnx(path)
+        >>> model = onnx.load(path)
+        >>> [i.name for i in model.graph.input], [o.name for o in model.graph.output]
+        (['X'], ['predictions'])
         """
         from skneuron.export import export_onnx
 

@@ -42,6 +42,18 @@ class PredictionModule(nn.Module):
         ``network_``, a :class:`~skneuron.nn.Standardized`).
     output : {"identity", "logistic", "softmax"}
         ``"logistic"`` maps one logit to the two columns ``[1 − p, p]``.
+
+    See Also
+    --------
+    prediction_module : Build one from a fitted estimator.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skneuron.export import PredictionModule
+    >>> module = PredictionModule(torch.nn.Linear(2, 1), "logistic")
+    >>> module(torch.zeros(3, 2)).shape
+    torch.Size([3, 2])
     """
 
     def __init__(self, network: nn.Module, output: str):
@@ -52,6 +64,18 @@ class PredictionModule(nn.Module):
         self.output = output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predictions (``"identity"``) or class probabilities for raw inputs ``x``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, n_inputs)
+            Raw inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_outputs)
+            For ``"logistic"``, two columns: ``[1 − p, p]``.
+        """
         out = self.network(x)
         if self.output == "softmax":
             return torch.softmax(out, dim=1)
@@ -73,6 +97,9 @@ def prediction_module(estimator, *, dtype: str = "float32") -> PredictionModule:
     Returns
     -------
     PredictionModule
+        Raw rows in, predictions (regressor) or class probabilities in the
+        order of ``classes_`` (classifier) out; what :func:`export_torchscript`
+        and :func:`export_onnx` write.
 
     Examples
     --------
@@ -195,11 +222,34 @@ def export_onnx(estimator, path: str | os.PathLike, *, dtype: str = "float32") -
     dtype : {"float32", "float64"}, default="float32"
         Precision of the exported weights and of the input ``"X"``.
 
+    Raises
+    ------
+    ImportError
+        If ``onnx`` or ``onnxscript`` is not installed.
+
     Notes
     -----
     Uses torch's ``torch.export``-based ONNX exporter (``dynamo=True``),
     which needs the ``onnx`` and ``onnxscript`` packages;
     ``pip install "skneuron[onnx]"`` installs them and ``onnxruntime``.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> import numpy as np, onnxruntime
+    >>> from sklearn.datasets import load_iris
+    >>> from skneuron import TaskNeuronClassifier
+    >>> from skneuron.export import export_onnx
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = TaskNeuronClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "iris.onnx")
+    >>> export_onnx(clf, path)
+    >>> session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    >>> proba = session.run(None, {"X": X.astype(np.float32)})[0]
+    >>> proba.shape, bool(np.allclose(proba, clf.predict_proba(X), atol=1e-5))
+    ((150, 3), True)
+    >>> json.loads(session.get_modelmeta().custom_metadata_map["skneuron"])["classes"]
+    [0, 1, 2]
     """
     try:
         import onnx

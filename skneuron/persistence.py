@@ -48,10 +48,37 @@ MANIFEST, WEIGHTS = "manifest.json", "weights.pt"
 class ModelVersionWarning(UserWarning):
     """A model file was saved with other library versions than the ones running.
 
+    :func:`load` issues it when the versions of skneuron, torch, scikit-learn
+    or numpy recorded in the manifest differ from the running ones (the
+    Python version is recorded but not compared). The model is loaded all
+    the same.
+
+    Parameters
+    ----------
+    message : str
+        The warning's text: the differing versions and what to do.
+    differences : dict of str to (str, str)
+        For each library that differs, ``(saved version, running version)``.
+
     Attributes
     ----------
     differences : dict of str to (str, str)
         For each library that differs, ``(saved version, running version)``.
+
+    Examples
+    --------
+    Refuse such files rather than load them:
+
+    >>> import warnings
+    >>> from skneuron.persistence import ModelVersionWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", ModelVersionWarning)
+    ...     try:
+    ...         warnings.warn(ModelVersionWarning("saved with torch 2.0.0",
+    ...                                           {"torch": ("2.0.0", "2.13.0")}))
+    ...     except ModelVersionWarning as warning:
+    ...         print(warning.differences)
+    {'torch': ('2.0.0', '2.13.0')}
     """
 
     def __init__(self, message: str, differences: dict[str, tuple[str, str]]):
@@ -267,12 +294,22 @@ class _Encoder:
 def read_manifest(path: str | os.PathLike) -> dict:
     """The manifest of a model file, checked but without building the model.
 
+    Checks that the file is a model file of a format version this package
+    reads; does not read the weights, compare library versions or decode the
+    model.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+
     Returns
     -------
     dict
         With keys ``"format"``, ``"format_version"``, ``"versions"`` (library
-        versions at save time), ``"model"`` (the encoded model) and
-        ``"metadata"`` (decoded, as given to :func:`save`).
+        versions at save time), ``"model"`` (the encoded model),
+        ``"metadata"`` (decoded, as given to :func:`save`) and
+        ``"weights_sha256"`` (the checksum of the weights).
 
     Raises
     ------
@@ -280,6 +317,22 @@ def read_manifest(path: str | os.PathLike) -> dict:
         If ``path`` does not exist.
     ValueError
         If the file is not a model file of a format version this package reads.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import make_regression
+    >>> from skneuron import TaskNeuronRegressor
+    >>> from skneuron.persistence import read_manifest, save
+    >>> X, y = make_regression(100, 3, random_state=0)
+    >>> reg = TaskNeuronRegressor(max_iter=5, random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "reg.skn")
+    >>> save(reg, path, metadata={"target": "price", "cv_scores": [0.81, 0.79]})
+    >>> manifest = read_manifest(path)
+    >>> manifest["metadata"]
+    {'target': 'price', 'cv_scores': [0.81, 0.79]}
+    >>> manifest["model"]["class"], sorted(manifest["versions"])
+    ('TaskNeuronRegressor', ['numpy', 'python', 'scikit-learn', 'skneuron', 'torch'])
     """
     manifest, _ = _read(path, weights=False)
     return manifest

@@ -73,10 +73,21 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         X : pandas.DataFrame
             The table; an array is read as a table of unnamed columns.
         y : ignored
+            Not used, present for API consistency by convention.
 
         Returns
         -------
         self : object
+            The fitted encoder.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from skneuron.preprocessing import TabularEncoder
+        >>> df = pd.DataFrame({"size": [1.0, None, 3.0], "colour": ["red", "blue", "red"]})
+        >>> enc = TabularEncoder().fit(df)
+        >>> enc.medians_, enc.categories_
+        ({'size': 2.0}, {'colour': ['blue', 'red']})
         """
         frame = _frame(X)
         self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
@@ -95,9 +106,32 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Encode ``X``, which must hold the columns seen in ``fit`` (others are ignored).
 
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            The table; columns are matched by name, in any order. An array
+            is read as a table of unnamed columns.
+
         Returns
         -------
         ndarray of shape (n_samples, n_features_out)
+            Numeric columns (missing values replaced by the training median),
+            then one indicator column per category, in the order of
+            :meth:`get_feature_names_out`.
+
+        Raises
+        ------
+        ValueError
+            If a column seen in ``fit`` is missing, or a column that was
+            numeric in ``fit`` holds text.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from skneuron.preprocessing import TabularEncoder
+        >>> enc = TabularEncoder().fit(pd.DataFrame({"colour": ["red", "blue"], "size": [1, 2]}))
+        >>> enc.transform(pd.DataFrame({"size": [5], "colour": ["green"]}))
+        array([[0., 0., 5.]])
         """
         check_is_fitted(self)
         frame = _frame(X)
@@ -122,7 +156,26 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         return np.hstack(blocks) if blocks else np.empty((len(frame), 0))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """Names of the encoded columns: ``name`` or ``name=category``."""
+        """Names of the encoded columns: ``name`` or ``name=category``.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Accepted for scikit-learn's API; the names are those seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of str
+            One name per column of :meth:`transform`'s output.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from skneuron.preprocessing import TabularEncoder
+        >>> enc = TabularEncoder().fit(pd.DataFrame({"colour": ["red", "blue"], "size": [1, 2]}))
+        >>> enc.get_feature_names_out().tolist()
+        ['colour=blue', 'colour=red', 'size']
+        """
         check_is_fitted(self)
         names = []
         for name in self.feature_names_in_:

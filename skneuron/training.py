@@ -143,6 +143,14 @@ def observe_epochs(*callbacks: Callable[[EpochReport], None]):
     around ``cross_validate``, a log of a search — without passing anything
     to the estimators.
 
+    Parameters
+    ----------
+    *callbacks : callable
+        Each is called with the :class:`EpochReport` of every epoch of
+        :func:`fit_network` (which both estimators train with), after the
+        callbacks passed to :func:`fit_network` itself. Contexts nest: inner
+        ones add to the outer ones' callbacks.
+
     Examples
     --------
     >>> import torch
@@ -170,6 +178,12 @@ def thread_budget() -> int:
     share of the cores, and threadpoolctl limits on torch's OpenMP pool. The
     one case it misses is a worker of joblib's threading backend: those
     workers share this process's cores, so each fit gets one thread.
+
+    Returns
+    -------
+    int
+        ``torch.get_num_threads()``, or 1 in a worker thread of joblib's
+        threading backend.
 
     Examples
     --------

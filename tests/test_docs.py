@@ -54,15 +54,19 @@ def built_site(tmp_path_factory) -> Path:
 
 
 def test_docs_build_with_warnings_as_errors(built_site):
-    for page in ["index", "getting_started", "api", "method", "benchmarks",
+    for page in ["index", "getting_started", "api", "method", "benchmarks", "scaling", "errors",
                  "user_guide/discovery", "user_guide/formula", "user_guide/saving",
-                 "auto_examples/index", "auto_examples/classification_proba"]:
+                 "auto_examples/index", "auto_examples/classification_proba",
+                 "auto_examples/save_and_load"]:
         assert (built_site / f"{page}.html").is_file(), page
 
 
 def test_every_public_object_has_an_api_page(built_site):
     import skneuron
+    import skneuron.export
     import skneuron.nn
+    import skneuron.persistence
+    import skneuron.preprocessing
     import skneuron.training
 
     names = [f"skneuron.{n}" for n in skneuron.__all__ if not n.startswith("__")]
@@ -71,6 +75,10 @@ def test_every_public_object_has_an_api_page(built_site):
               "skneuron.discovery.discover_sr"]
     names += [f"skneuron.nn.{n}" for n in skneuron.nn.__all__ if n != "ACTIVATIONS"]
     names += [f"skneuron.training.{n}" for n in skneuron.training.__all__]
+    # skneuron.persistence.load is documented as skneuron.load (in the list above)
+    names += [f"skneuron.persistence.{n}" for n in skneuron.persistence.__all__ if n != "load"]
+    names += [f"skneuron.export.{n}" for n in skneuron.export.__all__]
+    names += [f"skneuron.preprocessing.{n}" for n in skneuron.preprocessing.__all__]
     missing = [n for n in names if not (built_site / "generated" / f"{n}.html").is_file()]
     assert not missing
 
@@ -85,8 +93,9 @@ def test_benchmark_page_holds_the_result_tables(built_site):
 
 
 def test_estimator_pages_document_their_methods(built_site):
-    for name, methods in [("TaskNeuronRegressor", ["fit", "predict"]),
-                          ("TaskNeuronClassifier", ["fit", "predict", "predict_proba",
+    shared = ["fit", "save", "export_torchscript", "export_onnx"]  # from the shared base
+    for name, methods in [("TaskNeuronRegressor", [*shared, "predict"]),
+                          ("TaskNeuronClassifier", [*shared, "predict", "predict_proba",
                                                     "predict_log_proba"])]:
         page = (built_site / "generated" / f"skneuron.{name}.html").read_text(encoding="utf-8")
         for method in methods:

@@ -1,7 +1,8 @@
 """Every public class, function and method has a complete numpydoc docstring.
 
 "Public" is everything in the ``__all__`` of ``skneuron``, ``skneuron.nn``,
-``skneuron.discovery`` and ``skneuron.training``, and the public methods and
+``skneuron.discovery``, ``skneuron.training``, ``skneuron.persistence``,
+``skneuron.export`` and ``skneuron.preprocessing``, and the public methods and
 properties those classes define (inherited ones from scikit-learn or torch
 are theirs to document). The ``Examples`` sections run as doctests through
 ``--doctest-modules`` (see ``[tool.pytest.ini_options]``).
@@ -16,7 +17,8 @@ import pytest
 
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
-MODULES = ("skneuron", "skneuron.nn", "skneuron.discovery", "skneuron.training")
+MODULES = ("skneuron", "skneuron.nn", "skneuron.discovery", "skneuron.training",
+           "skneuron.persistence", "skneuron.export", "skneuron.preprocessing")
 
 #: The numpydoc checks every public object must pass (the docs build applies
 #: the same ones, see ``numpydoc_validation_checks`` in ``docs/conf.py``).
@@ -76,6 +78,15 @@ def test_the_audit_sees_the_whole_api():
     assert "skneuron.formula.NeuronFormula.to_latex" in PUBLIC
     assert "skneuron.nn.layers.TaskNeuronLayer.term_weights" in PUBLIC
     assert "skneuron.training.fit_network" in PUBLIC
+    # model files, export and preprocessing (the deploy branch)
+    for method in ("save", "export_torchscript", "export_onnx"):
+        assert f"skneuron._estimators.TaskNeuronClassifier.{method}" in PUBLIC
+    assert "skneuron.persistence.load" in PUBLIC  # also skneuron.load
+    assert "skneuron.persistence.read_manifest" in PUBLIC
+    assert "skneuron.persistence.ModelVersionWarning" in PUBLIC
+    assert "skneuron.export.export_onnx" in PUBLIC
+    assert "skneuron.export.PredictionModule.forward" in PUBLIC
+    assert "skneuron.preprocessing.TabularEncoder.get_feature_names_out" in PUBLIC
     assert len(PUBLIC) > 40
 
 

@@ -6,6 +6,7 @@ Each must finish well within a minute on two cores; the time limit here only cat
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+#: save_and_load.py runs its ONNX part only where onnxruntime is installed (skneuron[onnx]).
+HAS_ONNXRUNTIME = importlib.util.find_spec("onnxruntime") is not None
 
 #: Text each example must print: evidence that it did what its title says.
 EXPECTED_OUTPUT = {
@@ -24,6 +27,9 @@ EXPECTED_OUTPUT = {
     "pipeline_search.py": ["best parameters:", "pickle round trip: identical predictions"],
     "regression_formula.py": ["Discovered neuron: σ(", "held-out R²", "LaTeX:",
                               "test R²: task neurons"],
+    "save_and_load.py": ["saved and loaded wine.skn: identical probabilities",
+                         "manifest: TaskNeuronClassifier", "TorchScript probabilities match",
+                         *(["onnxruntime predicts the same labels"] if HAS_ONNXRUNTIME else [])],
     "torch_layer.py": ["final MSE", "linear neurons: final MSE", "weight block"],
 }
 
