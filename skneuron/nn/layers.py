@@ -165,16 +165,15 @@ class TaskNeuronLayer(nn.Module):
         for program in self._programs:
             parts.append(evaluate_elementwise(program, clipped))
         if self.projection is not None:
-            projected = clipped @ self.projection
-            rank, start = formula.rank, 0
+            # Π_m (U_{k,m} x) as a chain of multiplies over one split of the projections:
+            # prod()'s backward guards against zeros and slicing's backward allocates a
+            # full-size gradient per slice; split's backward is one concatenation.
+            factors = iter((clipped @ self.projection).split(formula.rank, dim=1))
             for k in formula.interaction_orders:
-                # Π_m (U_{k,m} x) as a chain of multiplies: prod()'s backward guards
-                # against zeros and costs several passes.
-                product = projected[:, start : start + rank]
-                for m in range(1, k):
-                    product = product * projected[:, start + m * rank : start + (m + 1) * rank]
+                product = next(factors)
+                for _ in range(1, k):
+                    product = product * next(factors)
                 parts.append(product)
-                start += k * rank
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
