@@ -6,6 +6,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from skneuron.formula import NeuronFormula
 from skneuron._elementwise import compile_elementwise, evaluate_elementwise
@@ -171,7 +172,8 @@ class TaskNeuronLayer(nn.Module):
         torch.Size([5, 10])
         """
         formula = self.formula
-        clipped = x.clamp(-self.clip, self.clip) if self._needs_clip else x
+        # hardtanh is clamp with a one-kernel backward (clamp's takes four).
+        clipped = F.hardtanh(x, -self.clip, self.clip) if self._needs_clip else x
         parts = []
         for k, scale in zip(formula.pure_orders, self._power_scales):
             if k == 1:
