@@ -57,7 +57,7 @@ autodoc_typehints = "none"  # the numpydoc sections carry the types
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 # Every documented object must pass these numpydoc checks, or the -W build fails;
-# tests/test_docstrings.py applies the same list to every public object.
+# tests/test_docstrings.py reads this list and applies it to every public object.
 numpydoc_validation_checks = {
     "GL06",  # unknown section
     "GL07",  # sections in the wrong order
