@@ -2,7 +2,6 @@
 
 import io
 import pickle
-import warnings
 
 import joblib
 import numpy as np
@@ -10,7 +9,6 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_classification, make_regression
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -22,11 +20,8 @@ from skneuron.nn import Standardized, TaskNeuronNetwork
 FAST = {"hidden_layer_sizes": (16,), "max_iter": 30, "batch_size": 32}
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+# Short test fits stop at max_iter on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")
