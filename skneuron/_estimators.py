@@ -125,6 +125,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         """Per-sample training loss."""
 
     @abstractmethod
+    def _mean_loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The mean of :meth:`_loss`, in as few operations as torch allows."""
+
+    @abstractmethod
     def _validation_score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Score monitored by early stopping (higher is better)."""
 
@@ -309,6 +313,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 as_tensor(X_std[train]),
                 as_tensor(targets[train], target_dtype),
                 loss_fn=self._loss,
+                mean_loss_fn=self._mean_loss,
                 sample_weight=None if sample_weight is None else as_tensor(sample_weight[train]),
                 validation=validation,
                 score_fn=self._validation_score,
@@ -637,6 +642,9 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
     def _loss(self, outputs, targets):
         return 0.5 * (outputs - targets).square().mean(dim=1)
 
+    def _mean_loss(self, outputs, targets):
+        return 0.5 * F.mse_loss(outputs, targets)
+
     def _validation_score(self, outputs, targets):
         residual = (targets - outputs).square().sum(dim=0)
         total = (targets - targets.mean(dim=0)).square().sum(dim=0)
@@ -756,6 +764,11 @@ loss_curve_, best_loss_, validation_scores_, best_validation_score_
         if outputs.shape[1] == 1:
             return F.binary_cross_entropy_with_logits(outputs, targets, reduction="none").squeeze(1)
         return F.cross_entropy(outputs, targets, reduction="none")
+
+    def _mean_loss(self, outputs, targets):
+        if outputs.shape[1] == 1:
+            return F.binary_cross_entropy_with_logits(outputs, targets)
+        return F.cross_entropy(outputs, targets)
 
     def _validation_score(self, outputs, targets):
         if outputs.shape[1] == 1:

@@ -31,7 +31,19 @@ MAX_AUTO_CLASSES = 20
 
 
 class UsageError(Exception):
-    """A mistake in what the user asked for: reported in one line, exit status 1."""
+    """A mistake in what the user asked for: reported in one line, exit status 1.
+
+    Raised by the commands for a missing column, a target of the wrong kind,
+    a ``--param`` the estimator does not take, and the like; :func:`main`
+    prints it as ``skneuron <command>: error: <message>``.
+
+    Examples
+    --------
+    >>> raise UsageError("column 'price' is not in data.csv")
+    Traceback (most recent call last):
+    ...
+    skneuron.cli.UsageError: column 'price' is not in data.csv
+    """
 
 
 def _demo_tasks():
@@ -474,7 +486,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``skneuron`` console script; returns the exit status."""
+    """Run one ``skneuron`` command: the console script's entry point.
+
+    ``skneuron --help`` and ``skneuron <command> --help`` list the options;
+    the user guide's page on saving models shows the commands at work.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command and its arguments, as typed after ``skneuron``;
+        ``sys.argv[1:]`` when omitted.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success; 1 after a mistake in the input
+        (printed as one line on standard error, with no traceback unless
+        ``SKNEURON_TRACEBACK=1`` is set) or a broken output pipe; 130 when
+        interrupted.
+
+    Examples
+    --------
+    >>> main(["inspect", "no-such-model.skn"])  # prints the error on standard error
+    1
+    """
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":

@@ -8,7 +8,9 @@ tabular networks, where per-step overhead dominates:
   minibatch is a contiguous slice (no ``DataLoader``, no per-step indexing);
 - the epoch loss is accumulated on the device and read once per epoch (no
   host↔device synchronisation per step);
-- Adam uses the fused (or foreach) kernel where the device has one;
+- Adam runs torch's fused (or foreach) kernel through the functional API,
+  on gradients from ``torch.autograd.grad`` (no optimizer-object overhead,
+  nothing to zero);
 - validation runs under ``torch.inference_mode``.
 
 What to monitor and when to stop is decided by a small :class:`StoppingRule`
@@ -31,6 +33,8 @@ from dataclasses import dataclass, field
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
+from skneuron._adam import Adam
+
 __all__ = [
     "EpochReport",
     "StoppingRule",
@@ -44,6 +48,8 @@ __all__ = [
 
 #: ``loss_fn(outputs, targets) -> per-sample losses`` of shape (batch,).
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: ``mean_loss_fn(outputs, targets) -> scalar``: the mean of a :data:`LossFn`'s losses.
+MeanLossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 #: ``score_fn(outputs, targets) -> scalar tensor``, higher is better.
 ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -320,6 +326,7 @@ def fit_network(
     Y: torch.Tensor,
     *,
     loss_fn: LossFn,
+    mean_loss_fn: MeanLossFn | None = None,
     sample_weight: torch.Tensor | None = None,
     validation: tuple[torch.Tensor, torch.Tensor] | None = None,
     score_fn: ScoreFn | None = None,
@@ -344,6 +351,11 @@ def fit_network(
         Training inputs and targets, on the training device.
     loss_fn : callable
         ``loss_fn(outputs, targets)`` → per-sample losses.
+    mean_loss_fn : callable, optional
+        ``mean_loss_fn(outputs, targets)`` → the mean of ``loss_fn``'s
+        losses, computed in fewer operations (e.g. a loss's
+        ``reduction="mean"``); used when there are no sample weights.
+        Defaults to ``loss_fn(outputs, targets).mean()``.
     sample_weight : torch.Tensor of shape (n_samples,), optional
         Each minibatch loss is the ``sample_weight``-weighted mean; without
         weights, the plain mean (the same value as equal weights, in fewer
@@ -389,7 +401,9 @@ def fit_network(
     batch_size = max(1, min(batch_size, n_samples))
     if restore_best is None:
         restore_best = validation is not None
-    optimizer = _adam(module, learning_rate, alpha / batch_size, X.device)
+    if mean_loss_fn is None:
+        mean_loss_fn = lambda outputs, targets: loss_fn(outputs, targets).mean()  # noqa: E731
+    optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_size)
     rule = StoppingRule(tol=tol, patience=n_iter_no_change)
     callbacks = (*callbacks, *_OBSERVERS.get())
     initial_state = best_state = _snapshot(module)
@@ -400,7 +414,7 @@ def fit_network(
             for epoch in range(1, max_iter + 1):
                 start = time.perf_counter()
                 loss = _train_one_epoch(module, optimizer, X, Y, sample_weight, loss_fn,
-                                        batch_size, generator)
+                                        mean_loss_fn, batch_size, generator)
                 if not math.isfinite(loss):
                     result.stop_reason = "non_finite"
                     break
@@ -448,7 +462,8 @@ def fit_network(
     return result
 
 
-def _train_one_epoch(module, optimizer, X, Y, weights, loss_fn, batch_size, generator) -> float:
+def _train_one_epoch(module, optimizer, X, Y, weights, loss_fn, mean_loss_fn, batch_size,
+                     generator) -> float:
     permutation = torch.randperm(X.shape[0], device=X.device, generator=generator)
     X, Y = X[permutation], Y[permutation]
     if weights is not None:
@@ -457,19 +472,18 @@ def _train_one_epoch(module, optimizer, X, Y, weights, loss_fn, batch_size, gene
     module.train()
     for start in range(0, X.shape[0], batch_size):
         stop = start + batch_size
-        losses = loss_fn(module(X[start:stop]), Y[start:stop])
+        outputs, targets = module(X[start:stop]), Y[start:stop]
         if weights is None:
-            loss = losses.mean()
-            total.add_(loss.detach(), alpha=losses.shape[0])
+            loss = mean_loss_fn(outputs, targets)
+            total.add_(loss.detach(), alpha=outputs.shape[0])
         else:
             w = weights[start:stop]
             batch_weight = w.sum()
             # A batch whose weights are all zero contributes nothing (and must not divide by 0).
-            loss = (losses * w).sum() / batch_weight.clamp(min=torch.finfo(w.dtype).tiny)
+            loss = (loss_fn(outputs, targets) * w).sum() \
+                / batch_weight.clamp(min=torch.finfo(w.dtype).tiny)
             total.addcmul_(loss.detach(), batch_weight)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        optimizer.step(torch.autograd.grad(loss, optimizer.params, materialize_grads=True))
     return (total / (X.shape[0] if weights is None else weights.sum())).item()
 
 
@@ -480,15 +494,6 @@ def _score(module, validation, score_fn) -> float | None:
     module.eval()
     with torch.inference_mode():
         return float(score_fn(module(X_val), Y_val))
-
-
-def _adam(module: torch.nn.Module, lr: float, weight_decay: float, device: torch.device):
-    matrices = [p for p in module.parameters() if p.requires_grad and p.ndim > 1]
-    vectors = [p for p in module.parameters() if p.requires_grad and p.ndim <= 1]
-    groups = [{"params": matrices, "weight_decay": weight_decay},
-              {"params": vectors, "weight_decay": 0.0}]
-    kernel = {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
-    return torch.optim.Adam([g for g in groups if g["params"]], lr=lr, **kernel)
 
 
 def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -2,7 +2,8 @@
 
 "Public" is everything in the ``__all__`` of ``skneuron``, ``skneuron.nn``,
 ``skneuron.discovery``, ``skneuron.training``, ``skneuron.persistence``,
-``skneuron.export`` and ``skneuron.preprocessing``, and the public methods and
+``skneuron.export``, ``skneuron.preprocessing``, ``skneuron.datasets`` and
+``skneuron.cli``, and the public methods and
 properties those classes define (inherited ones from scikit-learn or torch
 are theirs to document). The ``Examples`` sections run as doctests through
 ``--doctest-modules`` (see ``[tool.pytest.ini_options]``).
@@ -20,7 +21,8 @@ import pytest
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 MODULES = ("skneuron", "skneuron.nn", "skneuron.discovery", "skneuron.training",
-           "skneuron.persistence", "skneuron.export", "skneuron.preprocessing", "skneuron.datasets")
+           "skneuron.persistence", "skneuron.export", "skneuron.preprocessing", "skneuron.datasets",
+           "skneuron.cli")
 
 #: The numpydoc checks every public object must pass: the docs build's own list
 #: (``numpydoc_validation_checks`` in ``docs/conf.py``), so the two cannot drift apart.
@@ -81,6 +83,7 @@ def test_the_audit_sees_the_whole_api():
     assert "skneuron.export.export_onnx" in PUBLIC
     assert "skneuron.export.PredictionModule.forward" in PUBLIC
     assert "skneuron.preprocessing.TabularEncoder.get_feature_names_out" in PUBLIC
+    assert "skneuron.cli.main" in PUBLIC
     assert len(PUBLIC) > 40
 
 

@@ -40,6 +40,7 @@ from sklearn.utils import check_array, check_random_state
 from tensorly.cp_tensor import CPTensor, cp_normalize
 from threadpoolctl import threadpool_limits
 
+from skneuron._adam import Adam
 from skneuron.discovery._result import DiscoveryResult
 from skneuron.formula import NeuronFormula
 
@@ -597,7 +598,7 @@ def _train(model, X, Y, fold_of_row, *, n_steps, batch_size, learning_rate, gene
     y = torch.as_tensor(Y, dtype=torch.float32)
     in_training = torch.as_tensor(
         fold_of_row[:, None] != np.arange(model.n_folds)[None], dtype=torch.float32)
-    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
+    optimiser = Adam(model.parameters(), lr=learning_rate)
     n, step, C = len(data), 0, Y.shape[1]
     with torch.no_grad():  # the gradients are written by model.set_gradients
         while step < n_steps:
@@ -610,7 +611,7 @@ def _train(model, X, Y, fold_of_row, *, n_steps, batch_size, learning_rate, gene
                 weight = weight_e[begin:end]
                 weight = weight / (weight.sum(dim=0).clamp(min=1.0) * C)
                 model.set_gradients(data_e[begin:end], y_e[begin:end], weight)
-                optimiser.step()
+                optimiser.step([parameter.grad for parameter in optimiser.params])
                 step += 1
                 if step >= n_steps:
                     break

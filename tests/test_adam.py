@@ -1,0 +1,49 @@
+"""The functional-API Adam does what ``torch.optim.Adam`` does."""
+
+import pytest
+import torch
+
+from skneuron._adam import Adam
+
+
+def _network(seed):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2))
+
+
+def _loss(network, step):
+    x = torch.linspace(-1, 1, 24).reshape(8, 3) * (1 + step % 3)
+    return (network(x) - x[:, :2].sin()).square().mean()
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_matches_torch_adam_with_the_penalty_on_matrices_only(weight_decay):
+    ours, reference = _network(0), _network(0)
+    matrices = [p for p in reference.parameters() if p.ndim > 1]
+    vectors = [p for p in reference.parameters() if p.ndim == 1]
+    torch_adam = torch.optim.Adam(
+        [{"params": matrices, "weight_decay": weight_decay},
+         {"params": vectors, "weight_decay": 0.0}], lr=0.01, fused=True)
+    our_adam = Adam(ours.parameters(), lr=0.01, weight_decay=weight_decay)
+    for step in range(25):
+        our_adam.step(torch.autograd.grad(_loss(ours, step), our_adam.params))
+        torch_adam.zero_grad()
+        _loss(reference, step).backward()
+        torch_adam.step()
+    for mine, theirs in zip(ours.parameters(), reference.parameters()):
+        torch.testing.assert_close(mine, theirs, rtol=1e-6, atol=1e-7)
+    assert not torch.equal(ours[0].weight, _network(0)[0].weight)  # it did move
+
+
+def test_parameters_without_gradient_are_left_alone():
+    used, unused = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    optimizer = Adam([used, unused], lr=0.1, weight_decay=0.1)
+    optimizer.step([torch.ones(2), None])
+    torch.testing.assert_close(used.detach(), torch.full((2,), 0.9))
+    torch.testing.assert_close(unused.detach(), torch.ones(2))
+
+
+def test_frozen_parameters_are_not_optimised():
+    frozen = torch.ones(2, requires_grad=False)
+    trained = torch.ones(2, requires_grad=True)
+    assert Adam([frozen, trained], lr=0.1).params == [trained]
