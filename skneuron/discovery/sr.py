@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 import sympy
+from scipy.special import expit
 from joblib import Parallel, delayed
 from sklearn.utils import check_array, check_random_state
 
@@ -1171,7 +1172,7 @@ class _Search:
         for t in sorted(others, key=lambda t: -others[t])[:_N_REPORTED]:
             evidence.setdefault(t, others[t])
         probabilities = {
-            t: float(1.0 / (1.0 + np.exp(-np.clip(e / temperature, -500, 500))))
+            t: float(expit(e / temperature))
             for t, e in evidence.items()
         }
         return S, probabilities

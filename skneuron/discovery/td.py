@@ -36,6 +36,7 @@ from contextlib import contextmanager
 import numpy as np
 import tensorly
 import torch
+from scipy.special import expit
 from sklearn.utils import check_array, check_random_state
 from tensorly.cp_tensor import CPTensor, cp_normalize
 from threadpoolctl import threadpool_limits
@@ -836,4 +837,4 @@ def _term_probabilities(objective, masks, temperature) -> np.ndarray:
     big = np.inf
     with_term = np.where(masks, objective[:, None], big).min(axis=0)
     without_term = np.where(~masks, objective[:, None], big).min(axis=0)
-    return 1.0 / (1.0 + np.exp(-(without_term - with_term) / temperature))
+    return expit((without_term - with_term) / temperature)

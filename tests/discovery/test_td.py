@@ -291,3 +291,13 @@ def test_invalid_arrays_are_rejected():
         discover_td(bad, y)
     with pytest.raises(ValueError):
         discover_td(X, np.zeros((100, 2, 2)))
+
+
+def test_decisive_term_probabilities_are_0_and_1_without_overflow_warnings():
+    # A term worth 10⁴ temperatures either way: exp() would overflow in a naive logistic.
+    masks = np.array([[False, False], [True, False], [False, True], [True, True]])
+    objective = np.array([10.0, 0.0, 20.0, 10.0])  # the first term helps, the second hurts
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        probabilities = td._term_probabilities(objective, masks, temperature=1e-3)
+    np.testing.assert_array_equal(probabilities, [1.0, 0.0])
