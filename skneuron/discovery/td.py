@@ -36,6 +36,7 @@ from contextlib import contextmanager
 import numpy as np
 import tensorly
 import torch
+from scipy.linalg import cho_factor, cho_solve
 from scipy.special import expit
 from sklearn.utils import check_array, check_random_state
 from tensorly.cp_tensor import CPTensor, cp_normalize
@@ -645,10 +646,11 @@ class _SubsetScores:
     rank-one products) if ``x**k`` is in ``S`` too, else ``groups[k − 2][1]``
     (head B's). The design is the same for every output; each output gets its
     own coefficients. The refit uses the training Gram matrices — the pure
-    block is eliminated first, one solve per set of pure orders, then the
-    small interaction system of every subset with that set is solved (Schur
-    complement) — and the held-out error comes from the validation Gram
-    matrix, so no prediction vector is formed per subset.
+    block is eliminated first, by one Cholesky solve of just its columns per
+    set of pure orders, then the small interaction system of every subset
+    with that set is solved (Schur complement) — and the held-out error
+    comes from the validation Gram matrix, so no prediction vector is formed
+    per subset.
 
     Attributes
     ----------
@@ -680,10 +682,12 @@ class _SubsetScores:
         pure_sets, pure_index = np.unique(masks[:, :K], axis=0, return_inverse=True)
         for u, pure_set in enumerate(pure_sets):
             subsets = np.flatnonzero(pure_index.reshape(-1) == u)
-            # Pure block with the intercept; columns outside the set get identity rows.
-            on = np.concatenate([[True], np.repeat(pure_set, D)]).astype(float)
-            system = G_FF * np.outer(on, on) + np.diag(self._ridge * on + (1.0 - on))
-            Z = np.linalg.solve(system, np.concatenate([g_F, G_FQ], axis=1) * on[:, None])
+            # The pure block of the set, with the intercept; columns outside it get 0.
+            on = np.flatnonzero(np.concatenate([[True], np.repeat(pure_set, D)]))
+            Z = np.zeros((p, C + Q.shape[1]))
+            system = G_FF[np.ix_(on, on)]
+            system[np.diag_indices_from(system)] += self._ridge[on]
+            Z[on] = _solve_positive_definite(system, np.concatenate([g_F[on], G_FQ[on]], axis=1))
             Z_g, Z_Q = Z[:, :C], Z[:, C:]
             theta = np.zeros((len(subsets), p + Q.shape[1], C))
             theta[:, :p] = Z_g
@@ -721,8 +725,13 @@ class _SubsetScores:
             return np.concatenate([F_[:, pure_columns], Q_[:, q]], axis=1)
 
         A = design(F, Q)
-        coefficients = np.linalg.solve(A.T @ A + np.diag(ridge), A.T @ Y)
+        coefficients = _solve_positive_definite(A.T @ A + np.diag(ridge), A.T @ Y)
         return (self._Y_val - design(*self._val) @ coefficients) ** 2
+
+
+def _solve_positive_definite(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A⁻¹B`` for a symmetric positive definite ``A`` (a ridge system), by Cholesky."""
+    return cho_solve(cho_factor(A, check_finite=False), B, check_finite=False)
 
 
 def _product_columns(groups, pure_set):
@@ -799,7 +808,7 @@ class _KernelSubsetScores:
             q, order = _product_columns(self._groups, pure_set)
         Q, Q_val = self._Q[:, q], self._Q_val[:, q]
         # (K_P + I)⁻¹ [y, Q]: the ridge residuals of y and of every product on the pure block.
-        resolved = np.linalg.solve(system, np.concatenate([self._y, Q], axis=1))
+        resolved = _solve_positive_definite(system, np.concatenate([self._y, Q], axis=1))
         r_y, r_Q = resolved[:, :self._y.shape[1]], resolved[:, self._y.shape[1]:]
         s, C = len(subset_masks), self._y.shape[1]
         gamma = np.zeros((s, len(q), C))
