@@ -295,15 +295,21 @@ def discover_td(
                            learning_rate=learning_rate, generator=generator)
         pure, products = _design(model, X)
         groups = model.product_groups()
+        # Wide data (more pure columns than training rows): the dual form keeps
+        # memory at O(n²) instead of O((K·D)²) — see _KernelSubsetScores.
+        wide = pure.shape[1] > np.sum(fold_of_row != 0)
+        # Otherwise each fold's training Gram matrix of the pure columns is the
+        # whole one less its held-out rows' — one product over all rows, not cv.
+        pure_gram = None if wide else pure.T @ pure
         folds = []
         for fold in range(cv):
             train, val = fold_of_row != fold, fold_of_row == fold
-            # Wide data (more pure columns than training rows): the dual form keeps
-            # memory at O(n²) instead of O((K·D)²) — see _KernelSubsetScores.
-            scores = _KernelSubsetScores if pure.shape[1] > train.sum() else _SubsetScores
-            folds.append((val, scores((pure[train], products[train, fold]),
-                                      (pure[val], products[val, fold]),
-                                      Y[train], Y[val], masks, groups)))
+            train_data, val_data = (pure[train], products[train, fold]), (pure[val], products[val, fold])
+            scores = (_KernelSubsetScores(train_data, val_data, Y[train], Y[val], masks, groups)
+                      if wide else
+                      _SubsetScores(train_data, val_data, Y[train], Y[val], masks, groups,
+                                    pure_gram=pure_gram))
+            folds.append((val, scores))
         # Cross-validated MSE per subset and output: every row scored once, by
         # the refit of the fold that did not train on it.
         mse_per_output = sum(val.sum() * scores.mse for val, scores in folds) / len(rows)
@@ -640,7 +646,8 @@ class _SubsetScores:
     """Least-squares refits of every subset of terms, scored on held-out rows.
 
     ``train`` and ``val`` are ``(F, Q)`` from :func:`_design` restricted to
-    one fold's rows and products. In subset ``S`` a pure order ``k``
+    one fold's rows and products; ``pure_gram``, when given, is ``FᵀF`` over
+    the training and held-out rows together. In subset ``S`` a pure order ``k``
     contributes its ``D`` columns of ``F``; an interaction order ``k``
     contributes the columns ``groups[k − 2][0]`` of ``Q`` (head A's ``R_A``
     rank-one products) if ``x**k`` is in ``S`` too, else ``groups[k − 2][1]``
@@ -658,17 +665,20 @@ class _SubsetScores:
         Held-out mean squared error of every subset's refit.
     """
 
-    def __init__(self, train, val, Y_train, Y_val, masks, groups):
+    def __init__(self, train, val, Y_train, Y_val, masks, groups, pure_gram=None):
         (F, Q), (F_val, Q_val) = train, val
         K = len(groups) + 1
         self._train, self._val, self._Y_val = (F, Q, Y_train), (F_val, Q_val), Y_val
         self._masks, self._groups = masks, groups
         C, p = Y_train.shape[1], F.shape[1]
         D = (p - 1) // K
-        G_FF, G_FQ, G_QQ = F.T @ F, F.T @ Q, Q.T @ Q
-        g_F, g_Q = F.T @ Y_train, Q.T @ Y_train
         bank = np.concatenate([F_val, Q_val], axis=1)
-        H = bank.T @ bank / len(Y_val)
+        H = bank.T @ bank
+        # The training rows' Gram matrix of F: the whole data's less the held-out rows'.
+        G_FF = F.T @ F if pure_gram is None else pure_gram - H[:p, :p]
+        H /= len(Y_val)
+        G_FQ, G_QQ = F.T @ Q, Q.T @ Q
+        g_F, g_Q = F.T @ Y_train, Q.T @ Y_train
         h = bank.T @ Y_val / len(Y_val)  # (P, C)
         yy = (Y_val**2).mean(axis=0)
         # Ridge: α·n on a pure column (they have about unit scale, and a column
