@@ -195,6 +195,12 @@ class NeuronFormula:
         """
         if not isinstance(text, str) or not text.strip():
             raise FormulaSyntaxError(f"a formula must be a non-empty string; got {text!r}.")
+        if text.lstrip().startswith("σ("):
+            raise FormulaSyntaxError(
+                "that is how a fitted formula prints, not formula text; pass the formula "
+                "itself (formula=reg.formula_) or its terms, ' + '.join(reg.formula_.terms), "
+                "e.g. 'x + x**2 + inter(3, rank=8)'."
+            )
         pure, interaction, functions, ranks = [], [], [], set()
         for start, term in _split_terms(text):
             power = _POWER_TERM.match(term)

@@ -78,6 +78,13 @@ def test_parse_errors_point_at_the_problem(text, message):
         NeuronFormula.parse(text)
 
 
+def test_a_printed_formula_pasted_back_says_what_to_pass_instead():
+    formula = NeuronFormula.parse("x + x**2 + inter(3, rank=8)")
+    with pytest.raises(FormulaSyntaxError, match=r"how a fitted formula prints.*formula_\.terms"):
+        NeuronFormula.parse(str(formula))
+    assert NeuronFormula.parse(" + ".join(formula.terms)) == formula  # the advice works
+
+
 def test_formula_syntax_error_is_a_value_error():
     assert issubclass(FormulaSyntaxError, ValueError)
 
