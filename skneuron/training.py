@@ -402,7 +402,8 @@ def fit_network(
     if restore_best is None:
         restore_best = validation is not None
     if mean_loss_fn is None:
-        mean_loss_fn = lambda outputs, targets: loss_fn(outputs, targets).mean()  # noqa: E731
+        def mean_loss_fn(outputs, targets):
+            return loss_fn(outputs, targets).mean()
     optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_size)
     rule = StoppingRule(tol=tol, patience=n_iter_no_change)
     callbacks = (*callbacks, *_OBSERVERS.get())
