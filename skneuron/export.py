@@ -199,7 +199,8 @@ def export_torchscript(estimator, path: str | os.PathLike, *, dtype: str = "floa
     module = prediction_module(estimator, dtype=dtype)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.")
-        traced = torch.jit.trace(module, _example(estimator, dtype))
+        with torch.no_grad():  # the prediction path, as ``predict`` runs it
+            traced = torch.jit.trace(module, _example(estimator, dtype))
         torch.jit.save(traced, os.fspath(path),
                        _extra_files={"skneuron.json": json.dumps(_metadata(estimator, dtype))})
 

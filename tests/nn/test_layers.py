@@ -31,6 +31,23 @@ def test_layer_computes_the_formula_term_by_term():
     torch.testing.assert_close(layer(x), expected)
 
 
+@pytest.mark.parametrize("formula", ["x", "x**2", "x + x**2 + inter(3, rank=4)",
+                                     "inter(2, rank=3) + cos(x)"])
+def test_prediction_path_computes_what_the_training_path_does(formula):
+    # Without gradients the layer multiplies each term's block on its own (no concatenation).
+    layer = TaskNeuronLayer(5, 4, formula, generator=seeded(), dtype=torch.float64)
+    x = torch.randn(9, 5, dtype=torch.float64, generator=seeded())
+    with torch.no_grad():
+        blockwise = layer(x)
+    concatenated = layer(x)  # gradients on: one addmm over the concatenated features
+    assert concatenated.requires_grad and not blockwise.requires_grad
+    torch.testing.assert_close(blockwise, concatenated.detach(), rtol=1e-12, atol=1e-12)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            blockwise, torch.addmm(layer.bias, layer.features(x), layer.weight.t()),
+            rtol=1e-12, atol=1e-12)
+
+
 def test_term_weights_partition_the_weight_matrix():
     layer = TaskNeuronLayer(4, 3, "x + x**2 + inter(2, rank=5) + inter(3, rank=5) + cos(x)")
     widths = {term: w.shape[1] for term, w in layer.term_weights().items()}
