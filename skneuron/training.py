@@ -8,10 +8,12 @@ tabular networks, where per-step overhead dominates:
   minibatch is a contiguous slice (no ``DataLoader``, no per-step indexing);
 - the epoch loss is accumulated on the device and read once per epoch (no
   host↔device synchronisation per step);
-- a module with ``forward_with_pullback`` (a
-  :class:`~skneuron.nn.TaskNeuronNetwork`) backpropagates by hand; autograd
-  only differentiates the loss with respect to the outputs (other modules
-  use ``torch.autograd.grad``);
+- the loss's gradient with respect to the outputs is written out by the
+  caller (``loss_gradient_fn``; autograd on the loss otherwise), and a
+  module with ``forward_with_pullback`` (a
+  :class:`~skneuron.nn.TaskNeuronNetwork`) backpropagates it by hand:
+  autograd's per-operation bookkeeping is a large share of a small step
+  (other modules use ``torch.autograd.grad``);
 - Adam runs torch's fused (or foreach) kernel through the functional API,
   on the gradients as computed (no optimizer-object overhead, nothing to
   zero);
@@ -52,8 +54,9 @@ __all__ = [
 
 #: ``loss_fn(outputs, targets) -> per-sample losses`` of shape (batch,).
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-#: ``mean_loss_fn(outputs, targets) -> scalar``: the mean of a :data:`LossFn`'s losses.
-MeanLossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: ``loss_gradient_fn(outputs, targets) -> (losses, gradients)``: a :data:`LossFn`'s
+#: per-sample losses and each one's gradient with respect to its row of ``outputs``.
+LossGradientFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 #: ``score_fn(outputs, targets) -> scalar tensor``, higher is better.
 ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -330,7 +333,7 @@ def fit_network(
     Y: torch.Tensor,
     *,
     loss_fn: LossFn,
-    mean_loss_fn: MeanLossFn | None = None,
+    loss_gradient_fn: LossGradientFn | None = None,
     sample_weight: torch.Tensor | None = None,
     validation: tuple[torch.Tensor, torch.Tensor] | None = None,
     score_fn: ScoreFn | None = None,
@@ -355,11 +358,14 @@ def fit_network(
         Training inputs and targets, on the training device.
     loss_fn : callable
         ``loss_fn(outputs, targets)`` → per-sample losses.
-    mean_loss_fn : callable, optional
-        ``mean_loss_fn(outputs, targets)`` → the mean of ``loss_fn``'s
-        losses, computed in fewer operations (e.g. a loss's
-        ``reduction="mean"``); used when there are no sample weights.
-        Defaults to ``loss_fn(outputs, targets).mean()``.
+    loss_gradient_fn : callable, optional
+        ``loss_gradient_fn(outputs, targets)`` → ``(losses, gradients)``:
+        ``loss_fn``'s per-sample losses and, of the same shape as
+        ``outputs``, the gradient of each sample's loss with respect to its
+        outputs, written out (e.g. ``softmax − one-hot`` for cross-entropy)
+        as a new tensor, which the loop then scales in place. Defaults to
+        autograd on ``loss_fn``, which costs several times more per
+        minibatch.
     sample_weight : torch.Tensor of shape (n_samples,), optional
         Each minibatch loss is the ``sample_weight``-weighted mean; without
         weights, the plain mean (the same value as equal weights, in fewer
@@ -405,9 +411,8 @@ def fit_network(
     batch_size = max(1, min(batch_size, n_samples))
     if restore_best is None:
         restore_best = validation is not None
-    if mean_loss_fn is None:
-        def mean_loss_fn(outputs, targets):
-            return loss_fn(outputs, targets).mean()
+    if loss_gradient_fn is None:
+        loss_gradient_fn = _autograd_loss_gradient(loss_fn)
     optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_size)
     rule = StoppingRule(tol=tol, patience=n_iter_no_change)
     callbacks = (*callbacks, *_OBSERVERS.get())
@@ -418,8 +423,8 @@ def fit_network(
         try:
             for epoch in range(1, max_iter + 1):
                 start = time.perf_counter()
-                loss = _train_one_epoch(module, optimizer, X, Y, sample_weight, loss_fn,
-                                        mean_loss_fn, batch_size, generator)
+                loss = _train_one_epoch(module, optimizer, X, Y, sample_weight,
+                                        loss_gradient_fn, batch_size, generator)
                 if not math.isfinite(loss):
                     result.stop_reason = "non_finite"
                     break
@@ -467,7 +472,7 @@ def fit_network(
     return result
 
 
-def _train_one_epoch(module, optimizer, X, Y, weights, loss_fn, mean_loss_fn, batch_size,
+def _train_one_epoch(module, optimizer, X, Y, weights, loss_gradient_fn, batch_size,
                      generator) -> float:
     permutation = torch.randperm(X.shape[0], device=X.device, generator=generator)
     X, Y = X[permutation], Y[permutation]
@@ -475,52 +480,60 @@ def _train_one_epoch(module, optimizer, X, Y, weights, loss_fn, mean_loss_fn, ba
         weights = weights[permutation]
     total = torch.zeros((), device=X.device, dtype=X.dtype)
     module.train()
-    loss_and_gradients = _gradient_method(module, optimizer.params)
+    gradients = _gradient_method(module, optimizer.params)
     for start in range(0, X.shape[0], batch_size):
         stop = start + batch_size
         targets = Y[start:stop]
-        if weights is None:
-            def batch_loss(outputs):
-                return mean_loss_fn(outputs, targets)
-            loss, grads = loss_and_gradients(X[start:stop], batch_loss)
-            total.add_(loss.detach(), alpha=targets.shape[0])
-        else:
-            w = weights[start:stop]
-            batch_weight = w.sum()
-            # A batch whose weights are all zero contributes nothing (and must not divide by 0).
-            divisor = batch_weight.clamp(min=torch.finfo(w.dtype).tiny)
+        batch_weights = None if weights is None else weights[start:stop]
 
-            def batch_loss(outputs):
-                return (loss_fn(outputs, targets) * w).sum() / divisor
-            loss, grads = loss_and_gradients(X[start:stop], batch_loss)
-            total.addcmul_(loss.detach(), batch_weight)
-        optimizer.step(grads)
+        def loss_and_gradient(outputs):
+            """The minibatch's mean loss and its gradient with respect to ``outputs``."""
+            losses, grad = loss_gradient_fn(outputs, targets)
+            if batch_weights is None:
+                total.add_(losses.sum())
+                return grad.div_(len(losses))
+            total.add_(losses @ batch_weights)
+            # A batch whose weights are all zero contributes nothing (and must not divide by 0).
+            share = batch_weights / batch_weights.sum().clamp(min=torch.finfo(grad.dtype).tiny)
+            return grad.mul_(share[:, None])
+
+        optimizer.step(gradients(X[start:stop], loss_and_gradient))
     return (total / (X.shape[0] if weights is None else weights.sum())).item()
 
 
 def _gradient_method(module, params):
-    """``loss_and_gradients(x, batch_loss)`` → the loss and the gradients of ``params``.
+    """``gradients(x, loss_and_gradient)`` → the gradients of ``params`` for a minibatch.
 
-    Autograd in general; for a module with ``forward_with_pullback`` whose
-    parameters all train (:class:`~skneuron.nn.TaskNeuronNetwork`), autograd
-    only differentiates the loss and the module's own pullback does the rest —
-    about a tenth less time per step on tabular minibatches.
+    ``loss_and_gradient(outputs)`` gives the loss's gradient with respect to
+    the outputs. A module with ``forward_with_pullback`` whose parameters all
+    train (:class:`~skneuron.nn.TaskNeuronNetwork`) maps it to the
+    parameters by its own backpropagation, without autograd — about a tenth
+    less time per step on tabular minibatches; other modules use autograd.
     """
     forward_with_pullback = getattr(module, "forward_with_pullback", None)
     if forward_with_pullback is None or len(params) != len(list(module.parameters())):
-        def autograd_gradients(x, batch_loss):
-            loss = batch_loss(module(x))
-            return loss, torch.autograd.grad(loss, params, materialize_grads=True)
+        def autograd_gradients(x, loss_and_gradient):
+            outputs = module(x)
+            return torch.autograd.grad(outputs, params, loss_and_gradient(outputs.detach()),
+                                       materialize_grads=True)
         return autograd_gradients
 
-    def pullback_gradients(x, batch_loss):
-        with torch.no_grad():
-            outputs, pullback = forward_with_pullback(x)
-        loss = batch_loss(outputs.requires_grad_())
-        (grad,) = torch.autograd.grad(loss, outputs)
-        with torch.no_grad():
-            return loss, pullback(grad)
+    @torch.no_grad()
+    def pullback_gradients(x, loss_and_gradient):
+        outputs, pullback = forward_with_pullback(x)
+        return pullback(loss_and_gradient(outputs))
     return pullback_gradients
+
+
+def _autograd_loss_gradient(loss_fn: LossFn) -> LossGradientFn:
+    """A :data:`LossGradientFn` for ``loss_fn`` by autograd (each loss reads its own row)."""
+    def loss_and_gradient(outputs, targets):
+        with torch.enable_grad():
+            outputs = outputs.detach().requires_grad_()
+            losses = loss_fn(outputs, targets)
+            (grad,) = torch.autograd.grad(losses.sum(), outputs)
+        return losses.detach(), grad
+    return loss_and_gradient
 
 
 def _score(module, validation, score_fn) -> float | None:

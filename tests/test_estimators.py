@@ -290,3 +290,20 @@ def test_verbose_prints_discovery_and_epochs(regression_data, capsys):
     out = capsys.readouterr().out
     assert "TD discovery" in out
     assert out.count("Iteration") == 3
+
+
+
+@pytest.mark.parametrize("estimator, n_outputs, targets", [
+    (TaskNeuronRegressor(), 3, torch.randn(7, 3, dtype=torch.float64)),
+    (TaskNeuronClassifier(), 1, torch.tensor([[0.0], [1], [1], [0], [1], [0], [0]],
+                                             dtype=torch.float64)),
+    (TaskNeuronClassifier(), 4, torch.tensor([2, 0, 1, 3, 3, 0, 1])),
+], ids=["regression", "binary", "multiclass"])
+def test_written_out_loss_gradients_are_autograds(estimator, n_outputs, targets):
+    outputs = (3.0 * torch.randn(7, n_outputs, dtype=torch.float64)).requires_grad_()
+    losses, gradients = estimator._loss_and_gradient(outputs.detach(), targets)
+    expected_losses = estimator._loss(outputs, targets)
+    (expected_gradients,) = torch.autograd.grad(expected_losses.sum(), outputs)
+    assert losses.shape == (7,) and gradients.shape == outputs.shape
+    torch.testing.assert_close(losses, expected_losses.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gradients, expected_gradients, rtol=1e-12, atol=1e-12)
