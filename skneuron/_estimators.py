@@ -645,9 +645,10 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
 
     def _loss_and_gradient(self, outputs, targets):
         # ½·mean over outputs of the squared residuals; its gradient is residual / n_outputs.
+        n_outputs = outputs.shape[1]
         residuals = outputs - targets
-        losses = 0.5 * residuals.square().mean(dim=1)
-        return losses, residuals / outputs.shape[1]
+        losses = residuals.square().sum(dim=1).mul_(0.5 / n_outputs)
+        return losses, residuals if n_outputs == 1 else residuals / n_outputs
 
     def _validation_score(self, outputs, targets):
         residual = (targets - outputs).square().sum(dim=0)

@@ -14,7 +14,7 @@ tabular networks, where per-step overhead dominates:
   :class:`~skneuron.nn.TaskNeuronNetwork`) backpropagates it by hand:
   autograd's per-operation bookkeeping is a large share of a small step
   (other modules use ``torch.autograd.grad``);
-- Adam runs torch's fused (or foreach) kernel through the functional API,
+- Adam calls torch's fused kernel directly (foreach where there is none),
   on the gradients as computed (no optimizer-object overhead, nothing to
   zero);
 - validation runs under ``torch.inference_mode``.
@@ -475,9 +475,10 @@ def fit_network(
 def _train_one_epoch(module, optimizer, X, Y, weights, loss_gradient_fn, batch_size,
                      generator) -> float:
     permutation = torch.randperm(X.shape[0], device=X.device, generator=generator)
-    X, Y = X[permutation], Y[permutation]
+    # index_select: a third of the time of X[permutation] on the CPU.
+    X, Y = X.index_select(0, permutation), Y.index_select(0, permutation)
     if weights is not None:
-        weights = weights[permutation]
+        weights = weights.index_select(0, permutation)
     total = torch.zeros((), device=X.device, dtype=X.dtype)
     module.train()
     gradients = _gradient_method(module, optimizer.params)
