@@ -21,8 +21,8 @@ class Adam:
     bookkeeping (hooks, profiler records, state look-ups) and its functional
     API's (regrouping the tensors, and one increment per parameter of the
     step counts, which on the CPU is a loop of small operations): on the
-    small networks this package trains, the step costs 17 µs instead of the
-    functional API's 55 µs, and the optimizer object's was about a tenth of a
+    small networks this package trains, the step costs about 20 µs instead of
+    the functional API's 55 µs, and the optimizer object's was about a tenth of a
     whole training step. All parameters share one step count, so a parameter
     that sat out a step (``None`` gradient) is later bias-corrected as if it
     had not — torch counts per parameter; the two agree whenever every
