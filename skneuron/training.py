@@ -487,8 +487,8 @@ def _train_one_epoch(module, optimizer, X, Y, weights, loss_gradient_fn, batch_s
         targets = Y[start:stop]
         batch_weights = None if weights is None else weights[start:stop]
 
-        def loss_and_gradient(outputs):
-            """The minibatch's mean loss and its gradient with respect to ``outputs``."""
+        def mean_loss_gradient(outputs):
+            """Gradient of the minibatch's (weighted) mean loss; adds the loss to ``total``."""
             losses, grad = loss_gradient_fn(outputs, targets)
             if batch_weights is None:
                 total.add_(losses.sum())
@@ -498,14 +498,14 @@ def _train_one_epoch(module, optimizer, X, Y, weights, loss_gradient_fn, batch_s
             share = batch_weights / batch_weights.sum().clamp(min=torch.finfo(grad.dtype).tiny)
             return grad.mul_(share[:, None])
 
-        optimizer.step(gradients(X[start:stop], loss_and_gradient))
+        optimizer.step(gradients(X[start:stop], mean_loss_gradient))
     return (total / (X.shape[0] if weights is None else weights.sum())).item()
 
 
 def _gradient_method(module, params):
-    """``gradients(x, loss_and_gradient)`` → the gradients of ``params`` for a minibatch.
+    """``gradients(x, mean_loss_gradient)`` → the gradients of ``params`` for a minibatch.
 
-    ``loss_and_gradient(outputs)`` gives the loss's gradient with respect to
+    ``mean_loss_gradient(outputs)`` gives the loss's gradient with respect to
     the outputs. A module with ``forward_with_pullback`` whose parameters all
     train (:class:`~skneuron.nn.TaskNeuronNetwork`) maps it to the
     parameters by its own backpropagation, without autograd: with the
@@ -514,16 +514,16 @@ def _gradient_method(module, params):
     """
     forward_with_pullback = getattr(module, "forward_with_pullback", None)
     if forward_with_pullback is None or len(params) != len(list(module.parameters())):
-        def autograd_gradients(x, loss_and_gradient):
+        def autograd_gradients(x, mean_loss_gradient):
             outputs = module(x)
-            return torch.autograd.grad(outputs, params, loss_and_gradient(outputs.detach()),
+            return torch.autograd.grad(outputs, params, mean_loss_gradient(outputs.detach()),
                                        materialize_grads=True)
         return autograd_gradients
 
     @torch.no_grad()
-    def pullback_gradients(x, loss_and_gradient):
+    def pullback_gradients(x, mean_loss_gradient):
         outputs, pullback = forward_with_pullback(x)
-        return pullback(loss_and_gradient(outputs))
+        return pullback(mean_loss_gradient(outputs))
     return pullback_gradients
 
 

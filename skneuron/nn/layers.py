@@ -292,8 +292,6 @@ class TaskNeuronLayer(nn.Module):
 
         def pullback(grad):
             grads = [grad.t() @ features, grad.sum(0)]
-            if self.projection is not None:
-                grads.append(None)
             if input_grad:
                 grad_parts = (grad @ self.weight).split([p.shape[1] for p in parts], dim=1)
             elif self.projection is not None:  # only the interaction blocks lead to a parameter
@@ -303,7 +301,10 @@ class TaskNeuronLayer(nn.Module):
                     + list(grad_products.split(self.formula.rank, dim=1))
             else:
                 return None, grads
-            grad_x, grad_clipped = self._pullback_features(saved, grad_parts, grads, input_grad)
+            grad_x, grad_clipped, grad_projection = self._pullback_features(
+                saved, grad_parts, input_grad)
+            if grad_projection is not None:
+                grads.append(grad_projection)
             if grad_clipped is not None:
                 if self._needs_clip:
                     grad_clipped = torch.ops.aten.hardtanh_backward(
@@ -313,10 +314,9 @@ class TaskNeuronLayer(nn.Module):
 
         return outputs, pullback
 
-    def _pullback_features(self, saved, grad_parts, grads, input_grad):
-        """Gradients of ``x`` (the linear block) and of the clipped input from the blocks'.
-
-        Writes the projection's gradient into ``grads[2]``.
+    def _pullback_features(self, saved, grad_parts, input_grad):
+        """From the feature blocks' gradients: those of ``x`` (through the linear
+        block), of the clipped input and of :attr:`projection` (``None`` when absent).
         """
         formula, clipped = self.formula, saved["clipped"]
         grad_x = grad_clipped = None
@@ -339,7 +339,7 @@ class TaskNeuronLayer(nn.Module):
                     grad_parts[n_pure : n_pure + n_functions])
                 grad_clipped = grad_leaf if grad_clipped is None else grad_clipped.add_(grad_leaf)
         if self.projection is None:
-            return grad_x, grad_clipped
+            return grad_x, grad_clipped, None
         # Product rule: factor m's gradient is the product's times all the other factors.
         grad_factors = []
         for factors, grad in zip(saved["factors"], grad_parts[-len(saved["factors"]) :]):
@@ -347,11 +347,10 @@ class TaskNeuronLayer(nn.Module):
                 others = factors[:m] + factors[m + 1 :]
                 grad_factors.append(functools.reduce(operator.mul, others, grad))
         grad_projections = torch.cat(grad_factors, dim=1)
-        grads[2] = clipped.t() @ grad_projections
         if input_grad:
             grad_clipped = (grad_projections @ self.projection.t() if grad_clipped is None
                             else grad_clipped.addmm_(grad_projections, self.projection.t()))
-        return grad_x, grad_clipped
+        return grad_x, grad_clipped, clipped.t() @ grad_projections
 
     def term_weights(self) -> dict[str, torch.Tensor]:
         """The block of :attr:`weight` that belongs to each term, by term name.
