@@ -85,7 +85,8 @@ class Adam:
             if not kept:
                 continue
             params = [self.params[i] for i in kept]
-            state = ([grads[i] for i in kept], [self._exp_avgs[i] for i in kept],
+            # The fused kernel walks the gradient's memory in the parameter's order.
+            state = ([grads[i].contiguous() for i in kept], [self._exp_avgs[i] for i in kept],
                      [self._exp_avg_sqs[i] for i in kept])
             if self._fused:
                 torch._fused_adam_(

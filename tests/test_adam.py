@@ -50,3 +50,15 @@ def test_frozen_parameters_are_not_optimised():
     frozen = torch.ones(2, requires_grad=False)
     trained = torch.ones(2, requires_grad=True)
     assert Adam([frozen, trained], lr=0.1).params == [trained]
+
+
+def test_non_contiguous_gradients_update_the_right_entries():
+    # The fused kernel reads a gradient's memory in the parameter's order; a transposed
+    # gradient (e.g. from a matmul computed as (BᵀAᵀ)ᵀ) must still land entry by entry.
+    grad = torch.arange(6.0).reshape(3, 2).t()
+    assert not grad.is_contiguous()
+    moved, reference = torch.zeros(2, 3, requires_grad=True), torch.zeros(2, 3, requires_grad=True)
+    Adam([moved], lr=0.1).step([grad])
+    Adam([reference], lr=0.1).step([grad.contiguous()])
+    torch.testing.assert_close(moved, reference, rtol=0, atol=0)
+    assert moved[0, 0] == 0 and moved[1, 0] < 0  # entry (0, 0) had gradient 0, (1, 0) had 1
