@@ -99,12 +99,6 @@ def timed(function, *args, **kwargs):
         return result, time.perf_counter() - start
 
 
-def best_time(function, repeats: int):
-    """``(last result, fastest seconds)`` over ``repeats`` calls."""
-    runs = [timed(function) for _ in range(repeats)]
-    return runs[-1][0], min(seconds for _, seconds in runs)
-
-
 def scores(task: str, model, X, y) -> dict:
     """R² and RMSE (regression) or accuracy and log-loss (classification)."""
     if task == REGRESSION:

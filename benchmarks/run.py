@@ -38,7 +38,7 @@ from sklearn.model_selection import train_test_split
 from benchmarks import report
 from benchmarks.competitors import available, describe, shared_network_params
 from benchmarks.datasets import CLASSIFICATION, REGRESSION, scaling_data
-from benchmarks.measure import PeakMemory, best_time, scores, thread_limits, timed
+from benchmarks.measure import PeakMemory, scores, thread_limits, timed
 from benchmarks.suites import ALL_MODELS, SUITES, Suite, get_suite
 
 RESULTS = Path(__file__).parent / "results"
@@ -106,39 +106,46 @@ def speed_rows(settings, competitors, n_jobs: int, log=print):
 
     Ours is fitted three ways — the default fit (discovery + training), the
     training alone with the discovered formula given, and the linear neuron —
-    against sklearn's MLP at the same widths, epochs and batch size.
+    against sklearn's MLP at the same widths, epochs and batch size. Each
+    measurement keeps the fastest of its repeats, and the repeats are
+    interleaved (every competitor's first fit, then every second one), so
+    that a burst of load on a shared machine costs each competitor a repeat
+    rather than one competitor all of its own.
     """
     X, y = scaling_data(settings.n_samples, settings.n_features)
     X_predict, _ = scaling_data(settings.predict_rows, settings.n_features)
     params = settings.network_params()
     common = {"n_samples": settings.n_samples, "n_features": settings.n_features,
               "epochs": settings.epochs, "repeats": settings.repeats}
-    fitted = {}
-    for competitor in competitors:
-        model, seconds = _fastest_fit(competitor, params, X, y, n_jobs, settings.repeats)
-        fitted[competitor.name] = model
-        yield {"measure": "fit", "model": competitor.name, "seconds": seconds, **common,
-               **describe(model)}
-        log(f"speed: fit {competitor.name} {seconds:.2f} s")
-        if competitor.name == "TaskNeuron-TD":
-            formula = describe(model)["formula"]
-            _, seconds = _fastest_fit(competitor, {**params, "formula": formula}, X, y, n_jobs,
-                                      settings.repeats)
-            yield {"measure": "fit", "model": "TaskNeuron-TD (formula given)",
-                   "seconds": seconds, **common, "formula": formula}
-            log(f"speed: fit TaskNeuron-TD (formula given) {seconds:.2f} s")
-    for name, model in fitted.items():
-        # A predict takes a tenth of a second: more repeats than the fits to beat the noise.
-        _, seconds = best_time(lambda m=model: m.predict(X_predict), PREDICT_REPEATS)
+    fit_seconds, fitted, formula = {}, {}, None
+
+    def fit(name, competitor, fit_params):
+        model, seconds = timed(lambda: competitor.build(REGRESSION, 0, fit_params, n_jobs).fit(X, y))
+        fit_seconds[name] = min(seconds, fit_seconds.get(name, math.inf))
+        return model
+
+    for _ in range(settings.repeats):
+        for competitor in competitors:
+            fitted[competitor.name] = model = fit(competitor.name, competitor, params)
+            if competitor.name == "TaskNeuron-TD":
+                formula = formula or describe(model)["formula"]
+                fit("TaskNeuron-TD (formula given)", competitor, {**params, "formula": formula})
+    for name, seconds in fit_seconds.items():
+        described = describe(fitted[name]) if name in fitted else {"formula": formula}
+        yield {"measure": "fit", "model": name, "seconds": seconds, **common, **described}
+        log(f"speed: fit {name} {seconds:.2f} s")
+
+    # A predict takes a tenth of a second: more repeats than the fits to beat the noise.
+    predict_seconds = {name: math.inf for name in fitted}
+    for _ in range(PREDICT_REPEATS):
+        for name, model in fitted.items():
+            _, seconds = timed(model.predict, X_predict)
+            predict_seconds[name] = min(seconds, predict_seconds[name])
+    for name, seconds in predict_seconds.items():
         yield {"measure": "predict", "model": name, "seconds": seconds,
                "rows_per_s": settings.predict_rows / seconds, **common,
                "n_samples": settings.predict_rows}
         log(f"speed: predict {name} {settings.predict_rows / seconds:,.0f} rows/s")
-
-
-def _fastest_fit(competitor, params, X, y, n_jobs, repeats):
-    """``(model, seconds)``: the fastest of ``repeats`` fresh fits."""
-    return best_time(lambda: competitor.build(REGRESSION, 0, params, n_jobs).fit(X, y), repeats)
 
 
 # -------------------------------------------------------------------- scaling
