@@ -53,15 +53,17 @@ class Adam:
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float, *, weight_decay: float = 0.0):
         self.params = [p for p in params if p.requires_grad]
-        self.lr, self.weight_decay = lr, weight_decay
+        self.lr = lr
         self._exp_avgs = [torch.zeros_like(p) for p in self.params]
         self._exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
         device = self.params[0].device if self.params else torch.device("cpu")
         self._fused = device.type in ("cpu", "cuda") and hasattr(torch, "_fused_adam_")
         # Step counts where the kernels read them: beside the parameters for the fused
         # kernel (one for all), on the host for foreach (one per parameter).
-        self._step = torch.zeros((), dtype=torch.float32, device=device)
-        self._steps = [torch.zeros((), dtype=torch.float32) for _ in self.params]
+        if self._fused:
+            self._step = torch.zeros((), dtype=torch.float32, device=device)
+        else:
+            self._steps = [torch.zeros((), dtype=torch.float32) for _ in self.params]
         # Matrices with the penalty, vectors without: one kernel call each.
         self._groups = [
             (indices, decay) for indices, decay in (

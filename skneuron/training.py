@@ -414,6 +414,7 @@ def fit_network(
     if loss_gradient_fn is None:
         loss_gradient_fn = _autograd_loss_gradient(loss_fn)
     optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_size)
+    gradients = _gradient_method(module, optimizer.params)
     rule = StoppingRule(tol=tol, patience=n_iter_no_change)
     callbacks = (*callbacks, *_OBSERVERS.get())
     initial_state = best_state = _snapshot(module)
@@ -423,7 +424,8 @@ def fit_network(
         try:
             for epoch in range(1, max_iter + 1):
                 start = time.perf_counter()
-                loss = _train_one_epoch(module, optimizer, X, Y, sample_weight,
+                module.train()  # _score leaves it in eval mode
+                loss = _train_one_epoch(gradients, optimizer, X, Y, sample_weight,
                                         loss_gradient_fn, batch_size, generator)
                 if not math.isfinite(loss):
                     result.stop_reason = "non_finite"
@@ -472,7 +474,7 @@ def fit_network(
     return result
 
 
-def _train_one_epoch(module, optimizer, X, Y, weights, loss_gradient_fn, batch_size,
+def _train_one_epoch(gradients, optimizer, X, Y, weights, loss_gradient_fn, batch_size,
                      generator) -> float:
     permutation = torch.randperm(X.shape[0], device=X.device, generator=generator)
     # index_select: a third of the time of X[permutation] on the CPU.
@@ -480,8 +482,6 @@ def _train_one_epoch(module, optimizer, X, Y, weights, loss_gradient_fn, batch_s
     if weights is not None:
         weights = weights.index_select(0, permutation)
     total = torch.zeros((), device=X.device, dtype=X.dtype)
-    module.train()
-    gradients = _gradient_method(module, optimizer.params)
     for start in range(0, X.shape[0], batch_size):
         stop = start + batch_size
         targets = Y[start:stop]

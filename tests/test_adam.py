@@ -18,16 +18,18 @@ def _loss(network, step):
 
 @pytest.mark.parametrize("fused", [True, False], ids=["fused kernel", "foreach fallback"])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.05])
-def test_matches_torch_adam_with_the_penalty_on_matrices_only(weight_decay, fused):
+def test_matches_torch_adam_with_the_penalty_on_matrices_only(weight_decay, fused, monkeypatch):
     ours, reference = _network(0), _network(0)
     matrices = [p for p in reference.parameters() if p.ndim > 1]
     vectors = [p for p in reference.parameters() if p.ndim == 1]
     torch_adam = torch.optim.Adam(
         [{"params": matrices, "weight_decay": weight_decay},
          {"params": vectors, "weight_decay": 0.0}], lr=0.01, fused=True)
-    our_adam = Adam(ours.parameters(), lr=0.01, weight_decay=weight_decay)
-    assert our_adam._fused  # on the CPU; the fallback serves devices without the kernel
-    our_adam._fused = fused
+    with monkeypatch.context() as patch:
+        if not fused:  # as with a torch, or a device, without the fused kernel
+            patch.delattr(torch, "_fused_adam_")
+        our_adam = Adam(ours.parameters(), lr=0.01, weight_decay=weight_decay)
+    assert our_adam._fused == fused
     for step in range(25):
         our_adam.step(torch.autograd.grad(_loss(ours, step), our_adam.params))
         torch_adam.zero_grad()

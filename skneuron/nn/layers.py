@@ -177,11 +177,13 @@ class TaskNeuronLayer(nn.Module):
         parts = self._feature_parts(x)
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
-    def _feature_parts(self, x: torch.Tensor, saved: dict | None = None) -> list[torch.Tensor]:
+    def _feature_parts(self, x: torch.Tensor, saved: dict | None = None, *,
+                       function_grads: bool = False) -> list[torch.Tensor]:
         """The blocks of :meth:`features`, one per term, not yet concatenated.
 
         When ``saved`` is a dict, the intermediate values that
-        :meth:`forward_with_pullback` differentiates are stored in it.
+        :meth:`forward_with_pullback` differentiates are stored in it, and with
+        ``function_grads`` the element-wise terms' graph as well.
         """
         formula = self.formula
         # hardtanh is clamp with a one-kernel backward (clamp's takes four).
@@ -194,7 +196,7 @@ class TaskNeuronLayer(nn.Module):
                 parts.append(clipped * (clipped * scale))
             else:
                 parts.append(clipped.pow(k) * scale)
-        if self._programs and saved is not None:
+        if self._programs and saved is not None and function_grads:
             # Element-wise terms are differentiated by autograd, on a leaf of their own.
             saved["leaf"] = clipped = clipped.detach().requires_grad_()
             with torch.enable_grad():
@@ -212,7 +214,7 @@ class TaskNeuronLayer(nn.Module):
                 factors.append([next(remaining) for _ in range(k)])
                 parts.append(functools.reduce(operator.mul, factors[-1]))
         if saved is not None:
-            saved.update(x=x, clipped=clipped, parts=parts, factors=factors)
+            saved.update(clipped=clipped, factors=factors)
         return parts
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -286,7 +288,7 @@ class TaskNeuronLayer(nn.Module):
         (True, [(2, 10), (2,), (3, 8)])
         """
         saved: dict = {}
-        parts = self._feature_parts(x, saved)
+        parts = self._feature_parts(x, saved, function_grads=input_grad)
         features = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
         outputs = torch.addmm(self.bias, features, self.weight.t())
 
