@@ -25,10 +25,8 @@ algorithm, its defaults and what the returned numbers mean.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
-import operator
 import time
 import warnings
 from contextlib import contextmanager
@@ -233,10 +231,10 @@ def discover_td(
     least-squares refits from Gram matrices. The interaction weights number
     ``cv·(K−1)·(R+2)·((K+2)·D/2 + C)`` — the factors do not grow with the
     number of outputs ``C``, only the mixing weights do — and the pure
-    weights ``cv·(K+1)·D·C``. Measured on 2 busy cores at the defaults:
-    0.3–0.45 s on 2500 × 10, 0.55–0.8 s on 10 000 × 50 and 0.5–0.75 s on a
-    10-class one-hot target of 1347 × 64 (``load_digits``); 1.5 s with 100
-    classes; ``max_order=6`` takes seconds. Memory is
+    weights ``cv·(K+1)·D·C``. Measured on 2 cores at the defaults:
+    0.15 s on 2500 × 10, 0.31 s on 10 000 × 50 and 0.4 s on a 10-class
+    one-hot target of 1347 × 64 (``load_digits``); 1.3 s with 100 classes;
+    ``max_order=6`` takes seconds. Memory is
     ``O(n·K·D + cv·K²·R·D + cv·K·(D + R)·C)``; no ``D^k`` tensor is formed. The
     refits solve ``(1 + K·D)``-square Gram systems when there are fewer pure
     columns than training rows, and ``n_train``-square kernel systems otherwise
@@ -457,14 +455,24 @@ class _DualStreamPolynomial(torch.nn.Module):
     only the mixing coefficients ``v_{k,r,c}`` are output-specific, so the
     interaction stream costs about the same for one output as for many.
 
-    Layout. A batch is one row block ``[clamp(x), x^{∘1}, …, x^{∘K}]`` (scaled
-    powers). Per fold, the ``J = (K − 1)·(R_A + R_B)`` rank-one products are
-    ordered by interaction order, highest first, and within an order head A's
+    Layout. Rows are columns: the model reads a batch transposed, one column
+    per row of data, ``[clamp(x); x^{∘1}; …; x^{∘K}]`` (scaled powers) of
+    shape ``(D + K·D, n)``, and its predictions have one row per fold, head
+    and output, ``(F·2·C, n)`` in that order. With the batch as the wide
+    dimension every matrix product has a wide output; on these small
+    batches MKL takes 3–4 times longer for the narrow products of the
+    row-major layout (measured: 24 against 6 µs for the pure stream).
+
+    Per fold, the ``J = (K − 1)·(R_A + R_B)`` rank-one products are ordered
+    by interaction order, highest first, and within an order head A's
     ``R_A`` before head B's ``R_B``. Factor ``m`` (0-based) of every product
     comes from one projection block; as only the orders ``k > m`` have a
-    factor ``m ≥ 2``, block ``m`` is a prefix of the ``J`` columns and the
-    rest of the product is padded with ones. The mixing is one batched
-    matmul with a head mask: head A's products feed head A's outputs only.
+    factor ``m ≥ 2``, block ``m`` covers a prefix of the ``J`` products (the
+    rest has no factor ``m``). :attr:`factors` holds block after block, each
+    fold after fold. Both heads' pure weights are one matrix in which
+    :attr:`pure_mask` zeroes head B's powers ≥ 2; the mixing is one product
+    batched over the folds, in which :attr:`mixing_mask` feeds a head's
+    products to that head's outputs only.
     """
 
     def __init__(self, n_features, n_outputs, max_order, rank, n_folds, generator):
@@ -473,37 +481,44 @@ class _DualStreamPolynomial(torch.nn.Module):
         self.n_features, self.n_outputs, self.max_order, self.n_folds = D, C, K, F
         self.ranks = (rank, min(rank, _ALONE_RANK))  # heads A and B
         r_both = sum(self.ranks)
-        self.n_products = (K - 1) * r_both
+        self.n_products = J = (K - 1) * r_both
         # Width of projection block m: the orders k > m (k ≥ 2), R_A + R_B columns each.
         self.widths = [(K - max(m + 1, 2) + 1) * r_both for m in range(K)] if K > 1 else []
-        self.bias = torch.nn.Parameter(torch.zeros(F, 2, C))
-        self.pure = torch.nn.Parameter(torch.zeros(K * D, F * C))
-        self.linear_b = torch.nn.Parameter(torch.zeros(D, F * C))
+        self.bias = torch.nn.Parameter(torch.zeros(F * 2 * C, 1))
+        self.pure = torch.nn.Parameter(torch.zeros(F * 2 * C, K * D))
+        pure_mask = torch.ones(F, 2, C, K * D)
+        pure_mask[:, 1, :, D:] = 0.0
+        self.register_buffer("pure_mask", pure_mask.view(F * 2 * C, K * D), persistent=False)
         std = _FACTOR_INIT_STD / math.sqrt(D)
-        self.factors = torch.nn.Parameter(
-            torch.randn(D, F * sum(self.widths), generator=generator) * std
-        )
-        head_of_product = torch.arange(self.n_products) % r_both >= self.ranks[0]  # True: B
-        mask = torch.zeros(self.n_products, 2, C)
-        mask[~head_of_product, 0] = 1.0
-        mask[head_of_product, 1] = 1.0
-        self.register_buffer("head_mask", mask.flatten(1), persistent=False)  # (J, 2C)
-        self.mixing = torch.nn.Parameter(
-            _MIX_INIT * self.head_mask.expand(F, -1, -1).clone())  # (F, J, 2C)
+        # Drawn fold by fold, then stored block by block.
+        factors = torch.randn(D, F, sum(self.widths), generator=generator) * std
+        blocks = [block.reshape(D, -1) for block in factors.split(self.widths, dim=2)]
+        self.factors = torch.nn.Parameter(torch.cat(blocks, dim=1) if blocks else factors.view(D, 0))
+        head_of_product = torch.arange(J) % r_both >= self.ranks[0]  # True: B
+        mixing_mask = torch.zeros(2, C, J)
+        mixing_mask[0, :, ~head_of_product] = 1.0
+        mixing_mask[1, :, head_of_product] = 1.0
+        self.register_buffer("mixing_mask", mixing_mask.view(2 * C, J), persistent=False)
+        self.mixing = torch.nn.Parameter(_MIX_INIT * self.mixing_mask.expand(F, -1, -1).clone())
 
-    def _factor_blocks(self, clipped: torch.Tensor) -> list[torch.Tensor]:
-        """Factor ``m`` of every rank-one product, ``u_{k,m,r}ᵀx``; each (n, F, J)."""
-        n, F, J = clipped.shape[0], self.n_folds, self.n_products
-        blocks = torch.split((clipped @ self.factors).view(n, F, -1), self.widths, dim=2)
-        return [block if block.shape[2] == J
-                else torch.nn.functional.pad(block, (0, J - block.shape[2]), value=1.0)
-                for block in blocks]
+    def _factor_blocks(self, clipped_t: torch.Tensor) -> list[torch.Tensor]:
+        """Factor ``m`` of the products it belongs to, ``u_{k,m,r}ᵀx``; each (F, width_m, n)."""
+        F, n = self.n_folds, clipped_t.shape[1]
+        projections = (self.factors.t() @ clipped_t).split([F * w for w in self.widths])
+        return [block.view(F, w, n) for block, w in zip(projections, self.widths)]
+
+    def _products(self, blocks: list[torch.Tensor]) -> torch.Tensor:
+        """Rank-one products ``Π_m u_{k,m,r}ᵀx`` from the factor blocks, (F, J, n)."""
+        products = blocks[0] * blocks[1]
+        for block, width in zip(blocks[2:], self.widths[2:]):
+            products[:, :width] *= block
+        return products
 
     def products(self, clipped: torch.Tensor) -> torch.Tensor:
-        """Rank-one products ``Π_m u_{k,m,r}ᵀx`` of every fold, shape (n, F, J)."""
+        """Rank-one products of every fold for row-major inputs, shape (n, F, J)."""
         if not self.widths:
             return clipped.new_zeros(clipped.shape[0], self.n_folds, 0)
-        return functools.reduce(operator.mul, self._factor_blocks(clipped))
+        return self._products(self._factor_blocks(clipped.t())).permute(2, 0, 1)
 
     def product_groups(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each order k = 2..K, the columns of :meth:`products` of heads A and B."""
@@ -512,75 +527,80 @@ class _DualStreamPolynomial(torch.nn.Module):
         return [(np.arange(f, f + rank_a), np.arange(f + rank_a, f + rank_a + rank_b))
                 for f in first]
 
-    def _forward(self, batch: torch.Tensor):
-        """Predictions (n, F, 2, C) and the intermediate values the gradients need."""
-        D, F, C = self.n_features, self.n_folds, self.n_outputs
-        clipped, powers = batch[:, :D], batch[:, D:]
-        n = batch.shape[0]
-        out = torch.stack([(powers @ self.pure).view(n, F, C),
-                           (powers[:, :D] @ self.linear_b).view(n, F, C)], dim=2) + self.bias
+    def _forward(self, batch_t: torch.Tensor):
+        """Predictions (F·2·C, n) and the intermediate values the gradients need."""
+        D = self.n_features
+        clipped_t, powers_t = batch_t[:D], batch_t[D:]
+        out = torch.addmm(self.bias, self.pure * self.pure_mask, powers_t)
         if not self.widths:
             return out, None
-        blocks = self._factor_blocks(clipped)
-        products = functools.reduce(operator.mul, blocks).transpose(0, 1)  # (F, n, J)
-        mixing = self.mixing * self.head_mask
-        out += torch.bmm(products, mixing).transpose(0, 1).view(n, F, 2, C)
+        blocks = self._factor_blocks(clipped_t)
+        products = self._products(blocks)
+        mixing = self.mixing * self.mixing_mask
+        out.view(self.n_folds, -1, out.shape[1]).baddbmm_(mixing, products)
         return out, (blocks, products, mixing)
 
     def predictions(self, batch: torch.Tensor) -> torch.Tensor:
-        """Predictions of heads A and B per fold, shape (n, folds, 2, C)."""
-        return self._forward(batch)[0]
+        """Predictions of heads A and B per fold for row-major inputs, (n, F, 2, C)."""
+        out = self._forward(batch.t())[0]
+        return out.t().reshape(-1, self.n_folds, 2, self.n_outputs)
 
-    def set_gradients(self, batch: torch.Tensor, y: torch.Tensor, weight: torch.Tensor) -> None:
+    def set_gradients(self, batch_t: torch.Tensor, y_t: torch.Tensor,
+                      weight_t: torch.Tensor) -> None:
         """Set ``.grad`` of every parameter to the gradient of ``Σ weight·(ŷ − y)²``.
 
-        ``weight`` has shape (n, F): the weight of each row in each fold's loss
+        The inputs are transposed: ``batch_t`` (D + K·D, n), ``y_t`` (C, n)
+        and ``weight_t`` (F, n), the weight of each row in each fold's loss
         (the same for both heads and all outputs). The gradient is written out
         by hand — the model is a few matmuls and products — which makes a
         training step about a quarter cheaper than autograd on these small
         batches; ``tests/discovery/test_td.py`` checks it against autograd.
         """
-        D, F, C = self.n_features, self.n_folds, self.n_outputs
-        n = batch.shape[0]
-        clipped, powers = batch[:, :D], batch[:, D:]
-        out, cache = self._forward(batch)
-        grad = (2.0 * weight)[:, :, None, None] * (out - y[:, None, None, :])  # (n, F, 2, C)
-        self.bias.grad = grad.sum(dim=0)
-        self.pure.grad = powers.T @ grad[:, :, 0].reshape(n, F * C)
-        self.linear_b.grad = powers[:, :D].T @ grad[:, :, 1].reshape(n, F * C)
+        D, F, C, J = self.n_features, self.n_folds, self.n_outputs, self.n_products
+        n = batch_t.shape[1]
+        clipped_t, powers_t = batch_t[:D], batch_t[D:]
+        out, cache = self._forward(batch_t)
+        grad = (out.view(F, 2, C, n) - y_t).mul_((2.0 * weight_t).view(F, 1, 1, n))
+        grad = grad.view(F * 2 * C, n)
+        self.bias.grad = grad.sum(dim=1, keepdim=True)
+        self.pure.grad = (grad @ powers_t.t()).mul_(self.pure_mask)
         if cache is None:
             return
         blocks, products, mixing = cache
-        grad = grad.view(n, F, 2 * C).transpose(0, 1)  # (F, n, 2C)
-        self.mixing.grad = torch.bmm(products.transpose(1, 2), grad) * self.head_mask
-        grad_products = torch.bmm(grad, mixing.transpose(1, 2)).transpose(0, 1)  # (n, F, J)
-        # Product rule: the gradient of factor m is the product of all the others.
-        before, after = [None], [None]
-        for block in blocks[:-1]:
-            before.append(block if before[-1] is None else before[-1] * block)
-        for block in blocks[:0:-1]:
-            after.append(block if after[-1] is None else after[-1] * block)
-        grad_blocks = []
-        for first, last, width in zip(before, reversed(after), self.widths):
-            others = first if last is None else last if first is None else first * last
-            grad_blocks.append((grad_products * others)[:, :, :width])
-        self.factors.grad = clipped.T @ torch.cat(grad_blocks, dim=2).view(n, -1)
+        grad = grad.view(F, 2 * C, n)
+        self.mixing.grad = torch.bmm(grad, products.transpose(1, 2)).mul_(self.mixing_mask)
+        grad_products = torch.bmm(mixing.transpose(1, 2), grad)  # (F, J, n)
+        # Product rule: the gradient of factor m is the product of all the others,
+        # each on the part of block m's products it belongs to.
+        grad_projections = batch_t.new_empty(sum(self.widths) * F, n)
+        grad_blocks = grad_projections.split([F * w for w in self.widths])
+        for m, (grad_block, width) in enumerate(zip(grad_blocks, self.widths)):
+            grad_block = grad_block.view(F, width, n)
+            others = [i for i in range(len(blocks)) if i != m]
+            torch.mul(grad_products[:, :width], blocks[others[0]][:, :width], out=grad_block)
+            for i in others[1:]:
+                shared = min(width, self.widths[i])
+                grad_block[:, :shared] *= blocks[i][:, :shared]
+        self.factors.grad = clipped_t @ grad_projections.t()
 
     @torch.no_grad()
     def interaction_cp_tensors(self, heads: dict[int, int], fold: int = 0, output: int = 0):
         """Order ``k`` → :class:`CPTensor` of head ``heads[k]`` (0 = A, 1 = B)."""
-        D, K, C, r_both = self.n_features, self.max_order, self.n_outputs, sum(self.ranks)
-        per_fold = self.factors.detach().double().numpy().reshape(D, self.n_folds, -1)[:, fold]
-        blocks = np.split(per_fold, np.cumsum(self.widths)[:-1], axis=1)
-        mixing = self.mixing.detach().double().numpy()[fold]  # (J, 2C)
+        K, C, F = self.max_order, self.n_outputs, self.n_folds
+        r_both = sum(self.ranks)
+        factors = self.factors.detach().double().numpy()
+        starts = F * np.concatenate([[0], np.cumsum(self.widths)[:-1]])
+        blocks = [factors[:, start + fold * w: start + (fold + 1) * w]
+                  for start, w in zip(starts, self.widths)]
+        mixing = self.mixing.detach().double().numpy()[fold]  # (2C, J)
         tensors = {}
         for k, head in sorted(heads.items()):
             first = (K - k) * r_both + (0 if head == 0 else self.ranks[0])
             columns = slice(first, first + self.ranks[head])
-            factors = [np.ascontiguousarray(blocks[m][:, columns]) for m in range(k)]
-            weights = np.ascontiguousarray(mixing[columns, head * C + output])
+            factors_k = [np.ascontiguousarray(blocks[m][:, columns]) for m in range(k)]
+            weights = np.ascontiguousarray(mixing[head * C + output, columns])
             with tensorly.backend_context("numpy", local_threadsafe=True):
-                tensors[k] = cp_normalize(CPTensor((weights, factors)))
+                tensors[k] = cp_normalize(CPTensor((weights, factors_k)))
         return tensors
 
 
@@ -602,30 +622,31 @@ def _inputs(X: np.ndarray, max_order: int) -> torch.Tensor:
 
 def _train(model, X, Y, fold_of_row, *, n_steps, batch_size, learning_rate, generator):
     """Adam on Σ_folds Σ_heads (MSE on the rows outside the fold); final MSE per head."""
-    data = _inputs(X, model.max_order)
-    y = torch.as_tensor(Y, dtype=torch.float32)
+    # Transposed, one column per row (see _DualStreamPolynomial).
+    data = _inputs(X, model.max_order).t().contiguous()
+    y = torch.as_tensor(Y.T, dtype=torch.float32).contiguous()
     in_training = torch.as_tensor(
-        fold_of_row[:, None] != np.arange(model.n_folds)[None], dtype=torch.float32)
+        np.arange(model.n_folds)[:, None] != fold_of_row[None], dtype=torch.float32)
     optimiser = Adam(model.parameters(), lr=learning_rate)
-    n, step, C = len(data), 0, Y.shape[1]
+    n, step, C = data.shape[1], 0, Y.shape[1]
     with torch.no_grad():  # the gradients are written by model.set_gradients
         while step < n_steps:
-            # One gather per epoch (index_select: a third of the time of data[permutation]);
-            # the batches are then contiguous slices.
+            # One gather per epoch; the batches are then column slices.
             permutation = torch.randperm(n, generator=generator)
-            data_e, y_e, weight_e = (t.index_select(0, permutation) for t in (data, y, in_training))
+            data_e, y_e, weight_e = (t.index_select(1, permutation) for t in (data, y, in_training))
             for begin in range(0, n, batch_size):
                 end = begin + batch_size
                 # Each fold's loss is the mean over its training rows and the outputs.
-                weight = weight_e[begin:end]
-                weight = weight / (weight.sum(dim=0).clamp(min=1.0) * C)
-                model.set_gradients(data_e[begin:end], y_e[begin:end], weight)
+                weight = weight_e[:, begin:end]
+                weight = weight / (weight.sum(dim=1, keepdim=True).clamp(min=1.0) * C)
+                model.set_gradients(data_e[:, begin:end], y_e[:, begin:end], weight)
                 optimiser.step([parameter.grad for parameter in optimiser.params])
                 step += 1
                 if step >= n_steps:
                     break
-        error = (model.predictions(data) - y[:, None, None, :]).square().mean(dim=3)
-        per_fold = torch.einsum("nf,nfh->fh", in_training, error) / in_training.sum(dim=0)[:, None]
+        out = model._forward(data)[0].view(model.n_folds, 2, C, n)
+        error = (out - y).square().mean(dim=2)  # (F, 2, n)
+        per_fold = torch.einsum("fn,fhn->fh", in_training, error) / in_training.sum(dim=1)[:, None]
         return per_fold.mean(dim=0).tolist()
 
 

@@ -194,7 +194,7 @@ def test_interaction_factors_are_shared_by_the_outputs():
     generator = torch.Generator().manual_seed(0)
     one, ten = (td._DualStreamPolynomial(6, C, 3, 8, 5, generator) for C in (1, 10))
     assert one.factors.shape == ten.factors.shape  # u_{k,m,r}: no output dimension
-    assert ten.mixing.shape[-1] == 2 * 10  # v_{k,r,c} per head and output
+    assert ten.mixing.shape[1] == 2 * 10  # v_{k,r,c} per head and output
     X = np.random.default_rng(0).standard_normal((20, 6))
     products = ten.products(td._inputs(X, 3)[:, :6])
     assert products.shape == (20, 5, 2 * (8 + 2))  # (rows, folds, orders × (R_A + R_B))
@@ -216,7 +216,7 @@ def test_hand_written_gradients_match_autograd(max_order, n_outputs):
     used = [p for p in model.parameters() if p.numel()]
     expected = torch.autograd.grad(loss, used)
     with torch.no_grad():
-        model.set_gradients(batch, y, weight)
+        model.set_gradients(batch.t(), y.t(), weight.t())
     for parameter, gradient in zip(used, expected):
         torch.testing.assert_close(parameter.grad, gradient, rtol=1e-9, atol=1e-12)
 
