@@ -89,6 +89,21 @@ class PeakMemory:
         return False
 
 
+#: Pause before each call timed for the speed targets. A library's worker threads
+#: keep spinning for a while after its call returns (OpenBLAS's, for up to about
+#: 0.1 s), and on 2 cores they slow down whatever runs next: measured here with
+#: 2 threads each, our predict of 100 000 rows took 0.12–0.14 s right after the
+#: MLP's and 0.060 s after a 0.2 s pause (the MLP's own: 0.046–0.050 against
+#: 0.042–0.047 s); a 0.05 s pause left it at 0.09 s.
+SETTLE_SECONDS = 0.25
+
+
+def timed_settled(function, *args):
+    """:func:`timed` after a pause that lets the previous call's threads go idle."""
+    time.sleep(SETTLE_SECONDS)
+    return timed(function, *args)
+
+
 def timed(function, *args, **kwargs):
     """``(result, seconds)`` of one call, with convergence warnings silenced."""
     with warnings.catch_warnings():

@@ -38,7 +38,7 @@ from sklearn.model_selection import train_test_split
 from benchmarks import report
 from benchmarks.competitors import available, describe, shared_network_params
 from benchmarks.datasets import CLASSIFICATION, REGRESSION, scaling_data
-from benchmarks.measure import PeakMemory, scores, thread_limits, timed
+from benchmarks.measure import PeakMemory, scores, thread_limits, timed, timed_settled
 from benchmarks.suites import ALL_MODELS, SUITES, Suite, get_suite
 
 RESULTS = Path(__file__).parent / "results"
@@ -110,7 +110,9 @@ def speed_rows(settings, competitors, n_jobs: int, log=print):
     measurement keeps the fastest of its repeats, and the repeats are
     interleaved (every competitor's first fit, then every second one), so
     that a burst of load on a shared machine costs each competitor a repeat
-    rather than one competitor all of its own.
+    rather than one competitor all of its own; each timed call starts after a
+    pause (:data:`~benchmarks.measure.SETTLE_SECONDS`), so that it is not
+    slowed by the previous library's still-spinning threads.
     """
     X, y = scaling_data(settings.n_samples, settings.n_features)
     X_predict, _ = scaling_data(settings.predict_rows, settings.n_features)
@@ -120,7 +122,8 @@ def speed_rows(settings, competitors, n_jobs: int, log=print):
     fit_seconds, fitted, formula = {}, {}, None
 
     def fit(name, competitor, fit_params):
-        model, seconds = timed(lambda: competitor.build(REGRESSION, 0, fit_params, n_jobs).fit(X, y))
+        model, seconds = timed_settled(
+            lambda: competitor.build(REGRESSION, 0, fit_params, n_jobs).fit(X, y))
         fit_seconds[name] = min(seconds, fit_seconds.get(name, math.inf))
         return model
 
@@ -139,7 +142,7 @@ def speed_rows(settings, competitors, n_jobs: int, log=print):
     predict_seconds = {name: math.inf for name in fitted}
     for _ in range(PREDICT_REPEATS):
         for name, model in fitted.items():
-            _, seconds = timed(model.predict, X_predict)
+            _, seconds = timed_settled(model.predict, X_predict)
             predict_seconds[name] = min(seconds, predict_seconds[name])
     for name, seconds in predict_seconds.items():
         yield {"measure": "predict", "model": name, "seconds": seconds,

@@ -1,13 +1,14 @@
 """Smoke test of the benchmark runner: a tiny suite into a temporary directory."""
 
 import csv
+import time
 from dataclasses import replace
 
 import pytest
 
 pytest.importorskip("pandas")
 
-from benchmarks import report  # noqa: E402
+from benchmarks import measure, report  # noqa: E402
 from benchmarks.competitors import COMPETITORS, final_estimator, shared_network_params  # noqa: E402
 from benchmarks.datasets import FAMILIES, dataset  # noqa: E402
 from benchmarks.run import main, run  # noqa: E402
@@ -27,7 +28,9 @@ TINY = replace(
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    summary = run(TINY, out, threads=1, note="smoke test", log=lambda *_: None)
+    with pytest.MonkeyPatch.context() as patch:  # no pause before the ~45 timed calls
+        patch.setattr(measure, "SETTLE_SECONDS", 0.0)
+        summary = run(TINY, out, threads=1, note="smoke test", log=lambda *_: None)
     return out, summary
 
 
@@ -111,3 +114,13 @@ def test_suites_are_offline_and_bounded():
     assert set(FAMILIES) >= {"friedman1", "friedman2", "friedman3"}
     with pytest.raises(ValueError):
         dataset("iris", 100)
+
+
+def test_settled_timing_pauses_before_the_call_and_does_not_count_the_pause(monkeypatch):
+    monkeypatch.setattr(measure, "SETTLE_SECONDS", 0.05)
+    calls = []
+    start = time.perf_counter()
+    result, seconds = measure.timed_settled(lambda x: calls.append(time.perf_counter()) or x, 7)
+    assert result == 7
+    assert calls[0] - start >= 0.05  # the call began after the pause
+    assert seconds < 0.05  # and its time leaves the pause out
