@@ -455,10 +455,10 @@ class _DualStreamPolynomial(torch.nn.Module):
     only the mixing coefficients ``v_{k,r,c}`` are output-specific, so the
     interaction stream costs about the same for one output as for many.
 
-    Layout. Rows are columns: the model reads a batch transposed, one column
-    per row of data, ``[clamp(x); x^{∘1}; …; x^{∘K}]`` (scaled powers) of
-    shape ``(D + K·D, n)``, and its predictions have one row per fold, head
-    and output, ``(F·2·C, n)`` in that order. With the batch as the wide
+    Layout. The model reads its batches transposed, one column per row of
+    data: ``[clamp(x); x^{∘1}; …; x^{∘K}]`` (scaled powers) of shape
+    ``(D + K·D, n)``; its predictions have one row per fold, head and output,
+    ``(F·2·C, n)`` in that order. With the batch as the wide
     dimension every matrix product has a wide output; on these small
     batches MKL takes 3–4 times longer for the narrow products of the
     row-major layout (measured: 24 against 6 µs for the pure stream).
