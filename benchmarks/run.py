@@ -39,7 +39,7 @@ from benchmarks import report
 from benchmarks.competitors import available, describe, shared_network_params
 from benchmarks.datasets import CLASSIFICATION, REGRESSION, scaling_data
 from benchmarks.measure import PeakMemory, scores, thread_limits, timed, timed_settled
-from benchmarks.suites import ALL_MODELS, SUITES, Suite, get_suite
+from benchmarks.suites import ALL_MODELS, SUITES, Suite, fixed_epochs, get_suite
 
 RESULTS = Path(__file__).parent / "results"
 PARTS = ("accuracy", "speed", "scaling")
@@ -154,7 +154,7 @@ def speed_rows(settings, competitors, n_jobs: int, log=print):
 # -------------------------------------------------------------------- scaling
 def scaling_rows(settings, competitors, n_jobs: int, log=print):
     """Fit time against n (D fixed) and against D (n fixed), fixed epochs, seed 0."""
-    params = {"max_iter": settings.epochs, "tol": 0.0, "n_iter_no_change": settings.epochs + 1}
+    params = fixed_epochs(settings.epochs)
     grid = [("n", n, settings.base_features) for n in settings.sample_sizes]
     grid += [("D", settings.base_samples, d) for d in settings.feature_counts]
     chosen = [c for c in competitors if c.name in settings.models]

@@ -31,6 +31,12 @@ from skneuron.training import fit_network, print_progress, resolve_device, threa
 
 __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
 
+#: ``early_stopping="auto"`` holds out validation rows above this many rows
+#: (HistGradientBoosting's rule). There a tenth of the rows is enough to judge
+#: by, and task neurons, richer than linear ones, can otherwise overfit: on the
+#: benchmark's 20 000-row ``interactions`` set, test log-loss 0.39 against 0.76.
+AUTO_EARLY_STOPPING_ROWS = 10_000
+
 #: Rows per forward pass in predict, so inference memory stays bounded.
 PREDICT_CHUNK_ROWS = 65_536
 #: Cap on the values of one layer's activations per forward pass in predict, so a
@@ -59,7 +65,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -83,7 +89,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         learning_rate_init=1e-3,
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         random_state=None,
@@ -218,6 +224,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 "X spans too wide a range to standardise in float64 (largest |value| "
                 f"{np.abs(X).max():.3g}); rescale it, e.g. divide by a power of ten.")
 
+        self.do_early_stopping_ = (len(X) > AUTO_EARLY_STOPPING_ROWS
+                                   if self.early_stopping == "auto" else self.early_stopping)
         train, val = self._split(len(X), targets, split_seed)
         if not continuing:
             self.formula_, self.discovery_ = self._resolve_formula(
@@ -225,14 +233,14 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             )
             self.network_ = self._build_network(X.shape[1], init_seed)
             self.loss_curve_, self.n_iter_ = [], 0
-            self.validation_scores_ = [] if self.early_stopping else None
+            self.validation_scores_ = None
 
         history = self._train(X_std, targets, sample_weight, train, val, shuffle_seed)
         self.loss_curve_ += history.loss_curve
         self.n_iter_ += history.n_iter
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.inf
-        if self.early_stopping:
-            self.validation_scores_ += history.validation_scores
+        if self.do_early_stopping_:
+            self.validation_scores_ = (self.validation_scores_ or []) + history.validation_scores
             self.best_validation_score_ = max(self.validation_scores_, default=-np.inf)
         return self
 
@@ -257,7 +265,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
     def _split(self, n_samples, targets, seed):
         rows = np.arange(n_samples)
-        if not self.early_stopping:
+        if not self.do_early_stopping_:
             return rows, None
         stratify = self._stratify(targets)
         try:
@@ -551,9 +559,11 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
         Maximum number of epochs.
     tol : float, default=1e-4
         Improvement below which an epoch counts as no progress.
-    early_stopping : bool, default=False
+    early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows, stop when their R² stops
-        improving and restore the best weights.
+        improving and restore the best weights. ``"auto"`` turns it on when
+        ``fit`` gets more than 10 000 rows, as in
+        :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
     n_iter_no_change : int, default=10
@@ -592,10 +602,13 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
         Training loss (on the standardised target) after each epoch.
     best_loss_ : float
         Lowest training loss.
+    do_early_stopping_ : bool
+        Whether the last ``fit`` stopped early on held-out rows (what
+        ``early_stopping="auto"`` decided).
     validation_scores_ : list of float or None
-        Held-out R² after each epoch when ``early_stopping``, else None.
+        Held-out R² after each epoch with early stopping, else None.
     best_validation_score_ : float
-        Best held-out R² (only with ``early_stopping``).
+        Best held-out R² (only with early stopping).
 
     See Also
     --------
@@ -708,7 +721,7 @@ n_iter_no_change, random_state, verbose, warm_start, device
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     formula_, discovery_, network_, device_, n_features_in_, feature_names_in_, n_iter_, \
-loss_curve_, best_loss_, validation_scores_, best_validation_score_
+loss_curve_, best_loss_, do_early_stopping_, validation_scores_, best_validation_score_
         As in :class:`TaskNeuronRegressor`.
 
     See Also

@@ -12,7 +12,8 @@ from benchmarks import measure, report  # noqa: E402
 from benchmarks.competitors import COMPETITORS, final_estimator, shared_network_params  # noqa: E402
 from benchmarks.datasets import FAMILIES, dataset  # noqa: E402
 from benchmarks.run import main, run  # noqa: E402
-from benchmarks.suites import SUITES, ScalingSettings, SpeedSettings, get_suite  # noqa: E402
+from benchmarks.suites import (  # noqa: E402
+    SUITES, ScalingSettings, SpeedSettings, fixed_epochs, get_suite)
 
 TINY = replace(
     get_suite("quick", seeds=1, only=["iris", "diabetes"],
@@ -101,6 +102,16 @@ def test_same_network_settings_for_every_network():
     linear = COMPETITORS["LinearNeuron"].build("classification", 0, params, 1)
     linear.fit([[0.0], [1.0], [0.1], [0.9]], [0, 1, 0, 1])
     assert final_estimator(linear).formula_.terms == ("x",)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_timed_fits_run_every_epoch_even_where_ours_would_stop_early():
+    X, y = dataset("friedman1", 10_001).load()  # above early_stopping="auto"'s threshold
+    params = {**shared_network_params(fixed_epochs(2)), "hidden_layer_sizes": (4,)}
+    ours, mlp = (final_estimator(COMPETITORS[name].build("regression", 0, params, 1).fit(X, y))
+                 for name in ("LinearNeuron", "sklearn-MLP"))
+    assert ours.n_iter_ == mlp.n_iter_ == 2
+    assert not ours.do_early_stopping_ and ours.validation_scores_ is None
 
 
 def test_suites_are_offline_and_bounded():

@@ -193,6 +193,29 @@ def test_early_stopping_restores_the_best_weights(classification_data):
     assert clf.best_validation_score_ == max(clf.validation_scores_)
 
 
+@pytest.mark.parametrize(("n_samples", "early_stopping", "expected"), [
+    (10_000, "auto", False), (10_001, "auto", True), (10_001, False, False), (300, True, True)])
+def test_auto_early_stopping_holds_out_rows_on_large_data_only(n_samples, early_stopping, expected):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_samples, 2))
+    y = X[:, 0] - X[:, 1]
+    reg = TaskNeuronRegressor(formula="x", hidden_layer_sizes=(4,), max_iter=2, batch_size=1000,
+                              early_stopping=early_stopping, random_state=0).fit(X, y)
+    assert reg.do_early_stopping_ is expected
+    if expected:
+        assert len(reg.validation_scores_) == reg.n_iter_ == 2
+    else:
+        assert reg.validation_scores_ is None and not hasattr(reg, "best_validation_score_")
+
+
+def test_warm_start_can_turn_early_stopping_on(regression_data):
+    X, y = regression_data
+    reg = TaskNeuronRegressor(**{**FAST, "max_iter": 3}, warm_start=True, random_state=0).fit(X, y)
+    assert reg.validation_scores_ is None
+    reg.set_params(early_stopping=True).fit(X, y)
+    assert len(reg.validation_scores_) <= 3 and reg.n_iter_ == 3 + len(reg.validation_scores_)
+
+
 def test_pipeline_and_cross_val_score(regression_data):
     X, y = regression_data
     pipe = make_pipeline(StandardScaler(), TaskNeuronRegressor(**FAST, random_state=0))
