@@ -40,9 +40,14 @@ AUTO_EARLY_STOPPING_ROWS = 10_000
 #: Rows per forward pass in predict, so inference memory stays bounded.
 PREDICT_CHUNK_ROWS = 65_536
 #: Cap on the values of one layer's activations per forward pass in predict, so a
-#: chunk's activations stay in the CPU caches (2 MB in float64): measured on 100 000
-#: rows, 2**16..2**18 values ran 1.5-2x faster than 2**22. Wide layers get fewer rows.
+#: chunk's activations stay in the CPU caches: measured on 100 000 rows (float64),
+#: 2**16..2**18 values ran 1.5-2x faster than 2**22. Wide layers get fewer rows.
 PREDICT_CHUNK_VALUES = 1 << 18
+#: Predict pads each forward pass to a whole number of blocks of this many rows.
+#: BLAS computes a matrix product's rows in tiles and a partial last tile takes
+#: another kernel, whose float32 rounding differs; in whole blocks every row's
+#: value is the same however the rows are batched (exactly, on the CPUs tested).
+PREDICT_ROW_BLOCK = 64
 
 
 class BaseTaskNeuron(BaseEstimator, ABC):
@@ -224,8 +229,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 "X spans too wide a range to standardise in float64 (largest |value| "
                 f"{np.abs(X).max():.3g}); rescale it, e.g. divide by a power of ten.")
 
-        self.do_early_stopping_ = (len(X) > AUTO_EARLY_STOPPING_ROWS
-                                   if self.early_stopping == "auto" else self.early_stopping)
+        if isinstance(self.early_stopping, str):  # "auto"
+            self.do_early_stopping_ = len(X) > AUTO_EARLY_STOPPING_ROWS
+        else:
+            self.do_early_stopping_ = bool(self.early_stopping)
         train, val = self._split(len(X), targets, split_seed)
         if not continuing:
             self.formula_, self.discovery_ = self._resolve_formula(
@@ -306,8 +313,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
     def _train(self, X_std, targets, sample_weight, train, val, seed):
         device, dtype = self.device_, torch.float32
-        # Only the body trains in float32: the standardisation buffers keep float64,
-        # where inputs of magnitude 1e±200 are still representable.
+        # The body trains, and then predicts, in float32; the standardisation buffers
+        # keep float64, where inputs of magnitude 1e±200 are still representable.
         self.network_.to(device=device)
         self.network_.body.to(dtype=dtype)
 
@@ -319,49 +326,43 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         if val is not None:
             validation = (as_tensor(X_std[val]), as_tensor(targets[val], target_dtype))
         batch_size = 200 if self.batch_size == "auto" else self.batch_size
-        try:
-            history = fit_network(
-                self.network_.body,
-                as_tensor(X_std[train]),
-                as_tensor(targets[train], target_dtype),
-                loss_fn=self._loss,
-                loss_gradient_fn=self._loss_and_gradient,
-                sample_weight=None if sample_weight is None else as_tensor(sample_weight[train]),
-                validation=validation,
-                score_fn=self._validation_score,
-                batch_size=batch_size,
-                learning_rate=self.learning_rate_init,
-                alpha=self.alpha,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                n_iter_no_change=self.n_iter_no_change,
-                generator=torch.Generator(device=device).manual_seed(int(seed)),
-                callbacks=[print_progress] if self.verbose else [],
-                num_threads=_training_threads(batch_size, self.network_.body),
-            )
-        finally:
-            self.network_.to(dtype=self._inference_dtype())
+        history = fit_network(
+            self.network_.body,
+            as_tensor(X_std[train]),
+            as_tensor(targets[train], target_dtype),
+            loss_fn=self._loss,
+            loss_gradient_fn=self._loss_and_gradient,
+            sample_weight=None if sample_weight is None else as_tensor(sample_weight[train]),
+            validation=validation,
+            score_fn=self._validation_score,
+            batch_size=batch_size,
+            learning_rate=self.learning_rate_init,
+            alpha=self.alpha,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            generator=torch.Generator(device=device).manual_seed(int(seed)),
+            callbacks=[print_progress] if self.verbose else [],
+            num_threads=_training_threads(batch_size, self.network_.body),
+        )
         return history
-
-    def _inference_dtype(self) -> torch.dtype:
-        # Float64 on the CPU makes predictions independent of how rows are
-        # batched (and matches scikit-learn); float32 on accelerators for speed.
-        return torch.float64 if self.device_.type == "cpu" else torch.float32
 
     # --------------------------------------------------------------- predict
     def _forward(self, X) -> np.ndarray:
         """Raw network outputs for ``X``, computed in bounded-size chunks."""
         check_is_fitted(self)
         X = _validate_numeric(self, X, reset=False, dtype=np.float64)
-        dtype = self._inference_dtype()
         self.network_.eval()
         chunk_rows = _predict_chunk_rows(self.network_)
         outputs = []
         with torch.inference_mode():
             for start in range(0, max(len(X), 1), chunk_rows):
-                rows = np.require(X[start : start + chunk_rows], requirements="W")
-                chunk = torch.as_tensor(rows, dtype=dtype, device=self.device_)
-                outputs.append(self.network_(chunk).to("cpu", torch.float64).numpy())
+                rows = X[start : start + chunk_rows]
+                # Whole blocks of rows: every row then takes the same matrix-kernel path.
+                padding = -len(rows) % PREDICT_ROW_BLOCK
+                rows = np.pad(rows, ((0, padding), (0, 0)), mode="edge") if padding else rows
+                chunk = torch.as_tensor(np.require(rows, requirements="W"), device=self.device_)
+                outputs.append(self.network_(chunk)[: len(rows) - padding].to("cpu").numpy())
         outputs = np.concatenate(outputs)
         bad = ~np.isfinite(outputs).all(axis=1)
         if bad.any():
@@ -513,7 +514,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 "on the CPU.", UserWarning, stacklevel=2,
             )
             self.device_ = torch.device("cpu")
-        self.network_.to(device=self.device_, dtype=self._inference_dtype())
+        self.network_.to(device=self.device_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -970,7 +971,8 @@ def _uniform_labels(y: np.ndarray) -> np.ndarray:
 def _predict_chunk_rows(network: torch.nn.Module) -> int:
     """Rows per forward pass: at most :data:`PREDICT_CHUNK_VALUES` values per activation."""
     widest = max((max(p.shape) for p in network.parameters() if p.ndim == 2), default=1)
-    return max(1, min(PREDICT_CHUNK_ROWS, PREDICT_CHUNK_VALUES // widest))
+    rows = min(PREDICT_CHUNK_ROWS, PREDICT_CHUNK_VALUES // widest)
+    return max(PREDICT_ROW_BLOCK, rows - rows % PREDICT_ROW_BLOCK)
 
 
 def _hidden_sizes(sizes) -> tuple[int, ...]:

@@ -520,7 +520,7 @@ class _Decoder:
                 f"Invalid model file: the saved weights do not fit the network its "
                 f"manifest describes ({str(exc).strip().splitlines()[0]})."
             ) from None
-        return network.to(device=device, dtype=estimator._inference_dtype()).eval()
+        return network.to(device=device).eval()
 
     def value(self, encoded, *, plain: bool = False):
         from skneuron.discovery import DiscoveryResult

@@ -291,12 +291,19 @@ def test_device_parameter(regression_data, monkeypatch):
         TaskNeuronRegressor(**FAST, device="gpu-please").fit(X, y)
 
 
-def test_predict_is_independent_of_batching(regression_data):
+@pytest.mark.parametrize("batch", [1, 3, 64, 97])
+def test_predictions_do_not_depend_on_batching(regression_data, classification_data, batch):
     X, y = regression_data
-    reg = TaskNeuronRegressor(**FAST, random_state=0).fit(X, y)
-    whole = reg.predict(X)
-    one_by_one = np.concatenate([reg.predict(X[i : i + 1]) for i in range(len(X))])
-    np.testing.assert_allclose(whole, one_by_one, rtol=1e-12, atol=1e-12)  # float64 rounding only
+    reg = TaskNeuronRegressor(**FAST, formula="x + x**2 + inter(2) + sin(x)", random_state=0)
+    reg.fit(X, y)
+    Xc, yc = classification_data
+    clf = TaskNeuronClassifier(**FAST, random_state=0).fit(Xc, yc)
+    for predict, rows in ((reg.predict, X), (clf.predict_proba, Xc)):
+        whole = predict(rows)
+        batched = np.concatenate([predict(rows[i : i + batch]) for i in range(0, len(rows), batch)])
+        np.testing.assert_array_equal(whole, batched)  # float32 network, same bits
+        order = np.random.default_rng(batch).permutation(len(rows))
+        np.testing.assert_array_equal(whole[order], predict(rows[order]))
 
 
 def test_feature_names_are_recorded():

