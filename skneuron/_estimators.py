@@ -326,7 +326,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         if val is not None:
             validation = (as_tensor(X_std[val]), as_tensor(targets[val], target_dtype))
         batch_size = 200 if self.batch_size == "auto" else self.batch_size
-        history = fit_network(
+        return fit_network(
             self.network_.body,
             as_tensor(X_std[train]),
             as_tensor(targets[train], target_dtype),
@@ -345,7 +345,6 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             callbacks=[print_progress] if self.verbose else [],
             num_threads=_training_threads(batch_size, self.network_.body),
         )
-        return history
 
     # --------------------------------------------------------------- predict
     def _forward(self, X) -> np.ndarray:

@@ -291,14 +291,19 @@ def test_device_parameter(regression_data, monkeypatch):
         TaskNeuronRegressor(**FAST, device="gpu-please").fit(X, y)
 
 
-@pytest.mark.parametrize("batch", [1, 3, 64, 97])
-def test_predictions_do_not_depend_on_batching(regression_data, classification_data, batch):
+@pytest.fixture(scope="module")
+def fitted_pair(regression_data, classification_data):
+    """A regressor with every kind of term and a classifier, each with its training rows."""
     X, y = regression_data
     reg = TaskNeuronRegressor(**FAST, formula="x + x**2 + inter(2) + sin(x)", random_state=0)
-    reg.fit(X, y)
     Xc, yc = classification_data
     clf = TaskNeuronClassifier(**FAST, random_state=0).fit(Xc, yc)
-    for predict, rows in ((reg.predict, X), (clf.predict_proba, Xc)):
+    return (reg.fit(X, y).predict, X), (clf.predict_proba, Xc)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 64, 97])
+def test_predictions_do_not_depend_on_batching(fitted_pair, batch):
+    for predict, rows in fitted_pair:
         whole = predict(rows)
         batched = np.concatenate([predict(rows[i : i + batch]) for i in range(0, len(rows), batch)])
         np.testing.assert_array_equal(whole, batched)  # float32 network, same bits
