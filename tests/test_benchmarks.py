@@ -135,3 +135,25 @@ def test_settled_timing_pauses_before_the_call_and_does_not_count_the_pause(monk
     assert result == 7
     assert calls[0] - start >= 0.05  # the call began after the pause
     assert seconds < 0.05  # and its time leaves the pause out
+
+
+def test_compile_probe_times_the_training_gradients_and_weighs_saving_against_compiling():
+    import torch
+
+    from benchmarks.torch_compile import break_even_steps, make_gradients, verdict
+    from skneuron.nn import TaskNeuronNetwork
+
+    network = TaskNeuronNetwork(3, 1, "x + x**2 + inter(3, rank=2)", hidden_layer_sizes=(4,),
+                                generator=torch.Generator().manual_seed(0))
+    x, y = torch.randn(16, 3), torch.randn(16, 1)
+    loss = 0.5 * (network(x) - y).square().mean()
+    expected = torch.autograd.grad(loss, list(network.parameters()))
+    for got, want in zip(make_gradients(network)(x, y), expected, strict=True):
+        torch.testing.assert_close(got, want)
+
+    figures = {"fit_steps": 3000, "eager": 6e-4, "compiled": 4e-4, "compile_warm": 2.0}
+    assert break_even_steps(2.0, 6e-4, 4e-4) == pytest.approx(10_000)
+    assert break_even_steps(2.0, 4e-4, 6e-4) == float("inf")
+    assert verdict({**figures, "compile_cold": 13.0}).endswith("does not pay there.")
+    assert verdict({**figures, "compile_warm": 0.5, "compile_cold": 13.0}).endswith(
+        "pays there once the cache is warm.")

@@ -1,0 +1,252 @@
+"""Does ``torch.compile`` pay for our training steps? Measured rather than assumed.
+
+The issue's speed work allows ``torch.compile`` "only where it pays and never
+required". This script measures what it would bring on the speed target's
+fit: friedman1 20 000 × 20, hidden layers (64, 64), batch 200, with the formula
+TD discovers there. It times one training step as ``fit`` runs it:
+
+- the gradients written out by hand (``TaskNeuronNetwork.forward_with_pullback``
+  and the regression loss's gradient);
+- then skneuron's Adam update.
+
+It runs on one torch thread, as the estimator trains this network. The
+gradients are timed two ways: run eagerly, and compiled by ``torch.compile``
+(inductor, which fuses the element-wise work between the matrix products).
+Also measured:
+
+- the compile time in a new Python process, with an empty inductor cache (a
+  user's first compiled fit) and with the cache that run left (every later one);
+- the number of steps after which compiling pays;
+- sklearn's MLP fit at the same settings, per step, for scale.
+
+Run ``python -m benchmarks.torch_compile [--steps 1000]``. The table is
+printed and written to ``benchmarks/results/torch_compile.md``. It needs a C++
+compiler, as inductor does on the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+
+from benchmarks.datasets import scaling_data
+from benchmarks.measure import thread_limits
+from benchmarks.suites import SpeedSettings
+from skneuron import TaskNeuronRegressor
+from skneuron._adam import Adam
+
+RESULTS = Path(__file__).parent / "results" / "torch_compile.md"
+
+
+def break_even_steps(compile_seconds: float, eager_step: float, compiled_step: float) -> float:
+    """Training steps after which compiling has paid for itself (``inf`` if never).
+
+    Examples
+    --------
+    >>> round(break_even_steps(3.0, 0.0006, 0.0005))
+    30000
+    >>> break_even_steps(3.0, 0.0005, 0.0006)
+    inf
+    """
+    saved = eager_step - compiled_step
+    return compile_seconds / saved if saved > 0 else math.inf
+
+
+def training_problem(settings: SpeedSettings, seed: int = 0):
+    """The network ``fit`` trains at the speed settings, and its standardised data.
+
+    One epoch of the default estimator discovers the formula and builds the
+    network; the data are standardised as the estimator standardises them.
+    """
+    X, y = scaling_data(settings.n_samples, settings.n_features)
+    params = {**settings.network_params(), "max_iter": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = TaskNeuronRegressor(random_state=seed, **params).fit(X, y)
+    network = model.network_.body
+    X_std = (X - X.mean(axis=0)) / X.std(axis=0)
+    y_std = (y - y.mean()) / y.std()
+    as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
+    return model.formula_, network, as_tensor(X_std), as_tensor(y_std[:, None])
+
+
+def step_seconds(gradients, network, X, Y, batch_size: int, steps: int,
+                 repeats: int = 3) -> float:
+    """Best over ``repeats`` of the mean time of a step (``gradients``, then Adam).
+
+    The batches cycle through ``X`` in order; a warm-up of a fifth of ``steps``
+    precedes each repeat.
+    """
+    optimizer = Adam(network.parameters(), lr=1e-3)
+    n_batches = len(X) // batch_size
+
+    def run(n):
+        start = time.perf_counter()
+        for i in range(n):
+            rows = slice((i % n_batches) * batch_size, (i % n_batches + 1) * batch_size)
+            optimizer.step(gradients(X[rows], Y[rows]))
+        return (time.perf_counter() - start) / n
+
+    best = math.inf
+    for _ in range(repeats):
+        run(max(1, steps // 5))
+        best = min(best, run(steps))
+    return best
+
+
+def make_gradients(network):
+    """The parameters' gradients of a minibatch's ½·MSE, as the training loop computes them."""
+    @torch.no_grad()
+    def gradients(x, y):
+        outputs, pullback = network.forward_with_pullback(x)
+        return pullback((outputs - y).div_(len(y)))
+    return gradients
+
+
+def compile_seconds(gradients, x, y):
+    """``gradients`` compiled anew, and the time of its first call (tracing, code generation)."""
+    torch._dynamo.reset()
+    compiled = torch.compile(gradients, dynamic=False)
+    start = time.perf_counter()
+    compiled(x, y)
+    return compiled, time.perf_counter() - start
+
+
+def mlp_step_seconds(settings: SpeedSettings, threads: int) -> float:
+    """sklearn's MLP fit at the speed settings, divided by its number of steps."""
+    X, y = scaling_data(settings.n_samples, settings.n_features)
+    params = {k: v for k, v in settings.network_params().items() if k != "early_stopping"}
+    model = MLPRegressor(random_state=0, **params)
+    with thread_limits(threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        model.fit((X - X.mean(axis=0)) / X.std(axis=0), (y - y.mean()) / y.std())
+        seconds = time.perf_counter() - start
+    return seconds / (settings.epochs * math.ceil(settings.n_samples / settings.batch_size))
+
+
+def compile_in_new_process(cache: str) -> float:
+    """Compile time of the step's gradients in a fresh Python process using ``cache``.
+
+    A new process is what a user's next session is: the inductor cache on disk
+    is all that carries over.
+    """
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache}
+    command = [sys.executable, "-m", "benchmarks.torch_compile", "--compile-only"]
+    output = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    return float(output.stdout.split()[-1])
+
+
+def measure(settings: SpeedSettings, steps: int, threads: int = 2) -> dict:
+    """Every figure of the table, in one run."""
+    formula, network, X, Y = training_problem(settings)
+    batch = settings.batch_size
+    figures = {"formula": " + ".join(formula.terms), "mlp": mlp_step_seconds(settings, threads)}
+    gradients = make_gradients(network)
+    with tempfile.TemporaryDirectory() as cache:
+        figures["compile_cold"] = compile_in_new_process(cache)  # empty cache: a first compile
+        figures["compile_warm"] = compile_in_new_process(cache)
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
+        try:
+            with thread_limits(1):
+                figures["eager"] = step_seconds(gradients, network, X, Y, batch, steps)
+                compiled, _ = compile_seconds(gradients, X[:batch], Y[:batch])
+                figures["compiled"] = step_seconds(compiled, network, X, Y, batch, steps)
+        finally:
+            del os.environ["TORCHINDUCTOR_CACHE_DIR"]
+            torch._dynamo.reset()
+    figures["fit_steps"] = settings.epochs * math.ceil(settings.n_samples / batch)
+    return figures
+
+
+def _print_compile_seconds(settings: SpeedSettings) -> None:
+    """``--compile-only``: print the compile time of the step's gradients, in seconds."""
+    _, network, X, Y = training_problem(settings)
+    with thread_limits(1):
+        _, seconds = compile_seconds(make_gradients(network), X[:settings.batch_size],
+                                     Y[:settings.batch_size])
+    print(seconds)
+
+
+def render(figures: dict, settings: SpeedSettings) -> str:
+    """The markdown table of :func:`measure`'s figures."""
+    us = lambda s: f"{s * 1e6:,.0f} µs"  # noqa: E731
+    lines = [
+        "# torch.compile on a training step",
+        "",
+        f"Produced by `python -m benchmarks.torch_compile` on "
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; torch "
+        f"{torch.__version__}. Speed target's network: friedman1 {settings.n_samples:,} × "
+        f"{settings.n_features}, hidden {settings.hidden_layer_sizes}, batch "
+        f"{settings.batch_size}, formula `{figures['formula']}`; one torch thread, as `fit` "
+        f"trains it (sklearn's MLP: 2 BLAS threads).",
+        "",
+        "| | per training step | compile | pays after |",
+        "|---|---|---|---|",
+        f"| eager (what `fit` runs) | {us(figures['eager'])} | — | — |",
+    ]
+    for cache in ("cold", "warm"):
+        seconds = figures[f"compile_{cache}"]
+        steps_needed = break_even_steps(seconds, figures["eager"], figures["compiled"])
+        pays = "never" if math.isinf(steps_needed) else f"{steps_needed:,.0f} steps"
+        lines.append(f"| `torch.compile`, {cache} cache, new process | "
+                     f"{us(figures['compiled'])} | {seconds:.1f} s | {pays} |")
+    lines += [
+        f"| sklearn MLP (its fit ÷ its steps) | {us(figures['mlp'])} | — | — |",
+        "",
+        verdict(figures),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def verdict(figures: dict) -> str:
+    """Whether compiling pays on the speed target's fit, in one sentence.
+
+    Examples
+    --------
+    >>> verdict({"fit_steps": 3000, "eager": 6e-4, "compiled": 4e-4,
+    ...          "compile_cold": 13.0, "compile_warm": 2.0}).endswith("does not pay there.")
+    True
+    """
+    saved = (figures["eager"] - figures["compiled"]) * figures["fit_steps"]
+    if figures["compile_cold"] < saved:
+        outcome = "so it pays there even with an empty cache"
+    elif figures["compile_warm"] < saved:
+        outcome = "so it pays there once the cache is warm"
+    else:
+        outcome = "so it does not pay there"
+    return (f"The speed target's fit is {figures['fit_steps']:,} steps: compiling would save "
+            f"{saved:.2f} s and cost {figures['compile_cold']:.1f} s (empty cache) or "
+            f"{figures['compile_warm']:.1f} s (warm cache), {outcome}.")
+
+
+def main(argv=None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1000, help="timed steps per repeat")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--compile-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    settings = SpeedSettings()
+    if args.compile_only:
+        return _print_compile_seconds(settings)
+    text = render(measure(settings, args.steps), settings)
+    print(text)
+    args.out.write_text(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
