@@ -37,7 +37,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
@@ -116,7 +115,7 @@ def make_gradients(network):
     return gradients
 
 
-def compile_seconds(gradients, x, y):
+def compiled_and_timed(gradients, x, y):
     """``gradients`` compiled anew, and the time of its first call (tracing, code generation)."""
     torch._dynamo.reset()
     compiled = torch.compile(gradients, dynamic=False)
@@ -163,7 +162,7 @@ def measure(settings: SpeedSettings, steps: int, threads: int = 2) -> dict:
         try:
             with thread_limits(1):
                 figures["eager"] = step_seconds(gradients, network, X, Y, batch, steps)
-                compiled, _ = compile_seconds(gradients, X[:batch], Y[:batch])
+                compiled, _ = compiled_and_timed(gradients, X[:batch], Y[:batch])
                 figures["compiled"] = step_seconds(compiled, network, X, Y, batch, steps)
         finally:
             del os.environ["TORCHINDUCTOR_CACHE_DIR"]
@@ -176,7 +175,7 @@ def _print_compile_seconds(settings: SpeedSettings) -> None:
     """``--compile-only``: print the compile time of the step's gradients, in seconds."""
     _, network, X, Y = training_problem(settings)
     with thread_limits(1):
-        _, seconds = compile_seconds(make_gradients(network), X[:settings.batch_size],
+        _, seconds = compiled_and_timed(make_gradients(network), X[:settings.batch_size],
                                      Y[:settings.batch_size])
     print(seconds)
 
