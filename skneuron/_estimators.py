@@ -77,6 +77,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "device": [str, torch.device],
+        "compile": ["boolean"],
     }
 
     def __init__(
@@ -101,6 +102,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         verbose=False,
         warm_start=False,
         device="auto",
+        compile=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -121,6 +123,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         self.verbose = verbose
         self.warm_start = warm_start
         self.device = device
+        self.compile = compile
 
     # ------------------------------------------------------------- task hooks
     @abstractmethod
@@ -344,6 +347,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             generator=torch.Generator(device=device).manual_seed(int(seed)),
             callbacks=[print_progress] if self.verbose else [],
             num_threads=_training_threads(batch_size, self.network_.body),
+            compile=self.compile,
         )
 
     # --------------------------------------------------------------- predict
@@ -577,6 +581,18 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
         Continue training the fitted network (and keep its formula).
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
+    compile : bool, default=False
+        Compile the training step with :func:`torch.compile`. Each step is
+        faster (on the CPU, 557 → 364 µs for a (64, 64) network on 20
+        features), but compiling takes about 13 s the first time on a machine
+        and about 2 s in later processes (inductor's cache on disk); further
+        fits of the same network shape in one process reuse the compiled
+        step. It pays on fits of more than roughly 10 000 minibatch steps
+        (epochs × ``n_samples / batch_size``). Needs a C++ compiler on the
+        CPU (Triton on CUDA); if compiling fails, training continues
+        uncompiled with a warning. Compiled kernels round differently, so the
+        weights differ slightly from an uncompiled fit's; prediction is never
+        compiled.
 
     Attributes
     ----------
@@ -712,7 +728,7 @@ class TaskNeuronClassifier(ClassifierMixin, BaseTaskNeuron):
     ----------
     hidden_layer_sizes, activation, formula, discovery, discovery_params, max_order, rank, \
 alpha, batch_size, learning_rate_init, max_iter, tol, early_stopping, validation_fraction, \
-n_iter_no_change, random_state, verbose, warm_start, device
+n_iter_no_change, random_state, verbose, warm_start, device, compile
         As in :class:`TaskNeuronRegressor`; the early-stopping score is accuracy
         and the validation split is stratified.
 

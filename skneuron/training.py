@@ -347,6 +347,7 @@ def fit_network(
     generator: torch.Generator | None = None,
     callbacks: Sequence[Callable[[EpochReport], None]] = (),
     num_threads: int | None = None,
+    compile: bool = False,
 ) -> TrainingResult:
     """Train ``module`` in place with minibatch Adam and return its history.
 
@@ -391,6 +392,11 @@ def fit_network(
         Each is called with an :class:`EpochReport` after every epoch.
     num_threads : int, optional
         Torch intra-op threads during training (restored afterwards).
+    compile : bool, default=False
+        Compile each full minibatch's gradient computation with
+        :func:`torch.compile`. Steps get faster, but compiling takes seconds
+        (more the first time on a machine), so it pays on long fits only; if
+        compiling fails, training continues uncompiled with a warning.
 
     Returns
     -------
@@ -414,7 +420,9 @@ def fit_network(
     if loss_gradient_fn is None:
         loss_gradient_fn = _autograd_loss_gradient(loss_fn)
     optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_size)
-    gradients = _gradient_method(module, optimizer.params)
+    gradients = _minibatch_gradients(module, optimizer.params, loss_gradient_fn)
+    if compile:
+        gradients = _compiled(gradients, batch_size)
     rule = StoppingRule(tol=tol, patience=n_iter_no_change)
     callbacks = (*callbacks, *_OBSERVERS.get())
     initial_state = best_state = _snapshot(module)
@@ -425,8 +433,8 @@ def fit_network(
             for epoch in range(1, max_iter + 1):
                 start = time.perf_counter()
                 module.train()  # _score leaves it in eval mode
-                loss = _train_one_epoch(gradients, optimizer, X, Y, sample_weight,
-                                        loss_gradient_fn, batch_size, generator)
+                loss = _train_one_epoch(gradients, optimizer, X, Y, sample_weight, batch_size,
+                                        generator)
                 if not math.isfinite(loss):
                     result.stop_reason = "non_finite"
                     break
@@ -474,8 +482,7 @@ def fit_network(
     return result
 
 
-def _train_one_epoch(gradients, optimizer, X, Y, weights, loss_gradient_fn, batch_size,
-                     generator) -> float:
+def _train_one_epoch(gradients, optimizer, X, Y, weights, batch_size, generator) -> float:
     permutation = torch.randperm(X.shape[0], device=X.device, generator=generator)
     # index_select: a third of the time of X[permutation] on the CPU.
     X, Y = X.index_select(0, permutation), Y.index_select(0, permutation)
@@ -484,47 +491,76 @@ def _train_one_epoch(gradients, optimizer, X, Y, weights, loss_gradient_fn, batc
     total = torch.zeros((), device=X.device, dtype=X.dtype)
     for start in range(0, X.shape[0], batch_size):
         stop = start + batch_size
-        targets = Y[start:stop]
-        batch_weights = None if weights is None else weights[start:stop]
-
-        def mean_loss_gradient(outputs):
-            """Gradient of the minibatch's (weighted) mean loss; adds the loss to ``total``."""
-            losses, grad = loss_gradient_fn(outputs, targets)
-            if batch_weights is None:
-                total.add_(losses.sum())
-                return grad.div_(len(losses))
-            total.add_(losses @ batch_weights)
-            # A batch whose weights are all zero contributes nothing (and must not divide by 0).
-            share = batch_weights / batch_weights.sum().clamp(min=torch.finfo(grad.dtype).tiny)
-            return grad.mul_(share[:, None])
-
-        optimizer.step(gradients(X[start:stop], mean_loss_gradient))
+        loss, grads = gradients(X[start:stop], Y[start:stop],
+                                None if weights is None else weights[start:stop])
+        total.add_(loss)
+        optimizer.step(grads)
     return (total / (X.shape[0] if weights is None else weights.sum())).item()
 
 
-def _gradient_method(module, params):
-    """``gradients(x, mean_loss_gradient)`` → the gradients of ``params`` for a minibatch.
+def _minibatch_gradients(module, params, loss_gradient_fn):
+    """``gradients(x, targets, weights)`` → ``(loss, grads)`` for one minibatch.
 
-    ``mean_loss_gradient(outputs)`` gives the loss's gradient with respect to
-    the outputs. A module with ``forward_with_pullback`` whose parameters all
-    train (:class:`~skneuron.nn.TaskNeuronNetwork`) maps it to the
-    parameters by its own backpropagation, without autograd: with the
-    written-out loss gradient, a step of friedman1's (64, 64) network went from
-    about 800 to 630 µs on one thread. Other modules use autograd.
+    ``loss`` is the sum of the per-sample losses (``weights``-weighted when
+    given, ``None`` otherwise), ``grads`` the gradients of ``params`` of the
+    minibatch's (weighted) mean loss. A module with ``forward_with_pullback``
+    whose parameters all train (:class:`~skneuron.nn.TaskNeuronNetwork`) maps
+    the loss's gradient to the parameters by its own backpropagation, without
+    autograd: with the written-out loss gradient, a step of friedman1's
+    (64, 64) network went from about 800 to 630 µs on one thread. Other modules
+    use autograd. The function depends on tensors only, so ``torch.compile``
+    can trace it.
     """
+    def mean_loss_gradient(outputs, targets, weights):
+        losses, grad = loss_gradient_fn(outputs, targets)
+        if weights is None:
+            return losses.sum(), grad.div_(len(losses))
+        # A batch whose weights are all zero contributes nothing (and must not divide by 0).
+        share = weights / weights.sum().clamp(min=torch.finfo(grad.dtype).tiny)
+        return losses @ weights, grad.mul_(share[:, None])
+
     forward_with_pullback = getattr(module, "forward_with_pullback", None)
     if forward_with_pullback is None or len(params) != len(list(module.parameters())):
-        def autograd_gradients(x, mean_loss_gradient):
+        def autograd_gradients(x, targets, weights):
             outputs = module(x)
-            return torch.autograd.grad(outputs, params, mean_loss_gradient(outputs.detach()),
-                                       materialize_grads=True)
+            loss, grad = mean_loss_gradient(outputs.detach(), targets, weights)
+            return loss, torch.autograd.grad(outputs, params, grad, materialize_grads=True)
         return autograd_gradients
 
     @torch.no_grad()
-    def pullback_gradients(x, mean_loss_gradient):
+    def pullback_gradients(x, targets, weights):
         outputs, pullback = forward_with_pullback(x)
-        return pullback(mean_loss_gradient(outputs))
+        loss, grad = mean_loss_gradient(outputs, targets, weights)
+        return loss, pullback(grad)
     return pullback_gradients
+
+
+def _compiled(gradients, batch_size: int):
+    """``gradients`` compiled by :func:`torch.compile` for full minibatches.
+
+    The last, shorter minibatch of an epoch runs eagerly rather than compiling
+    a second graph for its shape. If compiling fails (no C++ compiler, a
+    device inductor does not support, ...), training goes on uncompiled with a
+    warning; an error that is not the compiler's is then raised again by the
+    eager call.
+    """
+    compiled = torch.compile(gradients, dynamic=False)
+    failed = False
+
+    def call(x, targets, weights):
+        nonlocal failed
+        if failed or x.shape[0] != batch_size:
+            return gradients(x, targets, weights)
+        try:
+            return compiled(x, targets, weights)
+        except Exception as error:  # noqa: BLE001 - any failure falls back to eager
+            failed = True
+            reason = (str(error).strip().splitlines() or [""])[0][:200]
+            warnings.warn(
+                f"torch.compile failed ({type(error).__name__}: {reason}); training continues "
+                "without compiling.", UserWarning, stacklevel=5)
+            return gradients(x, targets, weights)
+    return call
 
 
 def _autograd_loss_gradient(loss_fn: LossFn) -> LossGradientFn:

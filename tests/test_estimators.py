@@ -1,7 +1,10 @@
 """The estimators as a scikit-learn user meets them."""
 
 import io
+import os
 import pickle
+import shutil
+import warnings
 
 import joblib
 import numpy as np
@@ -342,3 +345,20 @@ def test_written_out_loss_gradients_are_autograds(estimator, n_outputs, targets)
     assert losses.shape == (7,) and gradients.shape == outputs.shape
     torch.testing.assert_close(losses, expected_losses.detach(), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(gradients, expected_gradients, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CXX", "g++")) is None,
+                    reason="torch.compile needs a C++ compiler on the CPU")
+def test_compile_trains_a_classifier_like_the_uncompiled_one():
+    X, y = load_iris(return_X_y=True)
+    params = {"hidden_layer_sizes": (8,), "formula": "x + x**2", "max_iter": 5,
+              "batch_size": 32, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="torch.compile failed")
+        eager = TaskNeuronClassifier(**params).fit(X, y)
+        compiled = TaskNeuronClassifier(compile=True, **params).fit(X, y)
+    assert compiled.get_params()["compile"] is True
+    np.testing.assert_allclose(compiled.predict_proba(X), eager.predict_proba(X),
+                               rtol=1e-4, atol=1e-5)
+    restored = pickle.loads(pickle.dumps(compiled))
+    np.testing.assert_array_equal(restored.predict_proba(X), compiled.predict_proba(X))

@@ -372,6 +372,7 @@ BAD_PARAMS = {
     "random_state": ["seed", -1],
     "verbose": ["loud"],
     "warm_start": ["yes"],
+    "compile": ["yes", 1.0],
     "device": [3, "gpu-please", "tpu"],
 }
 

@@ -1,5 +1,7 @@
 """The shared training loop."""
 
+import os
+import shutil
 import warnings
 
 import pytest
@@ -142,3 +144,59 @@ def test_resolve_device():
     assert resolve_device("auto").type in ("cpu", "cuda")
     with pytest.raises(ValueError):
         resolve_device("nonsense")
+
+
+def _task_network_fit(*, compile, seed=0):
+    """A small task-neuron network trained for 3 epochs; 250 rows make a short last batch."""
+    from skneuron.nn import TaskNeuronNetwork
+
+    X, Y = linear_problem(n=250)
+    Y = Y + X[:, :1] * X[:, 1:2]
+    net = TaskNeuronNetwork(3, 1, "x + x**2 + inter(2, rank=2)", hidden_layer_sizes=(8,),
+                            generator=torch.Generator().manual_seed(seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = fit_network(net, X, Y, loss_fn=mse, max_iter=3, batch_size=32,
+                             generator=torch.Generator().manual_seed(1), compile=compile)
+    return [p.detach().clone() for p in net.parameters()], result.loss_curve
+
+
+def test_compile_falls_back_to_the_eager_step_with_a_warning(monkeypatch):
+    def failing_compile(function, **kwargs):
+        def compiled(*args):
+            raise RuntimeError("no C++ compiler found\nmore details")
+        return compiled
+
+    eager_weights, eager_losses = _task_network_fit(compile=False)
+    monkeypatch.setattr(torch, "compile", failing_compile)
+    with pytest.warns(UserWarning, match=r"torch.compile failed \(RuntimeError: no C\+\+ compiler"):
+        weights, losses = _task_network_fit(compile=True)
+    assert losses == eager_losses
+    assert all(torch.equal(a, b) for a, b in zip(weights, eager_weights, strict=True))
+
+
+def test_an_error_that_is_not_the_compilers_is_raised_by_the_eager_retry(monkeypatch):
+    monkeypatch.setattr(torch, "compile", lambda function, **kwargs: function)
+    X, Y = linear_problem(n=64)
+
+    def wrong_shape(outputs, targets):
+        return outputs.sum(dim=1), torch.ones(len(outputs), 3)
+
+    with pytest.warns(UserWarning, match="torch.compile failed"), \
+            pytest.raises(RuntimeError, match="shape"):
+        fit_network(torch.nn.Linear(3, 1), X, Y, loss_fn=mse, loss_gradient_fn=wrong_shape,
+                    batch_size=16, max_iter=1, compile=True)
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CXX", "g++")) is None,
+                    reason="torch.compile needs a C++ compiler on the CPU")
+def test_compiled_step_trains_like_the_eager_one_and_reproducibly():
+    eager_weights, eager_losses = _task_network_fit(compile=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="torch.compile failed")
+        runs = [_task_network_fit(compile=True) for _ in range(2)]
+    (weights, losses), (again, _) = runs
+    assert losses == pytest.approx(eager_losses, rel=1e-4)
+    for compiled, eager in zip(weights, eager_weights, strict=True):
+        torch.testing.assert_close(compiled, eager, rtol=1e-4, atol=1e-5)
+    assert all(torch.equal(a, b) for a, b in zip(weights, again, strict=True))
