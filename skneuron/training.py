@@ -501,8 +501,8 @@ def _train_one_epoch(gradients, optimizer, X, Y, weights, batch_size, generator)
 def _minibatch_gradients(module, params, loss_gradient_fn):
     """``gradients(x, targets, weights)`` → ``(loss, grads)`` for one minibatch.
 
-    ``loss`` is the sum of the per-sample losses (``weights``-weighted when
-    given, ``None`` otherwise), ``grads`` the gradients of ``params`` of the
+    ``loss`` is the sum of the per-sample losses, weighted by ``weights``
+    unless it is ``None``; ``grads`` are the gradients of ``params`` of the
     minibatch's (weighted) mean loss. A module with ``forward_with_pullback``
     whose parameters all train (:class:`~skneuron.nn.TaskNeuronNetwork`) maps
     the loss's gradient to the parameters by its own backpropagation, without
@@ -558,7 +558,7 @@ def _compiled(gradients, batch_size: int):
             reason = (str(error).strip().splitlines() or [""])[0][:200]
             warnings.warn(
                 f"torch.compile failed ({type(error).__name__}: {reason}); training continues "
-                "without compiling.", UserWarning, stacklevel=5)
+                "without compiling.", UserWarning, stacklevel=4)
             return gradients(x, targets, weights)
     return call
 
