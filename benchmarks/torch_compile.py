@@ -219,7 +219,7 @@ def render(figures: dict, settings: SpeedSettings) -> str:
         "",
         "| | per training step | compile | pays after |",
         "|---|---|---|---|",
-        f"| eager (what `fit` runs) | {us(figures['eager'])} | — | — |",
+        f"| eager (`compile=False`, the default) | {us(figures['eager'])} | — | — |",
     ]
     for cache in ("cold", "warm"):
         seconds = figures[f"compile_{cache}"]
