@@ -39,13 +39,14 @@ from pathlib import Path
 
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPRegressor
 
-from benchmarks.datasets import scaling_data
-from benchmarks.measure import thread_limits
+from benchmarks.competitors import COMPETITORS
+from benchmarks.datasets import REGRESSION, scaling_data
+from benchmarks.measure import thread_limits, timed
 from benchmarks.suites import SpeedSettings
 from skneuron import TaskNeuronRegressor
 from skneuron._adam import Adam
+from skneuron.training import _minibatch_gradients
 
 RESULTS = Path(__file__).parent / "results" / "torch_compile.md"
 
@@ -65,7 +66,7 @@ def break_even_steps(compile_seconds: float, eager_step: float, compiled_step: f
 
 
 def training_problem(settings: SpeedSettings, seed: int = 0):
-    """The network ``fit`` trains at the speed settings, and its standardised data.
+    """The estimator ``fit`` trains at the speed settings, and its standardised data.
 
     One epoch of the default estimator discovers the formula and builds the
     network; the data are standardised as the estimator standardises them.
@@ -75,11 +76,10 @@ def training_problem(settings: SpeedSettings, seed: int = 0):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = TaskNeuronRegressor(random_state=seed, **params).fit(X, y)
-    network = model.network_.body
     X_std = (X - X.mean(axis=0)) / X.std(axis=0)
     y_std = (y - y.mean()) / y.std()
     as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
-    return model.formula_, network, as_tensor(X_std), as_tensor(y_std[:, None])
+    return model, as_tensor(X_std), as_tensor(y_std[:, None])
 
 
 def step_seconds(gradients, network, X, Y, batch_size: int, steps: int,
@@ -106,13 +106,10 @@ def step_seconds(gradients, network, X, Y, batch_size: int, steps: int,
     return best
 
 
-def make_gradients(network):
-    """The parameters' gradients of a minibatch's ½·MSE, as the training loop computes them."""
-    @torch.no_grad()
-    def gradients(x, y):
-        outputs, pullback = network.forward_with_pullback(x)
-        return pullback((outputs - y).div_(len(y)))
-    return gradients
+def step_gradients(network, loss_gradient):
+    """``(x, y) → grads`` of a minibatch's mean loss, by the training loop's own function."""
+    gradients = _minibatch_gradients(network, list(network.parameters()), loss_gradient)
+    return lambda x, y: gradients(x, y, None)[1]
 
 
 def compiled_and_timed(gradients, x, y):
@@ -124,16 +121,13 @@ def compiled_and_timed(gradients, x, y):
     return compiled, time.perf_counter() - start
 
 
-def mlp_fit_seconds(settings: SpeedSettings, threads: int) -> float:
-    """sklearn's MLP fit at the speed settings, standardised data, ``threads`` BLAS threads."""
+def fit_seconds(name: str, settings: SpeedSettings, threads: int, **params) -> float:
+    """One fit of the speed suite's competitor ``name`` at the speed settings."""
     X, y = scaling_data(settings.n_samples, settings.n_features)
-    params = {k: v for k, v in settings.network_params().items() if k != "early_stopping"}
-    model = MLPRegressor(random_state=0, **params)
-    with thread_limits(threads), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        start = time.perf_counter()
-        model.fit((X - X.mean(axis=0)) / X.std(axis=0), (y - y.mean()) / y.std())
-        return time.perf_counter() - start
+    model = COMPETITORS[name].build(REGRESSION, 0, {**settings.network_params(), **params},
+                                    threads)
+    with thread_limits(threads):
+        return timed(model.fit, X, y)[1]
 
 
 def in_new_process(task: str, cache: str) -> list[float]:
@@ -150,9 +144,10 @@ def in_new_process(task: str, cache: str) -> list[float]:
 
 def _step_compile_seconds(settings: SpeedSettings) -> list[float]:
     """The compile time of the step's gradients (task ``step``)."""
-    _, network, X, Y = training_problem(settings)
+    model, X, Y = training_problem(settings)
+    gradients = step_gradients(model.network_.body, model._loss_and_gradient)
     with thread_limits(1):
-        _, seconds = compiled_and_timed(make_gradients(network), X[:settings.batch_size],
+        _, seconds = compiled_and_timed(gradients, X[:settings.batch_size],
                                         Y[:settings.batch_size])
     return [seconds]
 
@@ -163,17 +158,8 @@ def _fit_seconds(settings: SpeedSettings, threads: int = 2) -> list[float]:
     An uncompiled fit first warms the process up (imports, first calls) and is
     not reported.
     """
-    X, y = scaling_data(settings.n_samples, settings.n_features)
-    seconds = []
-    with thread_limits(threads), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for compile in (False, False, True, True):
-            model = TaskNeuronRegressor(random_state=0, compile=compile,
-                                        **settings.network_params())
-            start = time.perf_counter()
-            model.fit(X, y)
-            seconds.append(time.perf_counter() - start)
-    return seconds[1:]
+    return [fit_seconds("TaskNeuron-TD", settings, threads, compile=compile)
+            for compile in (False, False, True, True)][1:]
 
 
 TASKS = {"step": _step_compile_seconds, "fits": _fit_seconds}
@@ -181,11 +167,12 @@ TASKS = {"step": _step_compile_seconds, "fits": _fit_seconds}
 
 def measure(settings: SpeedSettings, steps: int, threads: int = 2) -> dict:
     """Every figure of the tables, in one run."""
-    formula, network, X, Y = training_problem(settings)
-    batch = settings.batch_size
-    figures = {"formula": " + ".join(formula.terms), "mlp_fit": mlp_fit_seconds(settings, threads),
+    model, X, Y = training_problem(settings)
+    network, batch = model.network_.body, settings.batch_size
+    figures = {"formula": " + ".join(model.formula_.terms),
+               "mlp_fit": fit_seconds("sklearn-MLP", settings, threads),
                "fit_steps": settings.epochs * math.ceil(settings.n_samples / batch)}
-    gradients = make_gradients(network)
+    gradients = step_gradients(network, model._loss_and_gradient)
     with tempfile.TemporaryDirectory() as cache:
         figures["compile_cold"], = in_new_process("step", cache)  # empty cache: a first compile
         figures["compile_warm"], = in_new_process("step", cache)

@@ -583,8 +583,8 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
         ``"auto"`` uses CUDA when available, else the CPU.
     compile : bool, default=False
         Compile the training step with :func:`torch.compile`. Each step is
-        faster (on the CPU, 563 → 367 µs for a (64, 64) network on 20
-        features), but compiling takes about 12 s the first time on a machine
+        faster (on the CPU, 588 → 366 µs for a (64, 64) network on 20
+        features), but compiling takes about 13 s the first time on a machine
         and about 2 s in later processes (inductor's cache on disk); further
         fits of the same network shape in one process reuse the compiled
         step. It pays on fits of more than roughly 10 000 minibatch steps

@@ -140,7 +140,8 @@ def test_settled_timing_pauses_before_the_call_and_does_not_count_the_pause(monk
 def test_compile_probe_times_the_training_gradients_and_weighs_saving_against_compiling():
     import torch
 
-    from benchmarks.torch_compile import break_even_steps, make_gradients, verdict
+    from benchmarks.torch_compile import break_even_steps, step_gradients, verdict
+    from skneuron import TaskNeuronRegressor
     from skneuron.nn import TaskNeuronNetwork
 
     network = TaskNeuronNetwork(3, 1, "x + x**2 + inter(3, rank=2)", hidden_layer_sizes=(4,),
@@ -148,7 +149,8 @@ def test_compile_probe_times_the_training_gradients_and_weighs_saving_against_co
     x, y = torch.randn(16, 3), torch.randn(16, 1)
     loss = 0.5 * (network(x) - y).square().mean()
     expected = torch.autograd.grad(loss, list(network.parameters()))
-    for got, want in zip(make_gradients(network)(x, y), expected, strict=True):
+    gradients = step_gradients(network, TaskNeuronRegressor()._loss_and_gradient)
+    for got, want in zip(gradients(x, y), expected, strict=True):
         torch.testing.assert_close(got, want)
 
     figures = {"fit_steps": 3000, "eager": 6e-4, "compiled": 4e-4, "compile_warm": 2.0}
