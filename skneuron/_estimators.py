@@ -21,12 +21,19 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _check_y,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
+from skneuron import _tabular
 from skneuron._docs import API_PAGE_TEMPLATE
 from skneuron.discovery import METHODS, discover_formula
 from skneuron.formula import NeuronFormula
-from skneuron.nn import ACTIVATIONS, Standardized, TaskNeuronNetwork
+from skneuron.nn import ACTIVATIONS, Standardized, TabularInput, TaskNeuronNetwork
 from skneuron.training import fit_network, print_progress, resolve_device, thread_budget
 
 __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
@@ -36,6 +43,9 @@ __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
 #: by, and task neurons, richer than linear ones, can otherwise overfit: on the
 #: benchmark's 20 000-row ``interactions`` set, test log-loss 0.39 against 0.76.
 AUTO_EARLY_STOPPING_ROWS = 10_000
+
+#: How numeric input columns are scaled (see :func:`skneuron._tabular.input_encoding`).
+INPUT_SCALING = "standard"
 
 #: Rows per forward pass in predict, so inference memory stays bounded.
 PREDICT_CHUNK_ROWS = 65_536
@@ -59,6 +69,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "formula": [str, NeuronFormula],
         "discovery": [StrOptions(set(METHODS))],
@@ -86,6 +97,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         activation="relu",
         *,
         formula="auto",
+        categorical_features="from_dtype",
         discovery="td",
         discovery_params=None,
         max_order=3,
@@ -107,6 +119,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.formula = formula
+        self.categorical_features = categorical_features
         self.discovery = discovery
         self.discovery_params = discovery_params
         self.max_order = max_order
@@ -127,8 +140,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
     # ------------------------------------------------------------- task hooks
     @abstractmethod
-    def _validate_targets(self, X, y, reset: bool):
-        """Validate ``X, y``; return ``(X, y)`` as arrays (and set task attributes)."""
+    def _validate_targets(self, y, reset: bool):
+        """Validate ``y``; return it as an array (and set task attributes on ``reset``)."""
 
     @abstractmethod
     def _encode_targets(self, y) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +222,9 @@ class BaseTaskNeuron(BaseEstimator, ABC):
     def _fit(self, X, y, sample_weight):
         continuing = self.warm_start and hasattr(self, "network_")
         self._check_discovery_params()
-        X, y = self._validate_targets(X, y, reset=not continuing)
+        X = self._validate_input(X, y, reset=not continuing)
+        y = self._validate_targets(y, reset=not continuing)
+        check_consistent_length(X, y)
         sample_weight = _uniform_as_none(
             _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         )
@@ -224,13 +239,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         targets, discovery_targets = self._encode_targets(y)
 
         if not continuing:
-            self._input_mean, self._input_scale, _ = _mean_and_scale(X)
-        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
-            X_std = (X - self._input_mean) / self._input_scale
-        if not np.isfinite(X_std).all():
-            raise ValueError(
-                "X spans too wide a range to standardise in float64 (largest |value| "
-                f"{np.abs(X).max():.3g}); rescale it, e.g. divide by a power of ten.")
+            self._input_encoding = _tabular.input_encoding(
+                X, self.is_categorical_, self.categories_, scaling=INPUT_SCALING,
+                feature_names=getattr(self, "feature_names_in_", None))
+        X_std = self._encoded(X)
 
         if isinstance(self.early_stopping, str):  # "auto"
             self.do_early_stopping_ = len(X) > AUTO_EARLY_STOPPING_ROWS
@@ -291,6 +303,40 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             )
         return train, val
 
+    def _validate_input(self, X, y=None, *, reset: bool) -> np.ndarray:
+        """Check ``X`` and return its code matrix (see :mod:`skneuron._tabular`).
+
+        On ``reset`` also learns ``n_features_in_``, ``feature_names_in_``, which
+        columns are categorical and their categories.
+        """
+        if reset and y is None:
+            validate_data(self, X, y, skip_check_array=True)  # names what is missing
+        table = _tabular.as_table(X)
+        validate_data(self, table, skip_check_array=True, reset=reset)
+        names = getattr(self, "feature_names_in_", None)
+        if reset:
+            self.is_categorical_ = _tabular.categorical_mask(table, self.categorical_features, names)
+            self.categories_ = _tabular.learn_categories(table, self.is_categorical_)
+        return _tabular.code_matrix(table, self.is_categorical_, self.categories_, names)
+
+    def _input_stage(self) -> TabularInput:
+        spec = {k: v for k, v in self._input_encoding.items() if k != "names"}
+        if spec["n_inputs"] != self.n_features_in_:
+            raise ValueError(f"the input encoding reads {spec['n_inputs']} columns, but "
+                             f"n_features_in_ is {self.n_features_in_}.")
+        return TabularInput(**spec)
+
+    def _encoded(self, codes: np.ndarray) -> np.ndarray:
+        """The features the network's body reads for coded rows (float64, on the CPU)."""
+        with torch.inference_mode():
+            rows = torch.as_tensor(np.require(codes, np.float64, requirements="W"))
+            features = self._input_stage()(rows).numpy()
+        if not np.isfinite(features).all():
+            raise ValueError(
+                "X spans too wide a range to scale in float64 (largest |value| "
+                f"{np.nanmax(np.abs(codes)):.3g}); rescale it, e.g. divide by a power of ten.")
+        return features
+
     def _resolve_formula(self, X_std, discovery_targets, seed):
         if isinstance(self.formula, str) and self.formula == "auto":
             result = discover_formula(
@@ -305,14 +351,15 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         return NeuronFormula.coerce(self.formula, rank=self.rank), None
 
     def _build_network(self, n_features, seed) -> Standardized:
+        inputs = self._input_stage()
         body = TaskNeuronNetwork(
-            n_features, self._n_network_outputs(), self.formula_,
+            inputs.n_features, self._n_network_outputs(), self.formula_,
             hidden_layer_sizes=_hidden_sizes(self.hidden_layer_sizes), activation=self.activation,
             generator=torch.Generator().manual_seed(int(seed)),
         )
         output_mean, output_scale = self._output_scaling()
-        return Standardized(body, torch.as_tensor(self._input_mean), torch.as_tensor(self._input_scale),
-                            output_mean, output_scale)
+        return Standardized(body, output_mean=output_mean, output_scale=output_scale,
+                            inputs=inputs)
 
     def _train(self, X_std, targets, sample_weight, train, val, seed):
         device, dtype = self.device_, torch.float32
@@ -354,7 +401,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
     def _forward(self, X) -> np.ndarray:
         """Raw network outputs for ``X``, computed in bounded-size chunks."""
         check_is_fitted(self)
-        X = _validate_numeric(self, X, reset=False, dtype=np.float64)
+        X = self._validate_input(X, reset=False)
         self.network_.eval()
         chunk_rows = _predict_chunk_rows(self.network_)
         outputs = []
@@ -521,7 +568,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
         tags.input_tags.sparse = False
         return tags
 
@@ -544,6 +592,20 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
     formula : "auto", str or NeuronFormula, default="auto"
         ``"auto"`` discovers the formula; otherwise the formula to use, e.g.
         ``"x + x**2 + inter(2)"`` (see :meth:`NeuronFormula.parse`).
+    categorical_features : "from_dtype", None or array-like of {bool, int, str}, \
+default="from_dtype"
+        Which columns of ``X`` are categorical. ``"from_dtype"``: the columns
+        of a data frame (pandas, or any ``__dataframe__``/Arrow frame) or of an
+        object array whose values are not numbers — ``category``, text and
+        object columns; boolean columns are numbers. ``None``: no column.
+        Otherwise a boolean mask, column indices or column names, as in
+        :class:`~sklearn.ensemble.HistGradientBoostingRegressor`. A categorical
+        column with two categories becomes one ±1 input, any other one-hot
+        inputs for its 16 most frequent categories plus one for the rest and
+        one for missing values; a category not seen in ``fit`` is encoded as
+        none of them, never an error. Missing numeric values (``NaN``,
+        ``None``, ``pd.NA``) are imputed with the column's centre and flagged
+        by an indicator input when the column had missing values in ``fit``.
     discovery : str, default="td"
         Discovery method when ``formula="auto"``: ``"td"`` (tensor
         decomposition) or any other name in :data:`skneuron.discovery.METHODS`.
@@ -610,6 +672,11 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
+    is_categorical_ : ndarray of bool, shape (`n_features_in_`,)
+        Which input columns were read as categorical.
+    categories_ : list of ndarray or None
+        For each input column, its categories seen in ``fit`` in encoding
+        order (None for numeric columns).
     n_outputs_ : int
         Number of regression targets.
     n_iter_ : int
@@ -643,19 +710,18 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
     True
     """
 
-    def _validate_targets(self, X, y, reset):
+    def _validate_targets(self, y, reset):
         labels = _string_values(y)
         if labels:
             raise ValueError(
                 f"{type(self).__name__} needs a numeric target; y holds text such as "
                 f"{labels[0]!r}. For class labels use TaskNeuronClassifier.")
-        X, y = _validate_numeric(self, X, y, reset=reset, dtype=np.float64, multi_output=True,
-                                 y_numeric=True)
+        y = _check_y(y, multi_output=True, y_numeric=True, estimator=self).astype(np.float64)
         if reset:
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
             Y = y.reshape(len(y), -1)
-            self._target_mean, self._target_scale, self._target_constant = _mean_and_scale(Y)
-        return X, y
+            self._target_mean, self._target_scale, self._target_constant = _tabular.mean_and_scale(Y)
+        return y
 
     def _encode_targets(self, y):
         Y = (y.reshape(len(y), -1) - self._target_mean) / self._target_scale
@@ -726,9 +792,10 @@ class TaskNeuronClassifier(ClassifierMixin, BaseTaskNeuron):
 
     Parameters
     ----------
-    hidden_layer_sizes, activation, formula, discovery, discovery_params, max_order, rank, \
-alpha, batch_size, learning_rate_init, max_iter, tol, early_stopping, validation_fraction, \
-n_iter_no_change, random_state, verbose, warm_start, device, compile
+    hidden_layer_sizes, activation, formula, categorical_features, discovery, \
+discovery_params, max_order, rank, alpha, batch_size, learning_rate_init, max_iter, tol, \
+early_stopping, validation_fraction, n_iter_no_change, random_state, verbose, warm_start, \
+device, compile
         As in :class:`TaskNeuronRegressor`; the early-stopping score is accuracy
         and the validation split is stratified.
 
@@ -736,8 +803,9 @@ n_iter_no_change, random_state, verbose, warm_start, device, compile
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    formula_, discovery_, network_, device_, n_features_in_, feature_names_in_, n_iter_, \
-loss_curve_, best_loss_, do_early_stopping_, validation_scores_, best_validation_score_
+    formula_, discovery_, network_, device_, n_features_in_, feature_names_in_, \
+is_categorical_, categories_, n_iter_, loss_curve_, best_loss_, do_early_stopping_, \
+validation_scores_, best_validation_score_
         As in :class:`TaskNeuronRegressor`.
 
     See Also
@@ -757,8 +825,8 @@ loss_curve_, best_loss_, do_early_stopping_, validation_scores_, best_validation
     True
     """
 
-    def _validate_targets(self, X, y, reset):
-        X, y = _validate_numeric(self, X, y, reset=reset, dtype=np.float64)
+    def _validate_targets(self, y, reset):
+        y = _check_y(y, estimator=self)
         if y.dtype == object:
             y = _uniform_labels(y)
         check_classification_targets(y)
@@ -776,7 +844,7 @@ loss_curve_, best_loss_, do_early_stopping_, validation_scores_, best_validation
             unseen = classes[~np.isin(classes, self.classes_)]
             raise ValueError(f"y holds labels {unseen.tolist()} not seen in the first fit; "
                              f"warm_start keeps the classes {self.classes_.tolist()}.")
-        return X, y
+        return y
 
     def _encode_targets(self, y):
         indices = np.searchsorted(self.classes_, y)
@@ -919,36 +987,6 @@ def _uniform_as_none(sample_weight: np.ndarray) -> np.ndarray | None:
     if sample_weight.size and sample_weight[0] > 0 and np.all(sample_weight == sample_weight[0]):
         return None
     return sample_weight
-
-
-def _mean_and_scale(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Column means, standard deviations and the constant-column mask of ``A``.
-
-    Each column is divided by its largest magnitude first, so values near the
-    float64 limits (1e±200) neither overflow nor underflow when squared. A
-    column is constant when its variance is within the rounding error of its
-    mean (scikit-learn's test in ``StandardScaler``), so a target of tiny
-    magnitude (1e-30) still counts as varying; constant columns get scale 1.
-    """
-    peak = np.abs(A).max(axis=0)
-    peak = np.where(peak > 0, peak, 1.0)
-    B = A / peak
-    mean, std = B.mean(axis=0), B.std(axis=0)
-    eps = np.finfo(np.float64).eps
-    constant = std**2 <= len(A) * eps * std**2 + (len(A) * mean * eps) ** 2
-    return mean * peak, np.where(constant, 1.0, std * peak), constant
-
-
-def _validate_numeric(estimator, *args, **kwargs):
-    """``validate_data``, with a hint on what to do when ``X`` holds text."""
-    try:
-        return validate_data(estimator, *args, **kwargs)
-    except ValueError as exc:
-        if "could not convert" not in str(exc):
-            raise
-        raise ValueError(
-            f"X must be numeric ({exc}). Encode text and categorical columns first, e.g. "
-            "with sklearn.preprocessing.OneHotEncoder in a ColumnTransformer.") from exc
 
 
 def _string_values(y) -> list:

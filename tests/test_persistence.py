@@ -82,7 +82,7 @@ def test_regressor_round_trip_restores_the_fitted_estimator(regressor, tmp_path)
     assert restored.discovery_.formula == reg.discovery_.formula
     assert restored.device_ == torch.device("cpu")
     assert {p.dtype for p in restored.network_.parameters()} == {torch.float32}  # as trained
-    assert restored.network_.input_mean.dtype == torch.float64
+    assert restored.network_.inputs.center.dtype == torch.float64
 
 
 def test_classifier_round_trip_keeps_labels_and_feature_names(classifier, tmp_path):

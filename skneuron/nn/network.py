@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from skneuron.formula import NeuronFormula
+from skneuron.nn.inputs import TabularInput
 from skneuron.nn.layers import TaskNeuronLayer
 
 __all__ = ["ACTIVATIONS", "TaskNeuronNetwork", "Standardized"]
@@ -195,23 +196,29 @@ def _linear(n_in: int, n_out: int, *, generator, device, dtype) -> nn.Linear:
 class Standardized(nn.Module):
     """Wrap a network so it reads raw inputs and returns raw-scale outputs.
 
-    ``forward(x) = body((x − input_mean) / input_scale) · output_scale + output_mean``;
-    the statistics are buffers, so they move with ``.to(device)`` and are part
-    of the state dict. Training works on ``body`` with pre-scaled data.
+    ``forward(x) = body(inputs(x)) · output_scale + output_mean``, where
+    ``inputs`` is the input stage: a :class:`~skneuron.nn.TabularInput` (which
+    may impute, scale, clip and one-hot encode), or plain standardisation
+    ``(x − input_mean) / input_scale``. The statistics are buffers, so they
+    move with ``.to(device)`` and are part of the state dict. Training works
+    on ``body`` with inputs already passed through the input stage.
 
-    The standardisation and the output scaling run in the buffers' precision
-    and the body in its own: the estimators keep float64 statistics around a
+    The input stage and the output scaling run in the buffers' precision and
+    the body in its own: the estimators keep float64 statistics around a
     float32 body, so that inputs of magnitude 1e±200 still standardise.
 
     Parameters
     ----------
     body : torch.nn.Module
-        The network, working in standardised units.
-    input_mean, input_scale : torch.Tensor of shape (n_inputs,)
-        Statistics that standardise the inputs.
+        The network, working on the input stage's features.
+    input_mean, input_scale : torch.Tensor of shape (n_inputs,), optional
+        Statistics that standardise the inputs, when no ``inputs`` is given.
     output_mean, output_scale : torch.Tensor of shape (n_outputs,), optional
         Statistics that map the body's outputs back to the target's units;
         omitted for classifiers, whose outputs are logits.
+    inputs : torch.nn.Module, optional
+        The input stage; by default standardisation by ``input_mean`` and
+        ``input_scale``.
 
     Examples
     --------
@@ -224,15 +231,21 @@ class Standardized(nn.Module):
     def __init__(
         self,
         body: nn.Module,
-        input_mean: torch.Tensor,
-        input_scale: torch.Tensor,
+        input_mean: torch.Tensor | None = None,
+        input_scale: torch.Tensor | None = None,
         output_mean: torch.Tensor | None = None,
         output_scale: torch.Tensor | None = None,
+        *,
+        inputs: nn.Module | None = None,
     ):
         super().__init__()
+        if inputs is None:
+            if input_mean is None or input_scale is None:
+                raise ValueError("Standardized needs an input stage or input_mean and input_scale.")
+            mean = torch.as_tensor(input_mean)
+            inputs = TabularInput.standardizing(mean, input_scale).to(mean.dtype)
+        self.inputs = inputs
         self.body = body
-        self.register_buffer("input_mean", torch.as_tensor(input_mean))
-        self.register_buffer("input_scale", torch.as_tensor(input_scale))
         self.register_buffer("output_mean", None if output_mean is None else torch.as_tensor(output_mean))
         self.register_buffer(
             "output_scale", None if output_scale is None else torch.as_tensor(output_scale)
@@ -244,15 +257,15 @@ class Standardized(nn.Module):
         Parameters
         ----------
         x : torch.Tensor of shape (n_samples, n_inputs)
-            Raw inputs.
+            Raw inputs (coded rows, for a :class:`~skneuron.nn.TabularInput`).
 
         Returns
         -------
         torch.Tensor of shape (n_samples, n_outputs)
         """
-        standardized = (x - self.input_mean) / self.input_scale
-        body_dtype = _dtype_of(self.body, default=standardized.dtype)
-        out = self.body(standardized.to(body_dtype)).to(standardized.dtype)
+        features = self.inputs(x)
+        body_dtype = _dtype_of(self.body, default=features.dtype)
+        out = self.body(features.to(body_dtype)).to(features.dtype)
         if self.output_scale is not None:
             out = torch.addcmul(self.output_mean, out, self.output_scale)
         return out

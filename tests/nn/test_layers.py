@@ -128,7 +128,7 @@ def test_standardized_wrapper_maps_raw_to_raw():
                        torch.tensor([100.0]), torch.tensor([5.0]))
     out = net(torch.tensor([[12.0, 3.0]]))
     torch.testing.assert_close(out, torch.tensor([[100.0 + 5.0 * (1.0 + 3.0)]]))
-    assert set(net.state_dict()) >= {"input_mean", "input_scale", "output_mean", "output_scale"}
+    assert set(net.state_dict()) >= {"inputs.center", "inputs.scale", "output_mean", "output_scale"}
 
 
 def test_standardized_wrapper_scales_in_float64_around_a_float32_body():

@@ -1,0 +1,407 @@
+"""Tabular input: data frames with categorical columns and missing values, read natively.
+
+The estimators accept what a data scientist has at hand — a pandas (or any
+``__dataframe__``/Arrow) frame with numeric, boolean, text and categorical
+columns, with missing values — as well as plain numeric arrays. This module
+turns such input into one float64 *code matrix* of shape
+``(n_samples, n_features_in_)``:
+
+- a numeric or boolean column is its values as float64, ``NaN`` where missing;
+- a categorical column is the index of each value in the column's list of
+  categories (learned in ``fit``), ``NaN`` where missing or not seen in ``fit``.
+
+The network's input module (:class:`skneuron.nn.TabularInput`) then imputes,
+scales and one-hot encodes the code matrix, so that everything after this
+step — training, prediction, export — is numeric. Which columns are
+categorical follows the ``categorical_features`` parameter, with the
+conventions of :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+__all__ = ["categorical_mask", "code_matrix", "learn_categories"]
+
+
+def as_frame(X):
+    """``X`` as a pandas DataFrame if it is a data frame of any library, else None.
+
+    Arrow tables, polars and other ``__dataframe__`` frames are converted
+    through narwhals; arrays and lists are left alone (None).
+    """
+    import pandas as pd
+
+    if isinstance(X, pd.DataFrame):
+        return X
+    try:
+        import narwhals as nw
+    except ImportError:  # pragma: no cover - narwhals ships with scikit-learn >= 1.7
+        return None
+    if nw.dependencies.is_into_dataframe(X):
+        return nw.from_native(X, eager_only=True).to_pandas()
+    return None
+
+
+def as_table(X):
+    """``X`` as a pandas DataFrame when it holds anything but numbers, else a float64 array.
+
+    Numeric input takes scikit-learn's path (``check_array``), so arrays, lists
+    and sparse-free array-likes behave exactly as they do for scikit-learn's
+    estimators; only frames and object or text arrays become DataFrames.
+    """
+    import pandas as pd
+
+    frame = as_frame(X)
+    if frame is not None:
+        return frame
+    if hasattr(X, "dtype") and getattr(X.dtype, "kind", "O") in "biuf":
+        return check_array(X, dtype=np.float64, ensure_all_finite="allow-nan", input_name="X")
+    array = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
+    if array.dtype.kind in "biuf":
+        return check_array(array, dtype=np.float64, ensure_all_finite="allow-nan", input_name="X")
+    try:  # an object array of numbers is numeric; one holding text is a table
+        return check_array(array, dtype=np.float64, ensure_all_finite="allow-nan", input_name="X")
+    except ValueError:
+        return pd.DataFrame(array)
+
+
+def categorical_mask(table, categorical_features, feature_names=None) -> np.ndarray:
+    """Which columns of ``table`` are categorical, as a boolean mask.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or ndarray
+        The input, as :func:`as_table` returns it.
+    categorical_features : "from_dtype", None, or array-like of bool, int or str
+        ``"from_dtype"``: the columns whose values are not numbers — pandas
+        ``category``, text (``str``/``object``) columns; booleans are numbers.
+        ``None``: no column. Otherwise a boolean mask, column indices or
+        column names, as in :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
+    feature_names : ndarray of str, optional
+        The column names, needed when ``categorical_features`` holds names.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_features,)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"age": [30, 40], "city": ["Oslo", "Rome"]})
+    >>> categorical_mask(frame, "from_dtype")
+    array([False,  True])
+    >>> categorical_mask(frame, ["city"], feature_names=frame.columns.to_numpy())
+    array([False,  True])
+    """
+    n_features = table.shape[1]
+    if categorical_features is None:
+        return np.zeros(n_features, dtype=bool)
+    if isinstance(categorical_features, str) and categorical_features == "from_dtype":
+        if isinstance(table, np.ndarray):
+            return np.zeros(n_features, dtype=bool)
+        return np.array([not _holds_numbers(table.iloc[:, j]) for j in range(n_features)],
+                        dtype=bool)
+    return _explicit_mask(np.asarray(categorical_features), n_features, feature_names)
+
+
+def _explicit_mask(given: np.ndarray, n_features: int, feature_names) -> np.ndarray:
+    if given.size == 0:
+        return np.zeros(n_features, dtype=bool)
+    if given.dtype.kind == "b":
+        if given.shape != (n_features,):
+            raise ValueError(
+                f"categorical_features as a boolean mask needs one entry per feature "
+                f"({n_features}); got {given.shape[0]}.")
+        return given.astype(bool)
+    mask = np.zeros(n_features, dtype=bool)
+    if given.dtype.kind in "iu":
+        if given.min() < 0 or given.max() >= n_features:
+            raise ValueError(
+                f"categorical_features holds indices outside [0, {n_features - 1}]: "
+                f"{given.tolist()}.")
+        mask[given] = True
+        return mask
+    if given.dtype.kind in "UO" and all(isinstance(name, str) for name in given):
+        if feature_names is None:
+            raise ValueError(
+                "categorical_features names columns, but X has no column names; give a "
+                "data frame or pass column indices.")
+        names = list(map(str, feature_names))
+        unknown = [name for name in given if name not in names]
+        if unknown:
+            raise ValueError(f"categorical_features names columns {unknown} that X does not "
+                             f"have; its columns are {names}.")
+        mask[[names.index(name) for name in given]] = True
+        return mask
+    raise ValueError("categorical_features must be 'from_dtype', None, or an array-like of "
+                     f"bool, int or str; got {given.tolist()!r}.")
+
+
+def _holds_numbers(column) -> bool:
+    """Whether a frame column is numeric or boolean (an object column of numbers counts)."""
+    import pandas as pd
+
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return False
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return True
+    if dtype == object:
+        values = column.dropna()
+        return len(values) > 0 and all(
+            isinstance(v, (Integral, float, np.number, bool, np.bool_)) for v in values)
+    return False
+
+
+def learn_categories(table, mask: np.ndarray) -> list:
+    """The sorted categories seen in each categorical column (None for the others).
+
+    Missing values (None, NaN, pandas' NA) are not categories. Categories are
+    sorted; values of different types (numbers and text) are sorted by type
+    name first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"n": [1.0, 2.0, 3.0], "c": ["b", None, "a"]})
+    >>> learn_categories(frame, np.array([False, True]))
+    [None, array(['a', 'b'], dtype=object)]
+    """
+    import pandas as pd
+
+    categories = []
+    for j, categorical in enumerate(mask):
+        if not categorical:
+            categories.append(None)
+            continue
+        values = [_plain(v) for v in pd.unique(_frame(table).iloc[:, j].dropna().to_numpy(dtype=object))]
+        key = None if _one_type(values) else (lambda v: (type(v).__name__, v))
+        categories.append(np.array(sorted(values, key=key), dtype=object))
+    return categories
+
+
+def _frame(table):
+    import pandas as pd
+
+    return table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
+
+
+def _plain(value):
+    """Numpy scalars as Python values, so categories compare and save simply."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _one_type(values) -> bool:
+    kinds = {"text" if isinstance(v, str) else "number" if isinstance(v, (Integral, float))
+             else type(v).__name__ for v in values}
+    return len(kinds) <= 1
+
+
+def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -> np.ndarray:
+    """The float64 code matrix of ``table``: numbers, and category indices for categories.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or ndarray
+        The input, as :func:`as_table` returns it.
+    mask : ndarray of bool
+        The categorical columns, from :func:`categorical_mask` at fit time.
+    categories : list
+        From :func:`learn_categories` at fit time.
+    feature_names : sequence of str, optional
+        Names for error messages.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples, n_features)
+        ``NaN`` where a value is missing, and in a categorical column where the
+        category was not seen in ``fit``.
+
+    Raises
+    ------
+    ValueError
+        If a numeric column holds text or an infinite value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"n": [1.0, None], "c": ["b", "z"]})
+    >>> code_matrix(frame, np.array([False, True]), [None, np.array(["a", "b"], dtype=object)])
+    array([[ 1.,  1.],
+           [nan, nan]])
+    """
+    import pandas as pd
+
+    if isinstance(table, np.ndarray) and not mask.any():
+        codes = table
+    else:
+        table = _frame(table)
+        codes = np.empty(table.shape, dtype=np.float64)
+        for j in range(table.shape[1]):
+            column = table.iloc[:, j]
+            if mask[j]:
+                indices = pd.Index(categories[j], dtype=object).get_indexer(
+                    column.to_numpy(dtype=object))
+                codes[:, j] = np.where(indices >= 0, indices, np.nan)
+            else:
+                codes[:, j] = _numeric_column(column, _name(feature_names, j))
+    if np.isinf(codes).any():
+        raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
+    return codes
+
+
+def _numeric_column(column, name: str) -> np.ndarray:
+    import pandas as pd
+
+    try:
+        if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+            return column.to_numpy(dtype=np.float64, na_value=np.nan)
+        return pd.to_numeric(column.astype(object), errors="raise").to_numpy(
+            dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"Column {name} holds values that are not numbers ({exc}); it was numeric in fit. "
+            "To treat a column as categorical, give it the 'category' or a text dtype, or name "
+            "it in categorical_features.") from None
+
+
+def _name(feature_names, j: int) -> str:
+    return f"{str(feature_names[j])!r}" if feature_names is not None else f"at index {j}"
+
+
+#: A categorical column with more categories than this keeps the most frequent ones
+#: as one-hot columns and groups the others into one "other" column.
+MAX_ONEHOT_CATEGORIES = 16
+#: Smooth clipping bound of robustly scaled numeric columns (RealMLP's choice).
+SMOOTH_CLIP = 3.0
+
+
+def input_encoding(codes: np.ndarray, mask: np.ndarray, categories: list, *,
+                   scaling: str = "robust", feature_names=None) -> dict:
+    """What :class:`skneuron.nn.TabularInput` needs to encode rows like ``codes``.
+
+    Numeric columns are centred and scaled — ``"robust"``: by the median and
+    the interquartile range (half the range when that is zero), then
+    smoothly clipped to ``(−3, 3)`` by ``z / √(1 + (z/3)²)``; ``"standard"``:
+    by the mean and standard deviation — and their missing values are set to
+    the centre, with an indicator column for every column that had missing
+    values in ``codes``. A categorical column with two categories and no
+    missing value becomes one ±1 column; any other one becomes one-hot
+    columns for its (at most :data:`MAX_ONEHOT_CATEGORIES`) most frequent
+    categories, an "other" column for the rest and a "missing" column when
+    values were missing; a category not seen in ``fit`` encodes as all zeros.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples, n_features)
+        Training rows as :func:`code_matrix` returns them.
+    mask, categories : as from :func:`categorical_mask` and :func:`learn_categories`.
+    scaling : {"robust", "standard"}, default="robust"
+        How numeric columns are scaled.
+    feature_names : sequence of str, optional
+        Column names, for the names of the encoded columns.
+
+    Returns
+    -------
+    dict
+        Keyword arguments of :class:`~skneuron.nn.TabularInput` (arrays and
+        lists: plain data) and ``"names"``, the encoded columns' names.
+
+    Examples
+    --------
+    >>> codes = np.array([[1.0, 0.0], [2.0, 1.0], [np.nan, 2.0], [4.0, 1.0]])
+    >>> spec = input_encoding(codes, np.array([False, True]),
+    ...                       [None, np.array(["a", "b", "c"], dtype=object)],
+    ...                       feature_names=["size", "kind"])
+    >>> spec["names"]
+    ['size', 'size is missing', 'kind=a', 'kind=b', 'kind=c']
+    """
+    names = [str(n) for n in feature_names] if feature_names is not None \
+        else [f"x{j}" for j in range(codes.shape[1])]
+    numeric = np.flatnonzero(~mask)
+    center, scale = _numeric_statistics(codes[:, numeric], scaling)
+    missing = [int(j) for j in numeric if np.isnan(codes[:, j]).any()]
+    spec = {
+        "n_inputs": codes.shape[1],
+        "numeric": numeric.tolist(), "center": center, "scale": scale,
+        "clip": SMOOTH_CLIP if scaling == "robust" else None,
+        "missing": missing, "categorical": np.flatnonzero(mask).tolist(), "tables": [],
+    }
+    encoded_names = [names[j] for j in numeric] + [f"{names[j]} is missing" for j in missing]
+    for j in spec["categorical"]:
+        table, labels = _category_table(codes[:, j], categories[j])
+        spec["tables"].append(table)
+        encoded_names += [f"{names[j]}={label}" for label in labels]
+    spec["names"] = encoded_names
+    return spec
+
+
+def _numeric_statistics(columns: np.ndarray, scaling: str):
+    """Centre and scale of each column, ignoring missing values (constant → scale 1)."""
+    n = columns.shape[1]
+    center, scale = np.zeros(n), np.ones(n)
+    for j in range(n):
+        values = columns[:, j][~np.isnan(columns[:, j])]
+        if values.size == 0:
+            continue
+        if scaling == "standard":
+            mean, std, _ = mean_and_scale(values[:, None])
+            center[j], scale[j] = mean[0], std[0]
+            continue
+        # Quartiles of the values divided by their peak, so no difference overflows.
+        peak = max(np.abs(values).max(), np.finfo(np.float64).tiny)
+        q25, median, q75 = np.percentile(values / peak, [25, 50, 75])
+        spread = q75 - q25 if q75 > q25 else np.ptp(values / peak) / 2
+        center[j] = median * peak
+        if spread > 0:
+            scale[j] = spread * peak
+    return center, scale
+
+
+def mean_and_scale(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column means, standard deviations and the constant-column mask of ``A``.
+
+    Each column is divided by its largest magnitude first, so values near the
+    float64 limits (1e±200) neither overflow nor underflow when squared. A
+    column is constant when its variance is within the rounding error of its
+    mean (scikit-learn's test in ``StandardScaler``), so a target of tiny
+    magnitude (1e-30) still counts as varying; constant columns get scale 1.
+    """
+    peak = np.abs(A).max(axis=0)
+    peak = np.where(peak > 0, peak, 1.0)
+    B = A / peak
+    mean, std = B.mean(axis=0), B.std(axis=0)
+    eps = np.finfo(np.float64).eps
+    constant = std**2 <= len(A) * eps * std**2 + (len(A) * mean * eps) ** 2
+    return mean * peak, np.where(constant, 1.0, std * peak), constant
+
+
+
+def _category_table(codes: np.ndarray, categories: np.ndarray):
+    """Encoding table of one categorical column: row i encodes category i, the last row
+    encodes missing or unseen values; and the names of its columns."""
+    k = len(categories)
+    present = ~np.isnan(codes)
+    has_missing = not present.all()
+    if k <= 2 and not has_missing:
+        table = np.zeros((k + 1, 1))
+        table[:k, 0] = [-1.0, 1.0][:k] if k == 2 else [1.0]
+        return table, [f"{categories[-1]}" if k else "?"]
+    counts = np.bincount(codes[present].astype(np.int64), minlength=k)
+    kept = np.sort(np.argsort(-counts, kind="stable")[:MAX_ONEHOT_CATEGORIES])
+    others = k > len(kept)
+    width = len(kept) + others + has_missing
+    table = np.zeros((k + 1, width))
+    slot = np.full(k, len(kept)) if others else np.full(k, -1)
+    slot[kept] = np.arange(len(kept))
+    for category in range(k):
+        if slot[category] >= 0:
+            table[category, slot[category]] = 1.0
+    if has_missing:
+        table[k, width - 1] = 1.0
+    labels = [str(categories[i]) for i in kept] + ["other"] * others + ["missing"] * has_missing
+    return table, labels

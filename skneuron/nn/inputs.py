@@ -1,0 +1,151 @@
+"""The input stage of a fitted network: from coded table rows to the features neurons read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["TabularInput"]
+
+
+class TabularInput(nn.Module):
+    """Impute, scale and one-hot encode rows of a table given as numbers.
+
+    The input is a float tensor of ``n_inputs`` columns: numeric columns hold
+    their values (``NaN`` where missing), categorical columns the index of
+    their category (``NaN``, or any index outside the table, where missing or
+    unknown). The output concatenates, in this order:
+
+    - the numeric columns, ``(x − center) / scale``, smoothly clipped to
+      ``(−clip, clip)`` by ``z / √(1 + (z/clip)²)`` when ``clip`` is set, and
+      ``0`` (the centre) where missing;
+    - an indicator ``1.0`` / ``0.0`` of "missing" for each column in ``missing``;
+    - for each categorical column, the row of its table that its category
+      selects (the last row for a missing or unknown category).
+
+    Every statistic is a buffer, so the module moves with ``.to(device)``, is
+    part of the state dict and runs in the buffers' precision.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input columns.
+    numeric : sequence of int
+        Indices of the numeric columns.
+    center, scale : array-like of shape (len(numeric),)
+        Their centre and scale.
+    clip : float, optional
+        Bound of the smooth clipping of the scaled numeric values; none when None.
+    missing : sequence of int, default=()
+        Indices of the columns (numeric) that get a missing-value indicator.
+    categorical : sequence of int, default=()
+        Indices of the categorical columns.
+    tables : sequence of array-like, default=()
+        One table per categorical column, of shape ``(n_categories + 1, width)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skneuron.nn import TabularInput
+    >>> encode = TabularInput(2, numeric=[0], center=[10.0], scale=[2.0], missing=[0],
+    ...                       categorical=[1], tables=[[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]])
+    >>> encode(torch.tensor([[12.0, 0.0], [float("nan"), 1.0], [8.0, float("nan")]],
+    ...                     dtype=torch.float64))
+    tensor([[ 1.,  0.,  1.,  0.],
+            [ 0.,  1.,  0.,  1.],
+            [-1.,  0.,  0.,  0.]], dtype=torch.float64)
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        numeric: Sequence[int],
+        center,
+        scale,
+        *,
+        clip: float | None = None,
+        missing: Sequence[int] = (),
+        categorical: Sequence[int] = (),
+        tables: Sequence = (),
+    ):
+        super().__init__()
+        if len(tables) != len(categorical):
+            raise ValueError("TabularInput needs one table per categorical column.")
+        self.n_inputs, self.clip = int(n_inputs), clip
+        f64 = {"dtype": torch.float64}
+        self.register_buffer("numeric", torch.as_tensor(list(numeric), dtype=torch.int64))
+        self.register_buffer("center", torch.as_tensor(center, **f64).reshape(-1))
+        self.register_buffer("scale", torch.as_tensor(scale, **f64).reshape(-1))
+        self.register_buffer("missing", torch.as_tensor(list(missing), dtype=torch.int64))
+        self.register_buffer("categorical", torch.as_tensor(list(categorical), dtype=torch.int64))
+        tables = [torch.as_tensor(table, **f64) for table in tables]
+        # All tables in one buffer, stacked row-wise and padded to the widest.
+        self.widths = [int(t.shape[1]) for t in tables]
+        self._sizes = [int(t.shape[0]) - 1 for t in tables]
+        self.register_buffer("sizes", torch.as_tensor([t.shape[0] - 1 for t in tables],
+                                                      dtype=torch.int64))
+        width = max(self.widths, default=0)
+        padded = [nn.functional.pad(t, (0, width - t.shape[1])) for t in tables]
+        self.register_buffer("tables", torch.cat(padded) if padded else torch.zeros(0, 0, **f64))
+        self._n_missing = len(missing)
+        self.n_features = len(numeric) + len(missing) + sum(self.widths)
+
+    @classmethod
+    def standardizing(cls, mean, scale) -> TabularInput:
+        """All columns numeric, standardised by ``mean`` and ``scale``, no missing values.
+
+        Parameters
+        ----------
+        mean, scale : array-like of shape (n_inputs,)
+            Each column's mean and standard deviation.
+
+        Returns
+        -------
+        TabularInput
+
+        Examples
+        --------
+        >>> import torch
+        >>> TabularInput.standardizing([1.0], [2.0])(torch.tensor([[5.0]], dtype=torch.float64))
+        tensor([[2.]], dtype=torch.float64)
+        """
+        mean = torch.as_tensor(mean, dtype=torch.float64).reshape(-1)
+        return cls(len(mean), range(len(mean)), mean, scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Encoded features of coded rows ``x``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, n_inputs)
+            Coded rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_features)
+            In ``x``'s dtype when it is floating point, else the buffers'.
+        """
+        dtype = x.dtype if x.is_floating_point() else self.center.dtype
+        values = x.index_select(1, self.numeric).to(self.center.dtype)
+        scaled = (values - self.center) / self.scale
+        if self.clip is not None:
+            scaled = scaled * torch.rsqrt(1.0 + (scaled / self.clip).square())
+        absent = torch.isnan(values)
+        parts = [torch.where(absent, torch.zeros_like(scaled), scaled).to(dtype)]
+        if self._n_missing:
+            parts.append(torch.isnan(x.index_select(1, self.missing)).to(dtype))
+        start = 0
+        for j, width in enumerate(self.widths):
+            codes = x[:, self.categorical[j]]
+            size = self.sizes[j]
+            known = (codes >= 0) & (codes < size)  # False for NaN too
+            rows = torch.where(known, codes, size.to(codes.dtype)).to(torch.int64) + start
+            parts.append(self.tables.index_select(0, rows)[:, :width].to(dtype))
+            start += self._sizes[j] + 1
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+    def extra_repr(self) -> str:
+        return (f"n_inputs={self.n_inputs}, n_features={self.n_features}, "
+                f"categorical={len(self.widths)}, clip={self.clip}")

@@ -1,0 +1,201 @@
+"""Native tabular input: data frames with text, categorical and boolean columns, missing values."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+
+import skneuron
+from skneuron import TaskNeuronClassifier, TaskNeuronRegressor
+from skneuron._tabular import categorical_mask, code_matrix, input_encoding, learn_categories
+
+QUICK = {"hidden_layer_sizes": (16,), "max_iter": 40, "batch_size": 32, "random_state": 0}
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def frame(n=300, seed=0):
+    """A table as users have them: numbers with gaps, text, a category, a flag."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "size": rng.normal(50, 10, n),
+        "city": rng.choice(["Oslo", "Rome", "Lima", None], size=n, p=[0.4, 0.3, 0.2, 0.1]),
+        "grade": pd.Categorical(rng.choice(["a", "b"], size=n)),
+        "new": rng.random(n) > 0.5,
+    })
+    df.loc[::9, "size"] = np.nan
+    effect = df["city"].map({"Oslo": 2.0, "Rome": -1.0, "Lima": 0.5}).fillna(0.0)
+    y = (np.nan_to_num(df["size"].to_numpy() - 50) / 10 + effect.to_numpy()
+         + 1.5 * (df["grade"] == "b") + 0.5 * df["new"] + 0.1 * rng.standard_normal(n))
+    return df, np.asarray(y, dtype=float)
+
+
+@pytest.fixture(scope="module")
+def fitted_regressor():
+    X, y = frame()
+    return TaskNeuronRegressor(**QUICK).fit(X, y), X, y
+
+
+def test_a_data_frame_with_text_categories_flags_and_gaps_fits_and_predicts(fitted_regressor):
+    reg, X, y = fitted_regressor
+    assert reg.is_categorical_.tolist() == [False, True, True, False]
+    assert reg.categories_[1].tolist() == ["Lima", "Oslo", "Rome"]
+    assert reg.categories_[0] is None and reg.categories_[3] is None
+    assert list(reg.feature_names_in_) == ["size", "city", "grade", "new"]
+    assert reg.score(X, y) > 0.9  # the effects of the text column are learned
+    names = reg._input_encoding["names"]
+    assert names == ["size", "new", "size is missing", "city=Lima", "city=Oslo", "city=Rome",
+                     "city=missing", "grade=b"]
+
+
+def test_unseen_categories_and_missing_values_at_predict_are_not_errors(fitted_regressor):
+    reg, X, _ = fitted_regressor
+    new = X.head(4).copy()
+    new["city"] = ["Paris", None, "Oslo", "Oslo"]
+    new["grade"] = pd.Categorical(["c", "a", "a", "b"])
+    new.loc[2, "size"] = np.nan
+    predictions = reg.predict(new)
+    assert np.isfinite(predictions).all()
+    # An unseen category is encoded as none of the known ones: it is not silently "Oslo".
+    codes = reg._validate_input(new, reset=False)
+    assert np.isnan(codes[0, 1]) and codes[2, 1] == 1.0
+    assert np.isnan(codes[0, 2])
+
+
+def test_predictions_do_not_depend_on_column_order_of_a_frame(fitted_regressor):
+    reg, X, _ = fitted_regressor
+    with pytest.raises(ValueError, match="feature names"):
+        reg.predict(X[["city", "size", "grade", "new"]])
+
+
+@pytest.mark.parametrize("categorical_features", [[1, 2], ["city", "grade"],
+                                                  [False, True, True, False]])
+def test_categorical_features_by_index_name_or_mask(categorical_features):
+    X, y = frame(n=120)
+    reg = TaskNeuronRegressor(categorical_features=categorical_features, **QUICK).fit(X, y)
+    assert reg.is_categorical_.tolist() == [False, True, True, False]
+
+
+def test_a_numeric_column_can_be_declared_categorical():
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.normal(size=200), rng.integers(0, 3, 200)]
+    y = X[:, 0] + np.array([0.0, 3.0, -3.0])[X[:, 1].astype(int)]
+    reg = TaskNeuronRegressor(categorical_features=[1], **QUICK).fit(X, y)
+    assert reg.categories_[1].tolist() == [0.0, 1.0, 2.0]
+    assert reg.score(X, y) > 0.9
+
+
+def test_an_object_array_with_text_is_read_as_a_table():
+    X, y = frame(n=120)
+    reg = TaskNeuronRegressor(**QUICK).fit(X.to_numpy(dtype=object), y)
+    assert reg.is_categorical_.tolist() == [False, True, True, False]
+    assert not hasattr(reg, "feature_names_in_")
+
+
+def test_arrow_tables_are_read_like_pandas_frames():
+    pa = pytest.importorskip("pyarrow")
+    X, y = frame(n=150)
+    from_pandas = TaskNeuronRegressor(**QUICK).fit(X, y)
+    from_arrow = TaskNeuronRegressor(**QUICK).fit(pa.Table.from_pandas(X), y)
+    np.testing.assert_array_equal(from_arrow.predict(pa.Table.from_pandas(X)),
+                                  from_pandas.predict(X))
+
+
+def test_classifier_reads_tables_too():
+    X, y = frame(n=200)
+    labels = np.where(y > np.median(y), "high", "low")
+    clf = TaskNeuronClassifier(**QUICK).fit(X, labels)
+    assert clf.score(X, labels) > 0.85
+    assert clf.predict_proba(X.head(3)).shape == (3, 2)
+
+
+def test_missing_values_are_imputed_and_flagged():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    missing = rng.random(400) < 0.3
+    y = np.where(missing, 5.0, X[:, 0])  # the gap itself carries the signal
+    X[missing, 0] = np.nan
+    reg = TaskNeuronRegressor(**{**QUICK, "max_iter": 100}).fit(X, y)
+    assert reg._input_encoding["missing"] == [0]
+    assert reg.score(X, y) > 0.95
+
+
+def test_table_models_survive_pickle_clone_and_save(fitted_regressor, tmp_path):
+    reg, X, _ = fitted_regressor
+    restored = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+    path = tmp_path / "table.skn"
+    reg.save(path)
+    loaded = skneuron.load(path)
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    assert loaded.categories_[1].tolist() == reg.categories_[1].tolist()
+    assert clone(reg).get_params()["categorical_features"] == "from_dtype"
+
+
+def test_exported_graph_reads_coded_rows(fitted_regressor, tmp_path):
+    reg, X, _ = fitted_regressor
+    path = tmp_path / "table.pt"
+    reg.export_torchscript(path, dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        module = torch.jit.load(str(path))
+    codes = reg._validate_input(X, reset=False)
+    exported = module(torch.as_tensor(codes)).numpy().ravel()
+    np.testing.assert_allclose(exported, reg.predict(X), rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------------------ the pieces on their own
+def test_from_dtype_reads_bool_as_numbers_and_text_as_categories():
+    X, _ = frame(n=10)
+    assert categorical_mask(X, "from_dtype").tolist() == [False, True, True, False]
+    assert categorical_mask(X, None).tolist() == [False] * 4
+    assert categorical_mask(X[["size"]].to_numpy(), "from_dtype").tolist() == [False]
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ([5], "indices outside"), (["town"], "does not have"), ([True, False], "one entry per feature"),
+    ([1.5], "bool, int or str"),
+])
+def test_bad_categorical_features_are_named(given, message):
+    X, _ = frame(n=10)
+    with pytest.raises(ValueError, match=message):
+        categorical_mask(X, given, feature_names=X.columns.to_numpy())
+
+
+def test_categories_of_mixed_types_sort_and_code_consistently():
+    table = pd.DataFrame({"c": pd.array([2, "b", 1, "a", None], dtype=object)})
+    categories = learn_categories(table, np.array([True]))
+    assert categories[0].tolist() == [1, 2, "a", "b"]
+    codes = code_matrix(table, np.array([True]), categories)
+    assert codes[:, 0].tolist()[:4] == [1.0, 3.0, 0.0, 2.0] and np.isnan(codes[4, 0])
+
+
+def test_many_categories_keep_the_most_frequent_and_group_the_rest():
+    codes = np.repeat(np.arange(30.0), np.arange(30, 0, -1))[:, None]  # category 0 most frequent
+    spec = input_encoding(codes, np.array([True]), [np.arange(30)], feature_names=["c"])
+    table = spec["tables"][0]
+    assert table.shape == (31, 17)  # 16 kept + "other"; the last row is "unknown"
+    assert spec["names"][-1] == "c=other" and spec["names"][0] == "c=0"
+    assert table[29, 16] == 1.0 and table[30].sum() == 0.0
+
+
+def test_robust_scaling_smoothly_clips_outliers():
+    codes = np.r_[np.linspace(-1, 1, 99), 1e6][:, None]
+    spec = input_encoding(codes, np.array([False]), [None], scaling="robust")
+    module = skneuron.nn.TabularInput(**{k: v for k, v in spec.items() if k != "names"})
+    features = module(torch.as_tensor(codes)).numpy()
+    assert np.abs(features).max() < 3.0 and np.ptp(features[:99]) > 1.0
+
+
+def test_a_huge_string_cell_costs_no_fixed_width_array():
+    X, y = frame(n=100)
+    X["city"] = X["city"].astype(object)
+    X.loc[0, "city"] = "z" * 2_000_000
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = TaskNeuronRegressor(**{**QUICK, "max_iter": 2}).fit(X, y)
+    assert len(reg.categories_[1]) == 4 and reg.categories_[1].dtype == object
