@@ -39,6 +39,8 @@ class Adam:
         L2 penalty coefficient, added to the gradient of every parameter with
         two or more dimensions (weight matrices), not to biases —
         scikit-learn's MLP convention.
+    betas : (float, float), default=(0.9, 0.999)
+        Decay rates of the moment estimates.
 
     Examples
     --------
@@ -51,9 +53,11 @@ class Adam:
     True
     """
 
-    def __init__(self, params: Iterable[torch.Tensor], lr: float, *, weight_decay: float = 0.0):
+    def __init__(self, params: Iterable[torch.Tensor], lr: float, *, weight_decay: float = 0.0,
+                 betas: tuple[float, float] = _BETAS):
         self.params = [p for p in params if p.requires_grad]
         self.lr = lr
+        self.betas = betas
         self._exp_avgs = [torch.zeros_like(p) for p in self.params]
         self._exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
         device = self.params[0].device if self.params else torch.device("cpu")
@@ -93,10 +97,10 @@ class Adam:
             if self._fused:
                 torch._fused_adam_(
                     params, *state, [], [self._step] * len(kept), lr=self.lr,
-                    beta1=_BETAS[0], beta2=_BETAS[1], weight_decay=decay, eps=_EPS,
+                    beta1=self.betas[0], beta2=self.betas[1], weight_decay=decay, eps=_EPS,
                     amsgrad=False, maximize=False)
             else:
                 adam_update(
                     params, *state, [], [self._steps[i] for i in kept], foreach=True,
-                    amsgrad=False, beta1=_BETAS[0], beta2=_BETAS[1], lr=self.lr,
+                    amsgrad=False, beta1=self.betas[0], beta2=self.betas[1], lr=self.lr,
                     weight_decay=decay, eps=_EPS, maximize=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -46,6 +47,16 @@ AUTO_EARLY_STOPPING_ROWS = 10_000
 
 #: How numeric input columns are scaled (see :func:`skneuron._tabular.input_encoding`).
 INPUT_SCALING = "standard"
+
+_SCHEDULES = {
+    None: None,
+    "cosine": lambda t: 0.5 * (1.0 + math.cos(math.pi * t)),
+    "linear": lambda t: 1.0 - t,
+    "coslog4": lambda t: 0.5 * (1.0 - math.cos(2 * math.pi * math.log2(1 + 15 * t))),
+}
+# Exploration switches (temporary).
+_RECIPE = {"betas": (0.9, 0.999), "schedule": None, "label_smoothing": 0.0,
+           "val_metric": "accuracy"}
 
 #: Rows per forward pass in predict, so inference memory stays bounded.
 PREDICT_CHUNK_ROWS = 65_536
@@ -76,6 +87,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         "discovery_params": [dict, None],
         "max_order": [Interval(Integral, 1, 6, closed="both")],
         "rank": [Interval(Integral, 1, None, closed="left")],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -102,6 +114,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         discovery_params=None,
         max_order=3,
         rank=8,
+        n_members=1,
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -124,6 +137,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         self.discovery_params = discovery_params
         self.max_order = max_order
         self.rank = rank
+        self.n_members = n_members
         self.alpha = alpha
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -245,10 +259,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         X_std = self._encoded(X)
 
         if isinstance(self.early_stopping, str):  # "auto"
-            self.do_early_stopping_ = len(X) > AUTO_EARLY_STOPPING_ROWS
+            self.do_early_stopping_ = self.n_members > 1 or len(X) > AUTO_EARLY_STOPPING_ROWS
         else:
             self.do_early_stopping_ = bool(self.early_stopping)
-        train, val = self._split(len(X), targets, split_seed)
+        train, weights, validation = self._split(targets, sample_weight, split_seed)
         if not continuing:
             self.formula_, self.discovery_ = self._resolve_formula(
                 X_std[train], discovery_targets[train], discovery_seed
@@ -257,7 +271,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             self.loss_curve_, self.n_iter_ = [], 0
             self.validation_scores_ = None
 
-        history = self._train(X_std, targets, sample_weight, train, val, shuffle_seed)
+        history = self._train(X_std, targets, train, weights, validation, shuffle_seed)
         self.loss_curve_ += history.loss_curve
         self.n_iter_ += history.n_iter
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.inf
@@ -285,10 +299,24 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 f"The 'discovery_params' parameter of {name} has keys {sorted(unknown)} that "
                 f"discovery={self.discovery!r} does not take; it takes {sorted(taken - shared)}.")
 
-    def _split(self, n_samples, targets, seed):
-        rows = np.arange(n_samples)
+    def _split(self, targets, sample_weight, seed):
+        """The training rows, their weights and the validation data, as row indices.
+
+        Returns ``(train, weights, validation)``: ``weights`` is None, the
+        sample weights of ``train``, or with several members one row of
+        weights per member; ``validation`` is None, the held-out rows, or with
+        several members ``(rows, weights)`` — each member is validated on the
+        fold it does not train on (cross-fitting: every row trains all members
+        but one and validates that one).
+        """
+        rows = np.arange(len(targets))
         if not self.do_early_stopping_:
-            return rows, None
+            return rows, sample_weight, None
+        if self.n_members > 1:
+            folds = self._folds(targets, seed)
+            in_fold = folds[None, :] == np.arange(self.n_members)[:, None]
+            weight = np.ones(len(rows)) if sample_weight is None else sample_weight
+            return rows, np.where(in_fold, 0.0, weight), (rows, np.where(in_fold, weight, 0.0))
         stratify = self._stratify(targets)
         try:
             train, val = train_test_split(rows, test_size=self.validation_fraction,
@@ -301,7 +329,23 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 f"The validation set is too small ({len(val)} rows) for early stopping; "
                 "increase validation_fraction or set early_stopping=False."
             )
-        return train, val
+        return train, None if sample_weight is None else sample_weight[train], val
+
+    def _folds(self, targets, seed) -> np.ndarray:
+        """The fold of every row, one fold per member (stratified for classifiers)."""
+        k = self.n_members
+        if len(targets) < 2 * k:
+            raise ValueError(f"{len(targets)} rows are too few to give each of the "
+                             f"{k} members a validation fold; lower n_members or set "
+                             "early_stopping=False.")
+        stratify = self._stratify(targets)
+        folds = np.empty(len(targets), dtype=np.int64)
+        splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
+        if stratify is None or np.bincount(np.unique(stratify, return_inverse=True)[1]).min() < k:
+            splitter, stratify = KFold(k, shuffle=True, random_state=seed), None
+        for fold, (_, held_out) in enumerate(splitter.split(targets, stratify)):
+            folds[held_out] = fold
+        return folds
 
     def _validate_input(self, X, y=None, *, reset: bool) -> np.ndarray:
         """Check ``X`` and return its code matrix (see :mod:`skneuron._tabular`).
@@ -355,13 +399,13 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         body = TaskNeuronNetwork(
             inputs.n_features, self._n_network_outputs(), self.formula_,
             hidden_layer_sizes=_hidden_sizes(self.hidden_layer_sizes), activation=self.activation,
-            generator=torch.Generator().manual_seed(int(seed)),
+            members=self.n_members, generator=torch.Generator().manual_seed(int(seed)),
         )
         output_mean, output_scale = self._output_scaling()
         return Standardized(body, output_mean=output_mean, output_scale=output_scale,
-                            inputs=inputs)
+                            inputs=inputs, member_reduction=self._member_reduction)
 
-    def _train(self, X_std, targets, sample_weight, train, val, seed):
+    def _train(self, X_std, targets, train, weights, validation, seed):
         device, dtype = self.device_, torch.float32
         # The body trains, and then predicts, in float32; the standardisation buffers
         # keep float64, where inputs of magnitude 1e±200 are still representable.
@@ -372,9 +416,13 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
 
         target_dtype = self._target_dtype()
-        validation = None
-        if val is not None:
-            validation = (as_tensor(X_std[val]), as_tensor(targets[val], target_dtype))
+        if isinstance(validation, tuple):  # rows and one row of weights per member
+            rows, member_weights = validation
+            validation = (as_tensor(X_std[rows]), as_tensor(targets[rows], target_dtype),
+                          as_tensor(member_weights))
+        elif validation is not None:
+            validation = (as_tensor(X_std[validation]), as_tensor(targets[validation],
+                                                                  target_dtype))
         batch_size = 200 if self.batch_size == "auto" else self.batch_size
         return fit_network(
             self.network_.body,
@@ -382,7 +430,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             as_tensor(targets[train], target_dtype),
             loss_fn=self._loss,
             loss_gradient_fn=self._loss_and_gradient,
-            sample_weight=None if sample_weight is None else as_tensor(sample_weight[train]),
+            sample_weight=None if weights is None else as_tensor(weights),
             validation=validation,
             score_fn=self._validation_score,
             batch_size=batch_size,
@@ -395,6 +443,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             callbacks=[print_progress] if self.verbose else [],
             num_threads=_training_threads(batch_size, self.network_.body),
             compile=self.compile,
+            betas=_RECIPE["betas"],
+            lr_schedule=_SCHEDULES[_RECIPE["schedule"]],
         )
 
     # --------------------------------------------------------------- predict
@@ -738,17 +788,26 @@ default="from_dtype"
     def _target_dtype(self):
         return torch.float32
 
+    _member_reduction = "mean"
+
     def _loss_and_gradient(self, outputs, targets):
         # ½·mean over outputs of the squared residuals; its gradient is residual / n_outputs.
-        n_outputs = outputs.shape[1]
+        n_outputs = outputs.shape[-1]
         residuals = outputs - targets
-        losses = residuals.square().sum(dim=1).mul_(0.5 / n_outputs)
+        losses = residuals.square().sum(dim=-1).mul_(0.5 / n_outputs)
         return losses, residuals if n_outputs == 1 else residuals / n_outputs
 
-    def _validation_score(self, outputs, targets):
-        residual = (targets - outputs).square().sum(dim=0)
-        total = (targets - targets.mean(dim=0)).square().sum(dim=0)
-        return (1 - residual / total.clamp(min=torch.finfo(total.dtype).tiny)).mean()
+    def _validation_score(self, outputs, targets, weights=None):
+        """R² (mean over outputs); one per member when ``weights`` weigh the rows per member."""
+        if weights is None:
+            residual = (targets - outputs).square().sum(dim=0)
+            total = (targets - targets.mean(dim=0)).square().sum(dim=0)
+            return (1 - residual / total.clamp(min=torch.finfo(total.dtype).tiny)).mean()
+        w = weights.unsqueeze(-1)
+        mean = (w * targets).sum(-2, keepdim=True) / w.sum(-2, keepdim=True)
+        residual = (w * (targets - outputs).square()).sum(-2)
+        total = (w * (targets - mean).square()).sum(-2)
+        return (1 - residual / total.clamp(min=torch.finfo(total.dtype).tiny)).mean(-1)
 
     def predict(self, X):
         """Predict targets for ``X``.
@@ -862,21 +921,45 @@ validation_scores_, best_validation_score_
     def _target_dtype(self):
         return torch.float32 if len(self.classes_) == 2 else torch.int64
 
-    def _loss_and_gradient(self, outputs, targets):
-        if outputs.shape[1] == 1:  # binary: log-loss of the logit; gradient σ(logit) − target
-            losses = F.binary_cross_entropy_with_logits(outputs, targets, reduction="none")
-            return losses.squeeze(1), torch.sigmoid(outputs).sub_(targets)
-        # multiclass: cross-entropy of the logits; gradient softmax − one-hot
-        log_probabilities = F.log_softmax(outputs, dim=1)
-        losses = log_probabilities.gather(1, targets[:, None]).squeeze(1).neg_()
-        gradients = log_probabilities.exp()
-        return losses, gradients.scatter_add_(1, targets[:, None], _minus_ones(gradients))
+    _member_reduction = "probabilities"
 
-    def _validation_score(self, outputs, targets):
-        if outputs.shape[1] == 1:
-            predicted = (outputs > 0).to(targets.dtype)
-            return (predicted == targets).float().mean()
-        return (outputs.argmax(dim=1) == targets).float().mean()
+    def _loss_and_gradient(self, outputs, targets):
+        # With several members, outputs are (members, batch, ·) and targets (batch, ·).
+        smoothing = _RECIPE["label_smoothing"] if self.network_.body.training else 0.0
+        if outputs.shape[-1] == 1:  # binary: log-loss of the logit; gradient σ(logit) − target
+            if smoothing:
+                targets = targets * (1 - smoothing) + smoothing / 2
+            losses = F.binary_cross_entropy_with_logits(outputs, targets.expand_as(outputs),
+                                                        reduction="none")
+            return losses.squeeze(-1), torch.sigmoid(outputs).sub_(targets)
+        index = targets.unsqueeze(-1).expand(*outputs.shape[:-1], 1)
+        log_probabilities = F.log_softmax(outputs, dim=-1)
+        if smoothing:
+            soft = torch.full_like(outputs, smoothing / outputs.shape[-1])
+            soft.scatter_add_(-1, index, torch.full_like(outputs[..., :1], 1 - smoothing))
+            losses = -(soft * log_probabilities).sum(-1)
+            return losses, log_probabilities.exp().sub_(soft)
+        # multiclass: cross-entropy of the logits; gradient softmax − one-hot
+        losses = log_probabilities.gather(-1, index).squeeze(-1).neg_()
+        gradients = log_probabilities.exp()
+        return losses, gradients.scatter_add_(-1, index, _minus_ones(gradients))
+
+    def _validation_score(self, outputs, targets, weights=None):
+        """Accuracy; one per member when ``weights`` weigh the rows per member."""
+        if _RECIPE.get("val_metric") == "logloss":
+            if outputs.shape[-1] == 1:
+                per_row = -F.binary_cross_entropy_with_logits(
+                    outputs, targets.expand_as(outputs), reduction="none").squeeze(-1)
+            else:
+                index = targets.unsqueeze(-1).expand(*outputs.shape[:-1], 1)
+                per_row = F.log_softmax(outputs, dim=-1).gather(-1, index).squeeze(-1)
+        elif outputs.shape[-1] == 1:
+            per_row = ((outputs > 0).to(targets.dtype) == targets).squeeze(-1).float()
+        else:
+            per_row = (outputs.argmax(dim=-1) == targets).float()
+        if weights is None:
+            return per_row.mean()
+        return (per_row * weights).sum(-1) / weights.sum(-1)
 
     def predict_proba(self, X):
         """Class probabilities for ``X``.
@@ -979,7 +1062,7 @@ def _training_threads(batch_size: int, network: torch.nn.Module) -> int:
 
 def _minus_ones(like: torch.Tensor) -> torch.Tensor:
     """A column of −1 for ``like``'s rows (subtracts the one-hot of the targets)."""
-    return torch.full((like.shape[0], 1), -1.0, dtype=like.dtype, device=like.device)
+    return torch.full((*like.shape[:-1], 1), -1.0, dtype=like.dtype, device=like.device)
 
 
 def _uniform_as_none(sample_weight: np.ndarray) -> np.ndarray | None:

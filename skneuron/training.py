@@ -243,6 +243,39 @@ class StoppingRule:
         self.best = -math.inf
         self.best_epoch = 0
         self._no_improvement = 0
+        self._members: list[StoppingRule] | None = None
+
+    def update_members(self, loss: float, scores: Sequence[float]) -> list[bool]:
+        """Record an epoch of several members, each with its own validation score.
+
+        Each member keeps its own best and patience; :attr:`should_stop` turns
+        true once every member has run out of patience.
+
+        Parameters
+        ----------
+        loss : float
+            The epoch's training loss (not monitored).
+        scores : sequence of float
+            One validation score per member.
+
+        Returns
+        -------
+        list of bool
+            Whether each member's score is its best so far.
+
+        Examples
+        --------
+        >>> rule = StoppingRule(tol=0.0, patience=0)
+        >>> rule.update_members(0.5, [0.7, 0.8]), rule.update_members(0.4, [0.6, 0.9])
+        ([True, True], [False, True])
+        >>> rule.should_stop
+        False
+        """
+        if self._members is None:
+            self._members = [StoppingRule(tol=self.tol, patience=self.patience) for _ in scores]
+        improved = [rule.update(loss, score) for rule, score in zip(self._members, scores)]
+        self.best = sum(rule.best for rule in self._members) / len(self._members)
+        return improved
 
     def update(self, loss: float, validation_score: float | None) -> bool:
         """Record an epoch; return whether it is the best so far.
@@ -284,6 +317,8 @@ class StoppingRule:
         >>> StoppingRule(tol=0.0, patience=0).should_stop
         False
         """
+        if self._members is not None:
+            return all(rule.should_stop for rule in self._members)
         return self._no_improvement > self.patience
 
 
@@ -348,6 +383,8 @@ def fit_network(
     callbacks: Sequence[Callable[[EpochReport], None]] = (),
     num_threads: int | None = None,
     compile: bool = False,
+    betas: tuple[float, float] = (0.9, 0.999),
+    lr_schedule: Callable[[float], float] | None = None,
 ) -> TrainingResult:
     """Train ``module`` in place with minibatch Adam and return its history.
 
@@ -397,6 +434,12 @@ def fit_network(
         :func:`torch.compile`. Steps get faster, but compiling takes seconds
         (more the first time on a machine), so it pays on long fits only; if
         compiling fails, training continues uncompiled with a warning.
+    betas : (float, float), default=(0.9, 0.999)
+        Adam's decay rates of the moment estimates.
+    lr_schedule : callable, optional
+        ``lr_schedule(t)`` → factor of ``learning_rate`` at training progress
+        ``t`` in ``[0, 1)`` (the share of the ``max_iter`` epochs' steps taken
+        before the step); a constant learning rate when None.
 
     Returns
     -------
@@ -419,11 +462,16 @@ def fit_network(
         restore_best = validation is not None
     if loss_gradient_fn is None:
         loss_gradient_fn = _autograd_loss_gradient(loss_fn)
-    optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_size)
+    optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_size,
+                     betas=betas)
+    steps_per_epoch = math.ceil(n_samples / batch_size)
+    learning_rates = None if lr_schedule is None else _scheduled(
+        learning_rate, lr_schedule, steps_per_epoch * max_iter)
     gradients = _minibatch_gradients(module, optimizer.params, loss_gradient_fn)
     if compile:
         gradients = _compiled(gradients, batch_size)
     rule = StoppingRule(tol=tol, patience=n_iter_no_change)
+    members = getattr(module, "members", 1)
     callbacks = (*callbacks, *_OBSERVERS.get())
     initial_state = best_state = _snapshot(module)
     result = TrainingResult()
@@ -433,18 +481,28 @@ def fit_network(
             for epoch in range(1, max_iter + 1):
                 start = time.perf_counter()
                 module.train()  # _score leaves it in eval mode
+                rates = None if learning_rates is None else \
+                    learning_rates[(epoch - 1) * steps_per_epoch:epoch * steps_per_epoch]
                 loss = _train_one_epoch(gradients, optimizer, X, Y, sample_weight, batch_size,
-                                        generator)
+                                        generator, rates, members)
                 if not math.isfinite(loss):
                     result.stop_reason = "non_finite"
                     break
                 score = _score(module, validation, score_fn)
                 result.loss_curve.append(loss)
+                if isinstance(score, list):  # one score per member: each keeps its best
+                    improved_members = rule.update_members(loss, score)
+                    score = sum(score) / len(score)
+                    improved = any(improved_members)
+                    if improved:
+                        best_state = _snapshot_members(module, best_state, improved_members)
+                        result.best_epoch = epoch
+                else:
+                    improved = rule.update(loss, score)
+                    if improved:
+                        best_state, result.best_epoch = _snapshot(module), epoch
                 if score is not None:
                     result.validation_scores.append(score)
-                improved = rule.update(loss, score)
-                if improved:
-                    best_state, result.best_epoch = _snapshot(module), epoch
                 report = EpochReport(epoch, loss, score, time.perf_counter() - start, improved)
                 for callback in callbacks:
                     callback(report)
@@ -482,20 +540,30 @@ def fit_network(
     return result
 
 
-def _train_one_epoch(gradients, optimizer, X, Y, weights, batch_size, generator) -> float:
+def _scheduled(learning_rate: float, schedule, n_steps: int) -> list[float]:
+    """The learning rate of every step of a fit, from ``schedule(progress)``."""
+    return [learning_rate * schedule(step / n_steps) for step in range(n_steps)]
+
+
+def _train_one_epoch(gradients, optimizer, X, Y, weights, batch_size, generator,
+                     learning_rates=None, members: int = 1) -> float:
     permutation = torch.randperm(X.shape[0], device=X.device, generator=generator)
     # index_select: a third of the time of X[permutation] on the CPU.
     X, Y = X.index_select(0, permutation), Y.index_select(0, permutation)
-    if weights is not None:
-        weights = weights.index_select(0, permutation)
+    if weights is not None:  # (n,), or (members, n): each member's weights of the rows
+        weights = weights.index_select(-1, permutation)
     total = torch.zeros((), device=X.device, dtype=X.dtype)
-    for start in range(0, X.shape[0], batch_size):
+    for step, start in enumerate(range(0, X.shape[0], batch_size)):
         stop = start + batch_size
         loss, grads = gradients(X[start:stop], Y[start:stop],
-                                None if weights is None else weights[start:stop])
+                                None if weights is None else weights[..., start:stop])
         total.add_(loss)
+        if learning_rates is not None:
+            optimizer.lr = learning_rates[step]
         optimizer.step(grads)
-    return (total / (X.shape[0] if weights is None else weights.sum())).item()
+    if weights is None:
+        return (total / (X.shape[0] * members)).item()
+    return (total / (weights.sum() * (members if weights.ndim == 1 else 1))).item()
 
 
 def _minibatch_gradients(module, params, loss_gradient_fn):
@@ -512,12 +580,14 @@ def _minibatch_gradients(module, params, loss_gradient_fn):
     can trace it.
     """
     def mean_loss_gradient(outputs, targets, weights):
+        # With several members, outputs are (members, batch, n_outputs), losses
+        # (members, batch), and each member's loss is a mean of its own.
         losses, grad = loss_gradient_fn(outputs, targets)
         if weights is None:
-            return losses.sum(), grad.div_(len(losses))
+            return losses.sum(), grad.div_(losses.shape[-1])
         # A batch whose weights are all zero contributes nothing (and must not divide by 0).
-        share = weights / weights.sum().clamp(min=torch.finfo(grad.dtype).tiny)
-        return losses @ weights, grad.mul_(share[:, None])
+        share = weights / weights.sum(-1, keepdim=True).clamp(min=torch.finfo(grad.dtype).tiny)
+        return (losses * weights).sum(), grad.mul_(share.unsqueeze(-1))
 
     forward_with_pullback = getattr(module, "forward_with_pullback", None)
     if forward_with_pullback is None or len(params) != len(list(module.parameters())):
@@ -574,17 +644,31 @@ def _autograd_loss_gradient(loss_fn: LossFn) -> LossGradientFn:
     return loss_and_gradient
 
 
-def _score(module, validation, score_fn) -> float | None:
+def _score(module, validation, score_fn) -> float | list[float] | None:
+    """The validation score, or one per member when the validation data weighs the
+    rows per member (``(X_val, Y_val, weights)`` with weights of shape (members, n_val))."""
     if validation is None or score_fn is None:
         return None
-    X_val, Y_val = validation
     module.eval()
     with torch.inference_mode():
-        return float(score_fn(module(X_val), Y_val))
+        score = score_fn(module(validation[0]), *validation[1:])
+    return score.tolist() if score.ndim else float(score)
 
 
 def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: tensor.detach().clone() for name, tensor in module.state_dict().items()}
+
+
+def _snapshot_members(module: torch.nn.Module, best: dict[str, torch.Tensor],
+                      improved: Sequence[bool]) -> dict[str, torch.Tensor]:
+    """``best`` with the improved members' weights (leading dimension) taken from ``module``."""
+    rows = torch.tensor(improved)
+    updated = {}
+    for name, tensor in module.state_dict().items():
+        kept = best[name].clone()
+        kept[rows.to(kept.device)] = tensor.detach()[rows.to(kept.device)]
+        updated[name] = kept
+    return updated
 
 
 #: The last epoch's loss is "diverged" when above this multiple of the best loss
@@ -610,12 +694,19 @@ def _full_loss(module, state, X, Y, weights, loss_fn, chunk_rows: int = 1 << 16)
     module.load_state_dict(state)
     module.eval()
     total = torch.zeros((), device=X.device, dtype=torch.float64)
+    count = 0.0
     with torch.inference_mode():
         for start in range(0, X.shape[0], chunk_rows):
             rows = slice(start, start + chunk_rows)
             losses = loss_fn(module(X[rows]), Y[rows])
-            total += (losses if weights is None else losses * weights[rows]).sum().double()
-    loss = (total / (X.shape[0] if weights is None else weights.sum().double())).item()
+            if weights is None:
+                total += losses.sum().double()
+                count += losses.numel()
+            else:
+                weighted = torch.broadcast_to(weights[..., rows], losses.shape)
+                total += (losses * weighted).sum().double()
+                count += float(weighted.sum())
+    loss = (total / max(count, 1e-300)).item()
     return loss if math.isfinite(loss) else math.inf
 
 

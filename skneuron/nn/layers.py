@@ -15,6 +15,10 @@ from skneuron._elementwise import compile_elementwise, evaluate_elementwise
 
 __all__ = ["TaskNeuronLayer"]
 
+# Exploration switch (temporary): learned-frequency periodic terms sin(2π f x + p).
+_PERIODIC = {"k": 0, "sigma": 0.1}
+_TWO_PI = 2 * math.pi
+
 
 def _double_factorial(n: int) -> int:
     return math.prod(range(n, 0, -2))
@@ -92,6 +96,7 @@ class TaskNeuronLayer(nn.Module):
         *,
         clip: float = 5.0,
         nonlinear_init: float = 0.1,
+        members: int = 1,
         generator: torch.Generator | None = None,
         device=None,
         dtype=None,
@@ -99,24 +104,37 @@ class TaskNeuronLayer(nn.Module):
         super().__init__()
         self.formula = NeuronFormula.coerce(formula)
         self.in_features, self.out_features, self.clip = in_features, out_features, clip
+        if members < 1:
+            raise ValueError(f"members must be >= 1; got {members}.")
+        self.members = members
         self.nonlinear_init = nonlinear_init
         self._programs = tuple(compile_elementwise(f) for f in self.formula.functions)
         self._power_scales = tuple(
             1.0 / math.sqrt(_double_factorial(2 * k - 1)) for k in self.formula.pure_orders
         )
         rank, orders = self.formula.rank, self.formula.interaction_orders
+        self._n_periodic = _PERIODIC["k"]
+        self._periodic_sigma = _PERIODIC["sigma"]
         self._needs_clip = bool(
             self._programs or orders or any(k > 1 for k in self.formula.pure_orders)
+            or self._n_periodic
         )
         self.n_features = sum(width for _, width in self._feature_blocks())
         n_features = self.n_features
 
         factory = {"device": device, "dtype": dtype}
-        self.weight = nn.Parameter(torch.empty(out_features, n_features, **factory))
-        self.bias = nn.Parameter(torch.empty(out_features, **factory))
-        self.projection = (
-            nn.Parameter(torch.empty(in_features, rank * sum(orders), **factory)) if orders else None
-        )
+        # With several members every parameter gains a leading member dimension.
+        lead = (members,) if members > 1 else ()
+        self.weight = nn.Parameter(torch.empty(*lead, out_features, n_features, **factory))
+        self.bias = nn.Parameter(torch.empty(*lead, out_features, **factory))
+        self.projection = nn.Parameter(
+            torch.empty(*lead, in_features, rank * sum(orders), **factory)) if orders else None
+        if self._n_periodic:
+            shape = (*lead, in_features, self._n_periodic)
+            self.frequencies = nn.Parameter(torch.empty(shape, **factory))
+            self.phases = nn.Parameter(torch.empty(shape, **factory))
+        else:
+            self.frequencies = self.phases = None
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -146,11 +164,16 @@ class TaskNeuronLayer(nn.Module):
         with torch.no_grad():
             self.weight.copy_(_uniform(self.weight.shape, bound, generator))
             if 1 in self.formula.pure_orders:  # the x block comes first
-                self.weight[:, self.in_features :].mul_(self.nonlinear_init)
+                self.weight[..., self.in_features :].mul_(self.nonlinear_init)
             self.bias.zero_()
             if self.projection is not None:
                 std = 1.0 / math.sqrt(self.in_features)
                 self.projection.copy_(torch.randn(self.projection.shape, generator=generator) * std)
+            if self.frequencies is not None:
+                shape = self.frequencies.shape
+                self.frequencies.copy_(torch.randn(shape, generator=generator)
+                                       * self._periodic_sigma)
+                self.phases.copy_((torch.rand(shape, generator=generator) * 2 - 1) * math.pi)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The concatenated term features the weight matrix multiplies.
@@ -174,8 +197,7 @@ class TaskNeuronLayer(nn.Module):
         >>> layer.features(torch.randn(5, 3)).shape  # 3 + 3 + 4 columns
         torch.Size([5, 10])
         """
-        parts = self._feature_parts(x)
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        return _concatenate(self._feature_parts(x), self.members)
 
     def _feature_parts(self, x: torch.Tensor, saved: dict | None = None, *,
                        function_grads: bool = False) -> list[torch.Tensor]:
@@ -204,12 +226,18 @@ class TaskNeuronLayer(nn.Module):
             parts += [f.detach() for f in saved["functions"]]
         else:
             parts += [evaluate_elementwise(program, clipped) for program in self._programs]
+        if self.frequencies is not None:
+            angles = torch.addcmul(self.phases.unsqueeze(-3), clipped.unsqueeze(-1),
+                                   self.frequencies.unsqueeze(-3) * _TWO_PI)
+            parts.append(torch.sin(angles).flatten(-2))
+            if saved is not None:
+                saved["angles"] = angles
         factors = []
         if self.projection is not None:
             # Π_m (U_{k,m} x) as a chain of multiplies over one split of the projections:
             # prod()'s backward guards against zeros and slicing's backward allocates a
             # full-size gradient per slice; split's backward is one concatenation.
-            remaining = iter((clipped @ self.projection).split(formula.rank, dim=1))
+            remaining = iter((clipped @ self.projection).split(formula.rank, dim=-1))
             for k in formula.interaction_orders:
                 factors.append([next(remaining) for _ in range(k)])
                 parts.append(functools.reduce(operator.mul, factors[-1]))
@@ -240,12 +268,17 @@ class TaskNeuronLayer(nn.Module):
         costs as much as a fifth of the layer's time.
         """
         if torch.is_grad_enabled():
-            return torch.addmm(self.bias, self.features(x), self.weight.t())
+            return _affine(self.bias, self.features(x), self.weight)
         parts = self._feature_parts(x)
-        blocks = self.weight.split([part.shape[1] for part in parts], dim=1)
-        out = torch.addmm(self.bias, parts[0], blocks[0].t())
+        blocks = self.weight.split([part.shape[-1] for part in parts], dim=-1)
+        if self.members == 1:
+            out = torch.addmm(self.bias, parts[0], blocks[0].t())
+            for part, block in zip(parts[1:], blocks[1:]):
+                out.addmm_(part, block.t())
+            return out
+        out = self.bias.unsqueeze(-2) + parts[0] @ blocks[0].mT
         for part, block in zip(parts[1:], blocks[1:]):
-            out.addmm_(part, block.t())
+            out.add_(part @ block.mT)  # a part shared by the members broadcasts over them
         return out
 
     def forward_with_pullback(self, x: torch.Tensor, *, input_grad: bool = True):
@@ -289,32 +322,52 @@ class TaskNeuronLayer(nn.Module):
         """
         saved: dict = {}
         parts = self._feature_parts(x, saved, function_grads=input_grad)
-        features = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-        outputs = torch.addmm(self.bias, features, self.weight.t())
+        features = _concatenate(parts, self.members)
+        outputs = _affine(self.bias, features, self.weight)
 
         def pullback(grad):
-            grads = [grad.t() @ features, grad.sum(0)]
+            grads = [grad.mT @ features, grad.sum(-2)]
+            widths = [p.shape[-1] for p in parts]
             if input_grad:
-                grad_parts = (grad @ self.weight).split([p.shape[1] for p in parts], dim=1)
-            elif self.projection is not None:  # only the interaction blocks lead to a parameter
-                n_products = self.formula.rank * len(self.formula.interaction_orders)
-                grad_products = grad @ self.weight[:, -n_products:]
-                grad_parts = [None] * (len(parts) - len(saved["factors"])) \
-                    + list(grad_products.split(self.formula.rank, dim=1))
+                grad_parts = (grad @ self.weight).split(widths, dim=-1)
+            elif self.projection is not None or self.frequencies is not None:
+                # Only the periodic and interaction blocks lead to a parameter.
+                n_tail = len(saved["factors"]) + (self.frequencies is not None)
+                tail = sum(widths[-n_tail:])
+                grad_parts = [None] * (len(parts) - n_tail) \
+                    + list((grad @ self.weight[..., -tail:]).split(widths[-n_tail:], dim=-1))
             else:
                 return None, grads
             grad_x, grad_clipped, grad_projection = self._pullback_features(
                 saved, grad_parts, input_grad)
             if grad_projection is not None:
                 grads.append(grad_projection)
+            if self.frequencies is not None:
+                grad_clipped, periodic_grads = self._pullback_periodic(
+                    saved, grad_parts[len(parts) - len(saved["factors"]) - 1], grad_clipped,
+                    input_grad)
+                grads += periodic_grads
             if grad_clipped is not None:
                 if self._needs_clip:
                     grad_clipped = torch.ops.aten.hardtanh_backward(
                         grad_clipped, x, -self.clip, self.clip)
-                grad_x = grad_clipped if grad_x is None else grad_x.add_(grad_clipped)
-            return grad_x, grads
+                grad_clipped = _sum_to(grad_clipped, x)
+                grad_x = grad_clipped if grad_x is None else _sum_to(grad_x, x) + grad_clipped
+            return grad_x if grad_x is None else _sum_to(grad_x, x), grads
 
         return outputs, pullback
+
+    def _pullback_periodic(self, saved, grad, grad_clipped, input_grad):
+        """Gradients through the periodic block: of the clipped input (added to
+        ``grad_clipped``), of :attr:`frequencies` and of :attr:`phases`."""
+        angles = saved["angles"]
+        weighted = grad.view(angles.shape) * torch.cos(angles)
+        grad_frequencies = (weighted * saved["clipped"].unsqueeze(-1)).sum(-3).mul_(_TWO_PI)
+        grad_phases = weighted.sum(-3)
+        if input_grad:
+            through = (weighted * self.frequencies.unsqueeze(-3)).sum(-1).mul_(_TWO_PI)
+            grad_clipped = _accumulate(grad_clipped, through, saved["clipped"])
+        return grad_clipped, [grad_frequencies, grad_phases]
 
     def _pullback_features(self, saved, grad_parts, input_grad):
         """From the feature blocks' gradients: those of ``x`` (through the linear
@@ -333,13 +386,14 @@ class TaskNeuronLayer(nn.Module):
                 if grad_clipped is None:
                     grad_clipped = grad * power * (k * scale)
                 else:
-                    grad_clipped.addcmul_(grad, power, value=k * scale)
+                    grad_clipped = grad_clipped.addcmul_(grad, power, value=k * scale)
             if self._programs:
                 n_functions = len(self._programs)
                 (grad_leaf,) = torch.autograd.grad(
                     saved["functions"], saved["leaf"],
-                    grad_parts[n_pure : n_pure + n_functions])
-                grad_clipped = grad_leaf if grad_clipped is None else grad_clipped.add_(grad_leaf)
+                    [_sum_to(g, f) for g, f in zip(grad_parts[n_pure : n_pure + n_functions],
+                                                  saved["functions"])])
+                grad_clipped = _accumulate(grad_clipped, grad_leaf, clipped)
         if self.projection is None:
             return grad_x, grad_clipped, None
         # Product rule: factor m's gradient is the product's times all the other factors.
@@ -348,11 +402,11 @@ class TaskNeuronLayer(nn.Module):
             for m in range(len(factors)):
                 others = factors[:m] + factors[m + 1 :]
                 grad_factors.append(functools.reduce(operator.mul, others, grad))
-        grad_projections = torch.cat(grad_factors, dim=1)
+        grad_projections = torch.cat(grad_factors, dim=-1)
         if input_grad:
-            grad_clipped = (grad_projections @ self.projection.t() if grad_clipped is None
-                            else grad_clipped.addmm_(grad_projections, self.projection.t()))
-        return grad_x, grad_clipped, clipped.t() @ grad_projections
+            through = grad_projections @ self.projection.mT
+            grad_clipped = _accumulate(grad_clipped, through, clipped)
+        return grad_x, grad_clipped, clipped.mT @ grad_projections
 
     def term_weights(self) -> dict[str, torch.Tensor]:
         """The block of :attr:`weight` that belongs to each term, by term name.
@@ -372,7 +426,7 @@ class TaskNeuronLayer(nn.Module):
         {'x': (2, 3), 'inter(2, rank=4)': (2, 4)}
         """
         names, widths = zip(*self._feature_blocks())
-        blocks = dict(zip(names, torch.split(self.weight, widths, dim=1)))
+        blocks = dict(zip(names, torch.split(self.weight, widths, dim=-1)))
         return {term: blocks[term] for term in self.formula.terms}
 
     def _feature_blocks(self) -> list[tuple[str, int]]:
@@ -380,8 +434,11 @@ class TaskNeuronLayer(nn.Module):
         f = self.formula
         n_pure = len(f.pure_orders)
         pure, interaction = f.terms[:n_pure], f.terms[n_pure : n_pure + len(f.interaction_orders)]
+        periodic = [(f"periodic({self._n_periodic})", self.in_features * self._n_periodic)] \
+            if self._n_periodic else []
         return (
             [(term, self.in_features) for term in pure + f.functions]
+            + periodic
             + [(term, f.rank) for term in interaction]
         )
 
@@ -390,6 +447,34 @@ class TaskNeuronLayer(nn.Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"formula={' + '.join(self.formula.terms)!r}"
         )
+
+
+def _concatenate(parts: list[torch.Tensor], members: int) -> torch.Tensor:
+    """The feature blocks side by side; blocks shared by the members are repeated for each."""
+    if len(parts) == 1:
+        return parts[0]
+    if members > 1 and any(part.ndim == 3 for part in parts):
+        parts = [part.expand(members, *part.shape[-2:]) for part in parts]
+    return torch.cat(parts, dim=-1)
+
+
+def _affine(bias: torch.Tensor, features: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``features @ weight.T + bias``, batched over the members when there are several."""
+    if weight.ndim == 2:
+        return torch.addmm(bias, features, weight.t())
+    features = features.expand(weight.shape[0], *features.shape[-2:])
+    return torch.baddbmm(bias.unsqueeze(-2), features, weight.mT)
+
+
+def _accumulate(total: torch.Tensor | None, term: torch.Tensor, like: torch.Tensor):
+    """``total + term``, both summed over the members where ``like`` is shared by them."""
+    term = _sum_to(term, like)
+    return term if total is None else _sum_to(total, like) + term
+
+
+def _sum_to(grad: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``grad`` summed over the member dimension when ``like`` is shared by the members."""
+    return grad.sum(0) if grad.ndim > like.ndim else grad
 
 
 def _uniform(shape, bound: float, generator: torch.Generator | None) -> torch.Tensor:

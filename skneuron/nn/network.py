@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from skneuron.formula import NeuronFormula
 from skneuron.nn.inputs import TabularInput
@@ -65,6 +66,7 @@ class TaskNeuronNetwork(nn.Module):
         *,
         hidden_layer_sizes: Sequence[int] = (100,),
         activation: str = "relu",
+        members: int = 1,
         generator: torch.Generator | None = None,
         device=None,
         dtype=None,
@@ -73,16 +75,21 @@ class TaskNeuronNetwork(nn.Module):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}.")
         self.formula = NeuronFormula.coerce(formula)
+        self.members = members
         factory = {"generator": generator, "device": device, "dtype": dtype}
         widths = [n_inputs, *hidden_layer_sizes]
         layers: list[nn.Module] = []
         for width_in, width_out in zip(widths[:-1], widths[1:]):
-            layers += [TaskNeuronLayer(width_in, width_out, self.formula, **factory),
+            layers += [TaskNeuronLayer(width_in, width_out, self.formula, members=members,
+                                       **factory),
                        ACTIVATIONS[activation]()]
-        if hidden_layer_sizes:
-            layers.append(_linear(widths[-1], n_outputs, **factory))
+        if not hidden_layer_sizes:
+            layers.append(TaskNeuronLayer(n_inputs, n_outputs, self.formula, members=members,
+                                          **factory))
+        elif members > 1:
+            layers.append(TaskNeuronLayer(widths[-1], n_outputs, "x", members=members, **factory))
         else:
-            layers.append(TaskNeuronLayer(n_inputs, n_outputs, self.formula, **factory))
+            layers.append(_linear(widths[-1], n_outputs, **factory))
         self.layers = nn.Sequential(*layers)
 
     @property
@@ -95,7 +102,8 @@ class TaskNeuronNetwork(nn.Module):
         >>> net.task_layers
         [TaskNeuronLayer(in_features=4, out_features=8, formula='x + x**2')]
         """
-        return [m for m in self.layers if isinstance(m, TaskNeuronLayer)]
+        task_layers = [m for m in self.layers if isinstance(m, TaskNeuronLayer)]
+        return task_layers[:-1] if self.members > 1 and len(self.layers) > 1 else task_layers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Network outputs for inputs ``x``.
@@ -219,6 +227,11 @@ class Standardized(nn.Module):
     inputs : torch.nn.Module, optional
         The input stage; by default standardisation by ``input_mean`` and
         ``input_scale``.
+    member_reduction : {"mean", "probabilities"}, default="mean"
+        How the outputs of a body with several members (shape
+        ``(members, n_samples, n_outputs)``) become one: their mean
+        (regression), or the logits of the members' mean class probabilities
+        (classification; one logit per row for two classes, else one per class).
 
     Examples
     --------
@@ -237,8 +250,13 @@ class Standardized(nn.Module):
         output_scale: torch.Tensor | None = None,
         *,
         inputs: nn.Module | None = None,
+        member_reduction: str = "mean",
     ):
         super().__init__()
+        if member_reduction not in ("mean", "probabilities"):
+            raise ValueError("member_reduction must be 'mean' or 'probabilities'; "
+                             f"got {member_reduction!r}.")
+        self.member_reduction = member_reduction
         if inputs is None:
             if input_mean is None or input_scale is None:
                 raise ValueError("Standardized needs an input stage or input_mean and input_scale.")
@@ -266,9 +284,34 @@ class Standardized(nn.Module):
         features = self.inputs(x)
         body_dtype = _dtype_of(self.body, default=features.dtype)
         out = self.body(features.to(body_dtype)).to(features.dtype)
+        if out.ndim == 3:
+            out = reduce_members(out, self.member_reduction)
         if self.output_scale is not None:
             out = torch.addcmul(self.output_mean, out, self.output_scale)
         return out
+
+
+def reduce_members(outputs: torch.Tensor, how: str) -> torch.Tensor:
+    """One output per row from the members' outputs of shape ``(members, n, n_outputs)``.
+
+    ``"mean"`` averages them; ``"probabilities"`` reads them as logits and
+    returns the logits of the members' mean class probabilities.
+
+    Examples
+    --------
+    >>> import torch
+    >>> logits = torch.tensor([[[2.0]], [[-2.0]]])  # two members, one row, binary
+    >>> torch.sigmoid(reduce_members(logits, "probabilities"))
+    tensor([[0.5000]])
+    """
+    if how == "mean":
+        return outputs.mean(dim=0)
+    log_members = math.log(outputs.shape[0])
+    if outputs.shape[-1] == 1:  # binary: log p̄ − log(1 − p̄) from the members' log-sigmoids
+        positive = torch.logsumexp(F.logsigmoid(outputs), dim=0) - log_members
+        negative = torch.logsumexp(F.logsigmoid(-outputs), dim=0) - log_members
+        return positive - negative
+    return torch.logsumexp(F.log_softmax(outputs, dim=-1), dim=0) - log_members
 
 
 def _dtype_of(module: nn.Module, default: torch.dtype) -> torch.dtype:
