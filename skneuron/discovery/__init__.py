@@ -11,6 +11,7 @@ validation — is in ``_common``.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from skneuron.discovery._common import MIN_SAMPLES
 from skneuron.discovery._result import DiscoveryResult
@@ -24,7 +25,8 @@ __all__ = ["DiscoveryResult", "discover_formula", "discover_sr", "discover_td", 
 METHODS = {"td": discover_td, "sr": discover_sr}
 
 
-def discover_formula(X, Y, *, method: str = "td", **options) -> DiscoveryResult:
+def discover_formula(X: ArrayLike, Y: ArrayLike, *, method: str = "td",
+                     **options) -> DiscoveryResult:
     """Discover a neuron formula for predicting ``Y`` from ``X``.
 
     Parameters

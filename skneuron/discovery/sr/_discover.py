@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from numbers import Integral, Real
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skneuron.discovery._common import (
-    MIN_SAMPLES,
-    check_data,
-    linear_result,
-    seeded_generator,
-    standardise,
-    too_few_samples,
-    validate_options,
-    varying_columns,
-)
+from skneuron.discovery._common import (MIN_SAMPLES, check_data, linear_result,
+                                        seeded_generator, standardise, too_few_samples,
+                                        validate_options, varying_columns)
 from skneuron.discovery._result import DiscoveryResult
 from skneuron.discovery.sr._search import N_REPORTED, Search
 from skneuron.discovery.sr._trees import FUNCTIONS
@@ -55,10 +50,10 @@ def _at_least(low: int) -> list:
     }
 )
 def discover_sr(
-    X,
-    Y,
+    X: ArrayLike,
+    Y: ArrayLike,
     *,
-    function_set=DEFAULT_FUNCTION_SET,
+    function_set: str | Sequence[str] = DEFAULT_FUNCTION_SET,
     population_size: int = 200,
     generations: int = 30,
     n_iter_no_change: int = 8,
@@ -68,10 +63,10 @@ def discover_sr(
     max_complexity: int = 6,
     max_order: int = 3,
     rank: int = 8,
-    standardize="auto",
+    standardize: bool | str = "auto",
     max_samples: int = 2000,
-    random_state=None,
-    n_jobs=None,
+    random_state: int | np.random.RandomState | None = None,
+    n_jobs: int | None = None,
 ) -> DiscoveryResult:
     """Discover a neuron formula by vectorized symbolic regression (NeuronSeek-SR).
 

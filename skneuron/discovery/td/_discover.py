@@ -9,18 +9,13 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval
 from threadpoolctl import threadpool_limits
 
-from skneuron.discovery._common import (
-    MIN_SAMPLES,
-    check_data,
-    linear_result,
-    seeded_generator,
-    standardise,
-    too_few_samples,
-    validate_options,
-)
+from skneuron.discovery._common import (MIN_SAMPLES, check_data, linear_result,
+                                        seeded_generator, standardise, too_few_samples,
+                                        validate_options)
 from skneuron.discovery._result import DiscoveryResult
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, train
 from skneuron.discovery.td._refits import CrossValidatedRefits, cross_validate_subsets, subset_masks
@@ -54,18 +49,17 @@ _N_SUBSETS_REPORTED = 10
     }
 )
 def discover_td(
-    X,
-    Y,
+    X: ArrayLike,
+    Y: ArrayLike,
     *,
     max_order: int = 3,
     rank: int = 8,
-    random_state=None,
+    random_state: int | np.random.RandomState | None = None,
     tolerance: float = 0.005,
     max_samples: int = 3000,
     cv: int = 5,
-    n_epochs: int = 40,
-    batch_size: int = 256,
-    learning_rate: float = 0.01,
+    # The training of the dual-stream models:
+    n_epochs: int = 40, batch_size: int = 256, learning_rate: float = 0.01,
 ) -> DiscoveryResult:
     """Discover which pure-power and CP-interaction terms a task neuron needs.
 
