@@ -12,7 +12,8 @@ the network computes it.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 import sympy
@@ -67,8 +68,6 @@ def _compile(node: sympy.Expr) -> tuple:
     if node.func in _UNARY:
         return (node.func.__name__, _compile(node.args[0]))
     raise ValueError(f"unsupported element-wise operation {node.func.__name__} in {node}.")
-
-
 
 
 class _ArrayOps(NamedTuple):
