@@ -20,10 +20,10 @@ class Adam:
     the state held here. That skips the optimizer object's per-step
     bookkeeping (hooks, profiler records, state look-ups) and its functional
     API's (regrouping the tensors, and one increment per parameter of the
-    step counts, which on the CPU is a loop of small operations): on the
-    small networks this package trains, the step costs about 20 µs instead of
-    the functional API's 55 µs, and the optimizer object's was about a tenth of a
-    whole training step. All parameters share one step count, so a parameter
+    step counts, which on the CPU is a loop of small operations), overheads
+    that are a large share of a training step on the small networks this
+    package trains (the training loop's step times are in
+    ``benchmarks/results/torch_compile.md``). All parameters share one step count, so a parameter
     that sat out a step (``None`` gradient) is later bias-corrected as if it
     had not — torch counts per parameter; the two agree whenever every
     parameter has a gradient. On devices without the fused kernel (e.g. MPS)

@@ -41,8 +41,8 @@ __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
 
 #: ``early_stopping="auto"`` holds out validation rows above this many rows
 #: (HistGradientBoosting's rule). There a tenth of the rows is enough to judge
-#: by, and task neurons, richer than linear ones, can otherwise overfit: on the
-#: benchmark's 20 000-row ``interactions`` set, test log-loss 0.39 against 0.76.
+#: by, and task neurons, richer than linear ones, can otherwise overfit (the full
+#: benchmark suite's 20 000-row sets, ``benchmarks/results/summary_full.md``).
 AUTO_EARLY_STOPPING_ROWS = 10_000
 
 #: How numeric input columns are scaled (see :func:`skneuron._tabular.input_encoding`).
@@ -61,8 +61,8 @@ _RECIPE = {"betas": (0.9, 0.999), "schedule": None, "label_smoothing": 0.0,
 #: Rows per forward pass in predict, so inference memory stays bounded.
 PREDICT_CHUNK_ROWS = 65_536
 #: Cap on the values of one layer's activations per forward pass in predict, so a
-#: chunk's activations stay in the CPU caches: measured on 100 000 rows (float64),
-#: 2**16..2**18 values ran 1.5-2x faster than 2**22. Wide layers get fewer rows.
+#: chunk's activations stay in the CPU caches, where smaller chunks ran faster than
+#: 2**22 values. Wide layers get fewer rows.
 PREDICT_CHUNK_VALUES = 1 << 18
 #: Predict pads each forward pass to a whole number of blocks of this many rows.
 #: BLAS computes a matrix product's rows in tiles and a partial last tile takes
@@ -445,6 +445,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             compile=self.compile,
             betas=_RECIPE["betas"],
             lr_schedule=_SCHEDULES[_RECIPE["schedule"]],
+            fault_advice=f"Lower learning_rate_init (now {self.learning_rate_init:g}) or use a "
+                         "smaller max_order (fewer high powers in the formula).",
         )
 
     # --------------------------------------------------------------- predict
@@ -695,14 +697,13 @@ default="from_dtype"
         ``"auto"`` uses CUDA when available, else the CPU.
     compile : bool, default=False
         Compile the training step with :func:`torch.compile`. Each step is
-        faster (on the CPU, 588 → 366 µs for a (64, 64) network on 20
-        features), but compiling takes about 13 s the first time on a machine
-        and about 2 s in later processes (inductor's cache on disk); further
-        fits of the same network shape in one process reuse the compiled
-        step. It pays on fits of more than roughly 10 000 minibatch steps
-        (epochs × ``n_samples / batch_size``). Needs a C++ compiler on the
-        CPU (Triton on CUDA); if compiling fails, training continues
-        uncompiled with a warning. Compiled kernels round differently, so the
+        faster, but compiling takes seconds — longest the first time on a
+        machine, less in later processes (inductor's cache on disk) — and
+        further fits of the same network shape in one process reuse the
+        compiled step, so it pays on long fits only (step and compile times:
+        ``benchmarks/results/torch_compile.md``, ``docs/user_guide/gpu.md``).
+        Needs a C++ compiler on the CPU (Triton on CUDA); if compiling fails,
+        training continues uncompiled with a warning. Compiled kernels round differently, so the
         weights differ slightly from an uncompiled fit's; prediction is never
         compiled.
 

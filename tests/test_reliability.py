@@ -386,7 +386,7 @@ def test_discovery_params_error_lists_the_accepted_keys():
         TaskNeuronRegressor(discovery_params={"bogus": 1}).fit(X0, y0)
     with pytest.raises(InvalidParameterError, match="set them there"):
         TaskNeuronRegressor(discovery_params={"rank": 2}).fit(X0, y0)
-    with pytest.raises(ValueError, match="tolerance must be a number >= 0"):  # by discovery
+    with pytest.raises(ValueError, match="'tolerance' parameter of discover_td"):  # by discovery
         TaskNeuronRegressor(discovery_params={"tolerance": -1}).fit(*data(n=100))
 
 

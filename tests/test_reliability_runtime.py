@@ -269,16 +269,16 @@ def test_same_random_state_same_fit_inside_joblib_workers(Estimator):
 
 
 def test_sr_discovery_result_does_not_depend_on_n_jobs(monkeypatch):
-    import skneuron.discovery.sr as sr
+    import skneuron.discovery.sr._library as sr_library
 
     parallel_calls = []
 
-    class CountingParallel(sr.Parallel):
+    class CountingParallel(sr_library.Parallel):
         def __call__(self, iterable):
             parallel_calls.append(self.n_jobs)
             return super().__call__(iterable)
 
-    monkeypatch.setattr(sr, "Parallel", CountingParallel)
+    monkeypatch.setattr(sr_library, "Parallel", CountingParallel)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((1000, 60))  # big enough that new terms are evaluated in threads
     y = np.sin(X).sum(axis=1) + X.sum(axis=1)

@@ -78,10 +78,21 @@ def test_non_finite_loss_restores_finite_weights_and_warns():
     X, Y = linear_problem()
     Y = Y * 1e30
     net = torch.nn.Linear(3, 1)
-    with pytest.warns(ConvergenceWarning, match="NaN or infinite"):
+    with pytest.warns(ConvergenceWarning, match="NaN or infinite") as caught:
         result = fit_network(net, X, Y, loss_fn=mse, learning_rate=1e6, max_iter=50)
     assert result.stop_reason == "non_finite"
     assert all(torch.isfinite(p).all() for p in net.parameters())
+    # The generic loop speaks of its own arguments, not of any estimator's parameters.
+    message = str(caught[0].message)
+    assert message.endswith("Lower the learning rate (now 1e+06).")
+    assert "learning_rate_init" not in message and "max_order" not in message
+
+
+def test_the_caller_words_the_advice_on_a_numerical_fault():
+    X, Y = linear_problem()
+    with pytest.warns(ConvergenceWarning, match=r"restored \(.*\)\. Try a smaller step\.$"):
+        fit_network(torch.nn.Linear(3, 1), X, Y * 1e30, loss_fn=mse, learning_rate=1e6,
+                    max_iter=50, fault_advice="Try a smaller step.")
 
 
 def test_keyboard_interrupt_keeps_the_best_model():

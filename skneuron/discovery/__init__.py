@@ -1,24 +1,32 @@
 """Discovery: from data to a :class:`~skneuron.NeuronFormula`.
 
 Plain functions over arrays; no estimator machinery. :func:`discover_formula`
-dispatches to a method by name.
+dispatches to a method by name. Each method is a subpackage whose entry
+point takes ``(X, Y, **options)`` and returns a :class:`DiscoveryResult`:
+:func:`discover_td` (``td/``) and :func:`discover_sr` (``sr/``). What they
+share — input checks, standardisation, the linear fallback, option
+validation — is in ``_common``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from skneuron.discovery._common import MIN_SAMPLES
 from skneuron.discovery._result import DiscoveryResult
 from skneuron.discovery.sr import discover_sr
-from skneuron.discovery.td import discover_td
+from skneuron.discovery.td import MAX_ORDER, discover_td
 
-__all__ = ["DiscoveryResult", "discover_formula", "discover_sr", "discover_td", "METHODS"]
+__all__ = ["DiscoveryResult", "discover_formula", "discover_sr", "discover_td", "METHODS",
+           "MIN_SAMPLES", "MAX_ORDER"]
 
 #: Discovery methods by the name the estimators' ``discovery`` parameter takes.
 METHODS = {"td": discover_td, "sr": discover_sr}
 
 
-def discover_formula(X, Y, *, method: str = "td", **options) -> DiscoveryResult:
+def discover_formula(X: ArrayLike, Y: ArrayLike, *, method: str = "td",
+                     **options) -> DiscoveryResult:
     """Discover a neuron formula for predicting ``Y`` from ``X``.
 
     Parameters

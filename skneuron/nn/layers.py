@@ -46,9 +46,9 @@ class TaskNeuronLayer(nn.Module):
     Initialisation: a neuron whose formula has the linear term starts close
     to the ordinary neuron ``wᵀx + b`` — the weights of its other terms are
     drawn at ``nonlinear_init`` times the Glorot scale — and training grows
-    them where they pay, much as residual branches start near zero. On the
-    benchmark suite this beat full-scale initial weights, most on
-    friedman1 (test R² 0.9755 against 0.9623, seeds 0–2).
+    them where they pay, much as residual branches start near zero. This
+    scored better than full-scale initial weights on the benchmark suite
+    (``docs/benchmarks.md``).
 
     Parameters
     ----------
@@ -264,8 +264,8 @@ class TaskNeuronLayer(nn.Module):
         training minibatches). Without gradients (prediction), each term's
         block is multiplied by its own block of :attr:`weight` and the
         products are summed in place: the same value without copying the
-        features into one wide matrix, which on large prediction batches
-        costs as much as a fifth of the layer's time.
+        features into one wide matrix, a copy that is a sizeable part of the
+        layer's time on large prediction batches.
         """
         if torch.is_grad_enabled():
             return _affine(self.bias, self.features(x), self.weight)

@@ -13,8 +13,9 @@ from tensorly.cp_tensor import CPTensor
 from skneuron import NeuronFormula
 from skneuron.datasets import make_planted_polynomial
 from skneuron.discovery import DiscoveryResult, discover_formula, discover_td
-from skneuron.discovery import td
 from skneuron.discovery.td import MAX_ORDER, MIN_SAMPLES
+from skneuron.discovery.td._polynomial import DualStreamPolynomial, inputs
+from skneuron.discovery.td._selection import term_probabilities
 
 # ----------------------------------------------------------------- planted data
 # The truth of each family: which (kind, order) terms it is built from.
@@ -192,24 +193,24 @@ def test_multi_output_shares_one_selection():
 
 def test_interaction_factors_are_shared_by_the_outputs():
     generator = torch.Generator().manual_seed(0)
-    one, ten = (td._DualStreamPolynomial(6, C, 3, 8, 5, generator) for C in (1, 10))
+    one, ten = (DualStreamPolynomial(6, C, 3, 8, 5, generator) for C in (1, 10))
     assert one.factors.shape == ten.factors.shape  # u_{k,m,r}: no output dimension
     assert ten.mixing.shape[1] == 2 * 10  # v_{k,r,c} per head and output
     X = np.random.default_rng(0).standard_normal((20, 6))
-    products = ten.products(td._inputs(X, 3)[:, :6])
+    products = ten.products(inputs(X, 3)[:, :6])
     assert products.shape == (20, 5, 2 * (8 + 2))  # (rows, folds, orders × (R_A + R_B))
 
 
 @pytest.mark.parametrize("max_order, n_outputs", [(1, 2), (2, 1), (3, 4), (5, 3)])
 def test_hand_written_gradients_match_autograd(max_order, n_outputs):
     generator = torch.Generator().manual_seed(0)
-    model = td._DualStreamPolynomial(6, n_outputs, max_order, 4, 3, generator).double()
+    model = DualStreamPolynomial(6, n_outputs, max_order, 4, 3, generator).double()
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.add_(0.1 * torch.randn(parameter.shape, generator=generator,
                                              dtype=torch.float64))
     X = np.random.default_rng(1).standard_normal((50, 6))
-    batch = td._inputs(X, max_order).double()
+    batch = inputs(X, max_order).double()
     y = torch.randn(50, n_outputs, generator=generator, dtype=torch.float64)
     weight = torch.rand(50, 3, generator=generator, dtype=torch.float64)
     loss = ((model.predictions(batch) - y[:, None, None]).square() * weight[..., None, None]).sum()
@@ -299,5 +300,5 @@ def test_decisive_term_probabilities_are_0_and_1_without_overflow_warnings():
     objective = np.array([10.0, 0.0, 20.0, 10.0])  # the first term helps, the second hurts
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        probabilities = td._term_probabilities(objective, masks, temperature=1e-3)
+        probabilities = term_probabilities(objective, masks, temperature=1e-3)
     np.testing.assert_array_equal(probabilities, [1.0, 0.0])

@@ -1,0 +1,331 @@
+"""The entry point of TD discovery: :func:`discover_td`."""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import Interval
+from threadpoolctl import threadpool_limits
+
+from skneuron.discovery._common import (MIN_SAMPLES, check_data, linear_result,
+                                        seeded_generator, standardise, too_few_samples,
+                                        validate_options)
+from skneuron.discovery._result import DiscoveryResult
+from skneuron.discovery.td._polynomial import DualStreamPolynomial, train
+from skneuron.discovery.td._refits import CrossValidatedRefits, cross_validate_subsets, subset_masks
+from skneuron.discovery.td._selection import SubsetSelection, select_subset
+from skneuron.formula import NeuronFormula
+
+__all__ = ["MAX_ORDER", "discover_td"]
+
+#: Largest accepted ``max_order``; the exhaustive subset search scores
+#: ``2^(2K-1)`` subsets, 2048 at ``K = 6``.
+MAX_ORDER = 6
+
+# On small data the number of epochs is raised to reach this many Adam steps.
+_MIN_STEPS = 400
+
+# How many of the best subsets details["subsets"] lists.
+_N_SUBSETS_REPORTED = 10
+
+
+@validate_options(
+    {
+        "max_order": [Interval(Integral, 1, MAX_ORDER, closed="both")],
+        "rank": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "tolerance": [Interval(Real, 0, None, closed="left")],
+        "max_samples": [Interval(Integral, MIN_SAMPLES, None, closed="left")],
+        "cv": [Interval(Integral, 2, 10, closed="both")],
+        "n_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    }
+)
+def discover_td(
+    X: ArrayLike,
+    Y: ArrayLike,
+    *,
+    max_order: int = 3,
+    rank: int = 8,
+    random_state: int | np.random.RandomState | None = None,
+    tolerance: float = 0.005,
+    max_samples: int = 3000,
+    cv: int = 5,
+    # The training of the dual-stream models:
+    n_epochs: int = 40, batch_size: int = 256, learning_rate: float = 0.01,
+) -> DiscoveryResult:
+    """Discover which pure-power and CP-interaction terms a task neuron needs.
+
+    1. ``X`` and ``Y`` are standardised column by column (a constant column is
+       centred and left unscaled). At most ``max_samples`` rows are drawn at
+       random and dealt into ``cv`` folds.
+    2. For every fold, two ungated polynomial models are trained on the rows
+       outside it, all in one training loop (Adam, mean squared error):
+       head A, the full dual-stream model of order ``K = max_order`` with
+       rank-``rank`` interactions, and head B, the linear term plus rank-2
+       interactions only. In both heads the interaction factors are shared by
+       all outputs; pure weights, mixing weights and biases are per output.
+    3. For every subset ``S`` of the ``2K − 1`` candidate terms and every fold,
+       a linear least-squares refit is made on the fold's training rows — a
+       pure term ``x**k`` brings its ``n_features`` columns ``x^{∘k}``; an
+       interaction term ``inter(k)`` brings the learned rank-one products
+       ``Π_m u_{k,m,r}ᵀx`` as columns (``rank`` of head A if ``x**k`` is also
+       in ``S``, 2 of head B otherwise) — and evaluated on the fold's rows.
+       The ridge is ``10⁻³·n_train`` on each pure column and ``10⁻³`` of its
+       sum of squares on each product column; the intercept is free. The
+       columns are the same for every output; each output gets its own
+       coefficients. ``MSE(S)`` is the cross-validated mean squared error,
+       averaged over the outputs.
+    4. The selected subset minimises
+       ``J(S) = MSE(S) + τ·(#pure terms in S + 1.1·#interaction terms in S)``.
+       The price of a term is ``τ = max(tolerance, SE)``, with ``SE`` the
+       standard error of the lowest cross-validated MSE (a
+       one-standard-error rule: on small or noisy data a term must earn more
+       than the noise of the comparison); the 10 % premium lets a pure term
+       win a near-tie with an interaction term, which has ``k·rank`` times
+       more weights.
+
+    Head B exists because a joint fit is ambiguous: the diagonal of an
+    order-``k`` interaction can be carried by ``x**k`` as well, so head A's
+    ``inter(k)`` alone may miss part of a pure interaction; head B's
+    ``inter(k)`` has to carry it all. Its rank is small so that it cannot
+    mimic a full diagonal (``x**k`` with weights on many features).
+
+    The ridge keeps the refit well posed when a column is (nearly) constant
+    on a fold's training rows — a feature that is non-zero in a handful of
+    rows, such as a rarely inked pixel: its powers are then collinear with
+    the intercept, and an almost unpenalised least-squares fit gave them
+    huge coefficients that blew up on the held-out rows where the feature is
+    non-zero, which priced the (unclipped) linear term out of the formula.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Numeric inputs without missing values.
+    Y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Regression target(s). For classification pass the class indicator
+        matrix (one-hot; a single indicator column for two classes): the
+        search is then a multi-output regression on the standardised
+        indicators, with interaction factors shared by all classes,
+        class-specific pure and mixing weights, and one term selection
+        shared by all classes.
+    max_order : int, default=3
+        Highest order ``K`` of the candidate terms, between 1 and
+        :data:`MAX_ORDER` (6). The candidates are ``x, …, x**K`` and
+        ``inter(2), …, inter(K)``.
+    rank : int, default=8
+        CP rank ``R`` of the interaction terms of the full model and of the
+        returned formula.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the row sampling and folds, the initial interaction factors and
+        the mini-batch order. Only local generators are used; the global
+        numpy and torch random states are left untouched. The same integer
+        gives the same result.
+    tolerance : float, default=0.005
+        Smallest price of one term, in units of the standardised target's
+        variance: a term is kept only if it lowers the cross-validated mean
+        squared error by more than ``τ = max(tolerance, SE)`` (given the other
+        kept terms; 1.1·τ for an interaction term).
+    max_samples : int, default=3000
+        Rows used by the search; larger inputs are subsampled at random.
+    cv : int, default=5
+        Number of cross-fitting folds, between 2 and 10.
+    n_epochs : int, default=40
+        Passes over the used rows (each fold's models learn from the rows of
+        a batch outside the fold); raised on small data so that training
+        takes at least 400 optimiser steps.
+    batch_size : int, default=256
+        Mini-batch size of the training.
+    learning_rate : float, default=0.01
+        Adam's learning rate.
+
+    Returns
+    -------
+    DiscoveryResult
+        ``method="td"``. ``term_probabilities`` maps every candidate term ``t``
+        to ``σ((J₋ − J₊) / T)``, where ``J₊`` and ``J₋`` are the lowest ``J``
+        over the subsets with and without ``t`` and ``T = τ / 4``: a term is
+        above 0.5 exactly when it is selected, ≈ 0.98 when it is worth twice
+        its price and ≈ 0.02 when it is worth nothing. ``validation_score`` is
+        the cross-validated R² of the selected subset's refits, averaged over
+        the outputs. ``details`` holds:
+
+        - ``"subsets"``: the best subsets by ``J``, each a dict with
+          ``terms``, ``mse`` and ``J``;
+        - ``"full_mse"``: the cross-validated MSE with every term;
+        - ``"price"`` (``τ``), ``"standard_error"`` (``SE``),
+          ``"temperature"`` (``T``) and ``"tolerance"``;
+        - ``"interaction_factors"``: for each interaction order ``k``, the
+          learned order-``k`` weight tensor ``W_{k,1} = Σ_r v_{k,r,1}
+          u_{k,1,r} ⊗ … ⊗ u_{k,k,r}`` of the first output as a normalised
+          :class:`tensorly.cp_tensor.CPTensor` (factors of shape
+          ``(n_features, r)``, unit columns; the factors are the same for
+          every output, the weights are the first output's ``v``): the term's
+          value is ``⟨W_k, x^{⊗k}⟩`` on the standardised input clamped to ±5.
+          It comes from the first fold's head that the selected subset scores
+          that order with (A if ``x**k`` is selected, else B);
+        - ``"n_samples"`` (rows used), ``"cv"``, ``"n_steps"`` and
+          ``"train_mse"`` (per head, averaged over folds);
+        - ``"reason"``, when the linear formula is returned as a fallback.
+
+    Warns
+    -----
+    UserWarning
+        When no term is worth its price (constant or unpredictable target);
+        the linear formula is returned.
+
+    Notes
+    -----
+    With fewer than :data:`MIN_SAMPLES` (60) rows the search is not
+    meaningful (each fold's models would learn from fewer than 48 rows): the
+    linear formula ``NeuronFormula()`` is returned without a search and
+    without a warning, ``details["reason"]`` says why, ``term_probabilities``
+    is empty and ``validation_score`` is NaN. A constant target is handled
+    the same way, with the warning.
+
+    Cost: ``max(n_epochs·⌈n/batch_size⌉, 400)`` Adam steps that train all
+    ``2·cv`` models at once (``n ≤ max_samples``), then ``cv·2^(2K−1)`` small
+    least-squares refits from Gram matrices. The interaction weights number
+    ``cv·(K−1)·(R+2)·((K+2)·D/2 + C)`` — the factors do not grow with the
+    number of outputs ``C``, only the mixing weights do — and the pure
+    weights ``cv·(K+1)·D·C``. Memory is
+    ``O(n·K·D + cv·K²·R·D + cv·K·(D + R)·C)``; no ``D^k`` tensor is formed.
+    The refits solve ``(1 + K·D)``-square Gram systems when there are fewer
+    pure columns than training rows, and ``n_train``-square kernel systems
+    otherwise (the same fits in dual form), so their memory stays below that
+    of the design. Discovery times on the benchmark data sets are in
+    ``benchmarks/results/`` (``stability.md``, the suites' tables) and
+    ``docs/benchmarks.md``.
+
+    Torch and BLAS run single-threaded during the search and the previous
+    settings are restored: the matrices are small, so more threads add
+    synchronisation rather than speed, and contend for the cores with the
+    caller's other work. Results therefore do not depend on the machine's
+    thread count.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skneuron.discovery import discover_td
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((2000, 5))
+    >>> y = X[:, 0] * X[:, 1] + (X**2).sum(axis=1)
+    >>> result = discover_td(X, y, random_state=0)
+    >>> result.formula.terms
+    ('x**2', 'inter(2, rank=8)')
+    >>> result.term_probabilities["x**2"] > 0.5 > result.term_probabilities["x**3"]
+    True
+    >>> round(result.validation_score, 2)
+    1.0
+    """
+    start = time.perf_counter()
+    X, Y = check_data(X, Y)
+    reason = too_few_samples(len(X))
+    if reason:
+        return linear_result("td", start, reason)
+    X, Y = standardise(X), standardise(Y)
+    if not np.any(Y):
+        return linear_result("td", start, "the target is constant", warn=True)
+
+    rng = seeded_generator(random_state)
+    rows = rng.permutation(len(X))[:max_samples]
+    X, Y = X[rows], Y[rows]
+    fold_of_row = np.arange(len(rows)) % cv  # rows are already in random order
+    generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    n_steps = max(n_epochs * math.ceil(len(rows) / batch_size), _MIN_STEPS)
+    masks = subset_masks(max_order)
+    with _single_threaded():
+        model = DualStreamPolynomial(X.shape[1], Y.shape[1], max_order, rank, cv, generator)
+        train_mse = train(model, X, Y, fold_of_row, n_steps=n_steps, batch_size=batch_size,
+                          learning_rate=learning_rate, generator=generator)
+        refits = cross_validate_subsets(model, X, Y, fold_of_row, masks)
+    selection = select_subset(refits.mse, refits.lowest_errors, masks, max_order, tolerance)
+
+    selected = masks[selection.best]
+    names = _term_names(max_order, rank)
+    details = {
+        **_selection_details(refits, selection, masks, names, tolerance),
+        # The heads each interaction order is scored with: A if x**k is selected, else B.
+        "interaction_factors": model.interaction_cp_tensors(
+            {k: 0 if selected[k - 1] else 1 for k in range(2, max_order + 1)}, fold=0, output=0),
+        "n_samples": len(rows),
+        "cv": cv,
+        "n_steps": n_steps,
+        "train_mse": {"A": train_mse[0], "B": train_mse[1]},
+    }
+    probabilities = {name: float(p) for name, p in zip(names, selection.probabilities)}
+    score = _validation_score(refits, selection.best, Y)
+    if not selected.any():
+        reason = ("no term lowers the cross-validated error by more than its price "
+                  f"{selection.price:.3g}")
+        return linear_result("td", start, reason, warn=True, term_probabilities=probabilities,
+                             validation_score=score, details=details)
+    return DiscoveryResult(
+        formula=NeuronFormula(
+            pure_orders=tuple(k for k in range(1, max_order + 1) if selected[k - 1]),
+            interaction_orders=tuple(
+                k for k in range(2, max_order + 1) if selected[max_order + k - 2]),
+            rank=rank,
+        ),
+        method="td",
+        term_probabilities=probabilities,
+        validation_score=score,
+        fit_time=time.perf_counter() - start,
+        details=details,
+    )
+
+
+@contextmanager
+def _single_threaded():
+    """Run torch and BLAS on one thread, restoring the previous settings after.
+
+    The matrices here are tiny (a batch of 256 rows): threads buy nothing,
+    and on a loaded machine torch's multi-threaded kernels slow down sharply.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _term_names(max_order: int, rank: int) -> list[str]:
+    """Candidate terms: pure orders 1..K, then interaction orders 2..K."""
+    pure = ["x" if k == 1 else f"x**{k}" for k in range(1, max_order + 1)]
+    return pure + [f"inter({k}, rank={rank})" for k in range(2, max_order + 1)]
+
+
+def _selection_details(refits: CrossValidatedRefits, selection: SubsetSelection,
+                       masks: np.ndarray, names: list[str], tolerance: float) -> dict:
+    """The ``details`` entries that describe the subset selection."""
+    mse, objective = refits.mse, selection.objective
+    best_first = np.lexsort((masks.sum(axis=1), objective))[:_N_SUBSETS_REPORTED]
+    return {
+        "subsets": [
+            {"terms": tuple(n for n, keep in zip(names, masks[i]) if keep),
+             "mse": float(mse[i]), "J": float(objective[i])}
+            for i in best_first
+        ],
+        "full_mse": float(mse[-1]),
+        "price": selection.price,
+        "standard_error": selection.standard_error,
+        "temperature": selection.temperature,
+        "tolerance": tolerance,
+    }
+
+
+def _validation_score(refits: CrossValidatedRefits, best: int, Y: np.ndarray) -> float:
+    """Cross-validated R² of subset ``best``, averaged over the non-constant outputs."""
+    variance = Y.var(axis=0)
+    informative = variance > 0
+    r2 = 1.0 - refits.mse_per_output[best, informative] / variance[informative]
+    return float(np.mean(r2)) if r2.size else float("nan")

@@ -1,0 +1,85 @@
+"""TD's choice of a subset of terms: the penalised objective and each term's evidence."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+__all__ = ["SubsetSelection", "select_subset", "term_probabilities"]
+
+# An interaction term is priced this many times a pure term: it has k·R·D
+# weights to a pure term's D, so at (nearly) equal fit the pure term wins.
+_INTERACTION_PREMIUM = 1.1
+
+
+@dataclass(frozen=True)
+class SubsetSelection:
+    """The selected subset of terms and the numbers it was chosen by.
+
+    Parameters
+    ----------
+    best : int
+        Index of the selected subset (a row of the masks).
+    objective : ndarray of shape (n_subsets,)
+        ``J(S) = MSE(S) + τ·(#pure terms + 1.1·#interaction terms)``.
+    price : float
+        ``τ = max(tolerance, standard_error)``.
+    standard_error : float
+        Standard error of the lowest cross-validated MSE.
+    temperature : float
+        ``T = max(τ, 10⁻⁴) / 4`` of the term probabilities.
+    probabilities : ndarray of shape (n_terms,)
+        Every candidate term's evidence (see :func:`term_probabilities`).
+    """
+
+    best: int
+    objective: np.ndarray
+    price: float
+    standard_error: float
+    temperature: float
+    probabilities: np.ndarray
+
+
+def select_subset(mse: np.ndarray, lowest_errors: np.ndarray, masks: np.ndarray,
+                  max_order: int, tolerance: float) -> SubsetSelection:
+    """Minimise ``J`` over the subsets, a term priced at one standard error at least.
+
+    ``mse`` is each subset's cross-validated error, ``lowest_errors`` the
+    per-row squared errors of the subset with the lowest one, whose spread
+    gives the standard error.
+    """
+    standard_error = float(lowest_errors.std(ddof=1) / math.sqrt(len(lowest_errors)))
+    price = max(tolerance, standard_error)
+    temperature = max(price, 1e-4) / 4.0
+    objective = mse + price * (masks[:, :max_order].sum(axis=1)
+                               + _INTERACTION_PREMIUM * masks[:, max_order:].sum(axis=1))
+    return SubsetSelection(
+        best=_minimiser(objective, masks, max_order),
+        objective=objective,
+        price=price,
+        standard_error=standard_error,
+        temperature=temperature,
+        probabilities=term_probabilities(objective, masks, temperature),
+    )
+
+
+def _minimiser(objective, masks, max_order) -> int:
+    """Index of the minimiser of J; ties go to fewer terms, fewer interactions, lower orders."""
+    orders = np.concatenate([np.arange(1, max_order + 1), np.arange(2, max_order + 1)])
+    keys = (
+        (masks * orders).sum(axis=1),
+        masks[:, max_order:].sum(axis=1),
+        masks.sum(axis=1),
+        objective,
+    )
+    return int(np.lexsort(keys)[0])
+
+
+def term_probabilities(objective, masks, temperature) -> np.ndarray:
+    """``σ((min J over S∌t − min J over S∋t) / T)`` for every term t."""
+    with_term = np.where(masks, objective[:, None], np.inf).min(axis=0)
+    without_term = np.where(~masks, objective[:, None], np.inf).min(axis=0)
+    return expit((without_term - with_term) / temperature)
