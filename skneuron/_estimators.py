@@ -926,7 +926,9 @@ validation_scores_, best_validation_score_
 
     def _loss_and_gradient(self, outputs, targets):
         # With several members, outputs are (members, batch, ·) and targets (batch, ·).
-        smoothing = _RECIPE["label_smoothing"] if self.network_.body.training else 0.0
+        network = getattr(self, "network_", None)
+        smoothing = _RECIPE["label_smoothing"] if network is not None and network.body.training \
+            else 0.0
         if outputs.shape[-1] == 1:  # binary: log-loss of the logit; gradient σ(logit) − target
             if smoothing:
                 targets = targets * (1 - smoothing) + smoothing / 2

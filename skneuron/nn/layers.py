@@ -62,6 +62,12 @@ class TaskNeuronLayer(nn.Module):
         Scale of the initial weights of the terms other than ``x``, relative
         to Glorot's, when the formula has ``x``; without it every term starts
         at Glorot's scale.
+    members : int, default=1
+        Number of independent layers of this shape computed side by side:
+        every parameter gets a leading dimension of this size. The input is
+        ``(n_samples, in_features)``, shared by the members, or
+        ``(members, n_samples, in_features)``; the output is
+        ``(members, n_samples, out_features)``.
     generator : torch.Generator, optional
         Source of randomness for the initial weights (CPU generator).
     device, dtype : optional
@@ -69,11 +75,11 @@ class TaskNeuronLayer(nn.Module):
 
     Attributes
     ----------
-    weight : torch.nn.Parameter of shape (out_features, n_features)
+    weight : torch.nn.Parameter of shape ([members,] out_features, n_features)
         Coefficients of every term feature; :meth:`term_weights` splits it.
-    bias : torch.nn.Parameter of shape (out_features,)
+    bias : torch.nn.Parameter of shape ([members,] out_features)
         The neurons' biases.
-    projection : torch.nn.Parameter of shape (in_features, rank × Σk) or None
+    projection : torch.nn.Parameter of shape ([members,] in_features, rank × Σk) or None
         The interaction factors ``U_{k,m}`` stacked column-wise.
 
     Examples

@@ -41,6 +41,12 @@ class TaskNeuronNetwork(nn.Module):
         Widths of the hidden layers.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Activation after each hidden layer, named as in scikit-learn's MLP.
+    members : int, default=1
+        Number of independent networks of this shape computed side by side
+        (an ensemble in one module): every parameter gets a leading
+        dimension of this size and the output has shape
+        ``(members, n_samples, n_outputs)``. With 1, parameters and outputs
+        have no member dimension.
     generator : torch.Generator, optional
         CPU generator for the initial weights (reproducible on any device).
     device, dtype : optional
@@ -56,6 +62,8 @@ class TaskNeuronNetwork(nn.Module):
     torch.Size([3, 1])
     >>> len(net.task_layers)
     2
+    >>> TaskNeuronNetwork(4, 1, "x", members=5)(torch.randn(3, 4)).shape
+    torch.Size([5, 3, 1])
     """
 
     def __init__(

@@ -128,3 +128,82 @@ def test_frozen_parameters_fall_back_to_autograd():
         after = train(net, use_pullback=True)
     torch.testing.assert_close(first.weight.detach(), frozen, rtol=0, atol=0)
     assert not torch.equal(after[1], torch.zeros_like(after[1]))
+
+
+# ------------------------------------------------------------------ several members
+@pytest.mark.parametrize("formula", FORMULAS)
+@pytest.mark.parametrize("shared_input", [True, False])
+def test_member_layer_pullback_is_autograds_gradient(formula, shared_input):
+    layer = TaskNeuronLayer(4, 3, formula, members=3, generator=seeded(), dtype=torch.float64)
+    shape = (11, 4) if shared_input else (3, 11, 4)  # the first layer's input is shared
+    x = 3.0 * torch.randn(*shape, dtype=torch.float64, generator=seeded(1))
+    grad_outputs = torch.randn(3, 11, 3, dtype=torch.float64, generator=seeded(2))
+    expected_out, expected_grad_x, expected_grads = autograd_reference(layer, x, grad_outputs)
+
+    with torch.no_grad():
+        out, pullback = layer.forward_with_pullback(x, input_grad=True)
+        grad_x, grads = pullback(grad_outputs)
+        unrecorded = layer(x)
+
+    torch.testing.assert_close(out, expected_out, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(unrecorded, expected_out, rtol=1e-12, atol=1e-12)
+    for grad, expected in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(grad, expected, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(grad_x, expected_grad_x, rtol=1e-10, atol=1e-10)
+
+
+def test_members_are_independent_networks():
+    """Member m of a 3-member network computes what a 1-member network with its weights does."""
+    net = TaskNeuronNetwork(4, 2, "x + x**2 + inter(2, rank=3)", hidden_layer_sizes=(5, 4),
+                            members=3, generator=seeded(), dtype=torch.float64)
+    x = torch.randn(9, 4, dtype=torch.float64, generator=seeded(1))
+    outputs = net(x)
+    assert outputs.shape == (3, 9, 2)
+    single = TaskNeuronNetwork(4, 2, "x + x**2 + inter(2, rank=3)", hidden_layer_sizes=(5, 4),
+                               dtype=torch.float64)
+    for m in range(3):
+        with torch.no_grad():
+            for p, q in zip(single.parameters(), net.parameters(), strict=True):
+                p.copy_(q[m].reshape(p.shape) if q[m].numel() == p.numel() else q[m])
+        torch.testing.assert_close(single(x), outputs[m], rtol=1e-12, atol=1e-12)
+
+
+def test_member_network_pullback_is_autograds_gradient():
+    net = TaskNeuronNetwork(4, 2, "x + sin(x) + inter(2, rank=3)", hidden_layer_sizes=(5, 4),
+                            members=3, generator=seeded(), dtype=torch.float64)
+    x = torch.randn(13, 4, dtype=torch.float64, generator=seeded(1))
+    grad_outputs = torch.randn(3, 13, 2, dtype=torch.float64, generator=seeded(2))
+    expected_out, _, expected_grads = autograd_reference(net, x, grad_outputs)
+    with torch.no_grad():
+        out, pullback = net.forward_with_pullback(x)
+        grads = pullback(grad_outputs)
+    torch.testing.assert_close(out, expected_out, rtol=1e-12, atol=1e-12)
+    for grad, expected in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(grad, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_a_member_trains_only_on_rows_its_weights_keep():
+    """With one row of weights per member, a member ignores the rows it does not train on."""
+    def network():
+        return TaskNeuronNetwork(3, 1, "x + x**2", hidden_layer_sizes=(5,), members=2,
+                                 generator=seeded(), dtype=torch.float64)
+
+    X = torch.randn(200, 3, dtype=torch.float64, generator=seeded(3))
+    Y = X[:, :1] ** 2
+    keep = torch.ones(2, 200, dtype=torch.float64)
+    keep[0, 100:] = 0.0  # member 0 trains on the first half only
+
+    def fit(Y):
+        net = network()
+        with pytest.warns(Warning):  # max_iter reached
+            fit_network(net, X, Y, loss_fn=lambda o, t: 0.5 * (o - t).square().sum(-1),
+                        sample_weight=keep, max_iter=3, batch_size=50, generator=seeded(4))
+        return [p.detach()[0] for p in net.parameters()], [p.detach()[1] for p in net.parameters()]
+
+    member0, member1 = fit(Y)
+    noisy = Y.clone()
+    noisy[100:] += 10.0  # changes only rows member 0 does not train on
+    member0_again, member1_again = fit(noisy)
+    for p, q in zip(member0, member0_again):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
+    assert any(not torch.allclose(p, q) for p, q in zip(member1, member1_again))
