@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy
 import torch
 
-from skneuron.formula import VARIABLE
+from skneuron.formula import VARIABLE, parse_expression
 
 __all__ = ["compile_elementwise", "evaluate_elementwise"]
 
@@ -35,6 +35,9 @@ _UNARY_BY_NAME = {function.__name__: op for function, op in _UNARY.items()}
 def compile_elementwise(expression: str | sympy.Expr) -> tuple:
     """Compile an expression in ``x`` into an evaluable program (nested tuples).
 
+    Text is read by :func:`skneuron.formula.parse_expression`, which evaluates
+    nothing and bounds the expression's size.
+
     Examples
     --------
     >>> import torch
@@ -43,7 +46,7 @@ def compile_elementwise(expression: str | sympy.Expr) -> tuple:
     tensor([0.0000, 1.8415])
     """
     if isinstance(expression, str):
-        expression = sympy.sympify(expression, locals={"x": VARIABLE})
+        expression = parse_expression(expression)
     return _compile(expression)
 
 
