@@ -352,14 +352,21 @@ class NeuronFormula:
     def terms(self) -> tuple[str, ...]:
         """Each term in the syntax :meth:`parse` reads.
 
+        An element-wise term that is itself a sum is written in parentheses,
+        so that ``" + ".join(formula.terms)`` parses back to ``formula``.
+
         Examples
         --------
         >>> NeuronFormula.parse("inter(2) + x**2 + x").terms
         ('x', 'x**2', 'inter(2, rank=8)')
+        >>> NeuronFormula.parse("x - x**2 + (sin(x) + x**3)").terms
+        ('(-x**2 + x)', '(x**3 + sin(x))')
         """
         pure = tuple("x" if k == 1 else f"x**{k}" for k in self.pure_orders)
         inter = tuple(f"inter({k}, rank={self.rank})" for k in self.interaction_orders)
-        return pure + inter + self.functions
+        functions = tuple(f"({text})" if expression.is_Add else text
+                          for text, expression in zip(self.functions, self._function_expressions))
+        return pure + inter + functions
 
     @property
     def n_terms(self) -> int:

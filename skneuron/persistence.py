@@ -37,6 +37,7 @@ the last one's complete file wins.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import io
 import json
@@ -71,6 +72,8 @@ MAX_WEIGHTS_BYTES = 2 * 2**30
 MAX_COMPRESSION_RATIO = 20
 #: Deepest nesting of arrays and objects in a manifest's JSON.
 MAX_JSON_DEPTH = 64
+#: Most values (numbers, strings, arrays, objects ...) in a manifest's JSON.
+MAX_JSON_VALUES = 200_000
 #: Most bytes the text arrays of a manifest (class labels, names) take once decoded.
 MAX_TEXT_ARRAY_BYTES = 16 * 2**20
 
@@ -83,11 +86,11 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DEVICE = re.compile(r"cpu|cuda(?::[0-9]{1,2})?|mps")
 #: dtypes of the inline arrays of text or objects (class labels, feature names).
 _TEXT_DTYPE = re.compile(r"[<>|=]?(?:U[1-9][0-9]{0,8}|O)")
+#: JSON scalars, which decode as themselves.
+_SCALARS = frozenset({type(None), bool, str, int, float})
 _TENSOR_DTYPES = frozenset({torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32,
                             torch.int64, torch.float16, torch.bfloat16, torch.float32,
                             torch.float64})
-#: A JSON string literal, whose brackets do not nest.
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 #: What zipfile and zlib raise for a damaged or crafted archive.
 _DAMAGED_ARCHIVE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
                     NotImplementedError, RuntimeError, OverflowError, IndexError, KeyError,
@@ -284,9 +287,10 @@ def _check_loadable_sizes(manifest: bytes, weights: bytes) -> None:
             f"the model's manifest would take {len(manifest):,} bytes, more than the "
             f"{MAX_MANIFEST_BYTES:,} a model file may hold (MAX_MANIFEST_BYTES); save this "
             "model with joblib instead, or pass less metadata.")
-    if _json_depth(manifest) > MAX_JSON_DEPTH:
-        raise ValueError(f"the metadata nests deeper than {MAX_JSON_DEPTH} levels "
-                         "(MAX_JSON_DEPTH), which load refuses.")
+    problem = _json_problem(manifest)
+    if problem:
+        raise ValueError(f"the model's manifest {problem}, which load refuses; save this "
+                         "model with joblib instead, or pass less metadata.")
     if len(weights) > MAX_WEIGHTS_BYTES:
         raise ValueError(
             f"the model's weights take {len(weights):,} bytes, more than the "
@@ -613,7 +617,8 @@ def load(path: str | os.PathLike):
     manifest, tensors = _read(path, weights=True)
     _check_versions(manifest["versions"], path)
     try:
-        return _Decoder(tensors).model(manifest["model"])
+        with _gc_paused():
+            return _Decoder(tensors).model(manifest["model"])
     except ModelFileError as exc:
         raise ModelFileError(f"{os.fspath(path)!r}: {exc}") from None
     except (KeyError, TypeError, AttributeError, IndexError, ValueError, OverflowError) as exc:
@@ -700,29 +705,66 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[io.By
 
 
 def _parse_manifest(data: bytes, path: str) -> dict:
-    if _json_depth(data) > MAX_JSON_DEPTH:
-        raise ModelFileError(f"{path!r} is not a skneuron model file: its manifest nests "
-                             f"deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH).")
+    problem = _json_problem(data)
+    if problem:
+        raise ModelFileError(f"{path!r} is not a skneuron model file: its manifest {problem}.")
     try:
-        manifest = json.loads(data.decode("utf-8"))
+        with _gc_paused():
+            manifest = json.loads(data.decode("utf-8"))
     except ValueError as exc:  # also UnicodeDecodeError, and json's own errors
         raise ModelFileError(f"{path!r} is not a skneuron model file ({_first_line(exc)}).") \
             from None
     _check_manifest(manifest, path)
     try:
-        manifest["metadata"] = _Decoder({}).value(manifest.get("metadata", {"dict": {}}),
-                                                  plain=True)
+        with _gc_paused():
+            manifest["metadata"] = _Decoder({}).value(manifest.get("metadata", {"dict": {}}),
+                                                      plain=True)
     except ModelFileError as exc:
         raise ModelFileError(f"{path!r}: its metadata: {exc}") from None
     return manifest
 
 
-def _json_depth(data: bytes) -> int:
-    """How deep the arrays and objects of JSON text nest (string contents left out)."""
-    codes = np.frombuffer(_JSON_STRING.sub(b"", data), dtype=np.uint8)
-    opens = (codes == ord("[")) | (codes == ord("{"))
-    closes = (codes == ord("]")) | (codes == ord("}"))
-    return int(np.cumsum(opens.astype(np.int64) - closes).max(initial=0))
+@contextlib.contextmanager
+def _gc_paused():
+    """Hold the cyclic garbage collector while a manifest's many small objects are made.
+
+    They hold no cycles, and with a large heap (torch, scikit-learn) each
+    collection the allocations trigger would scan it all again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _json_problem(data: bytes) -> str | None:
+    """Why JSON text is too deep or too big to parse, or None: counted before parsing.
+
+    Brackets and commas count only outside string literals, whose quotes are
+    those not escaped by an odd run of backslashes. Every value but the first
+    of an array or object follows a comma, so commas and openings bound the
+    number of values. Vectorised, as the text may be megabytes long.
+    """
+    codes = np.frombuffer(data, dtype=np.uint8)
+    positions = np.arange(len(codes))
+    backslash = codes == ord("\\")
+    last_other = np.maximum.accumulate(np.where(backslash, -1, positions))  # before each char
+    run_before = positions - 1 - np.concatenate(([-1], last_other[:-1]))
+    quote = (codes == ord('"')) & (run_before % 2 == 0)
+    outside = np.cumsum(quote, dtype=np.int32) % 2 == 0  # quotes themselves count as inside
+    outside &= ~quote
+    opens = outside & ((codes == ord("[")) | (codes == ord("{")))
+    closes = outside & ((codes == ord("]")) | (codes == ord("}")))
+    depth = np.cumsum(opens.view(np.int8) - closes.view(np.int8), dtype=np.int32)
+    if int(depth.max(initial=0)) > MAX_JSON_DEPTH:
+        return f"nests deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)"
+    n_values = int(np.count_nonzero(outside & (codes == ord(",")))) + int(np.count_nonzero(opens))
+    if n_values > MAX_JSON_VALUES:
+        return f"holds more than {MAX_JSON_VALUES:,} values (MAX_JSON_VALUES)"
+    return None
 
 
 def _check_manifest(manifest, path: str) -> None:
@@ -870,6 +912,8 @@ class _Decoder:
         if encoded is None or isinstance(encoded, (bool, str, int, float)):
             return encoded
         if isinstance(encoded, list):
+            if all(type(v) in _SCALARS for v in encoded):  # e.g. a loss curve: as it is
+                return list(encoded)
             return [self.value(v, plain=plain) for v in encoded]
         if _is_tag(encoded, "tuple") and isinstance(encoded["tuple"], list):
             return tuple(self.value(v, plain=plain) for v in encoded["tuple"])
