@@ -266,8 +266,8 @@ class NeuronFormula:
         power terms, ``inter(k)`` or ``inter(k, rank=R)`` an order-``k`` CP
         interaction term, and any other expression in ``x`` built from
         numbers, ``+ - * / ** ^``, parentheses and
-        ``sin cos tan exp log tanh sqrt abs`` an element-wise term. A numeric
-        coefficient is ignored (weights are learned): ``"2*x"`` is ``"x"``.
+        ``sin cos tan exp log tanh sqrt abs`` an element-wise term. A constant
+        factor is ignored (weights are learned): ``"2*x"`` is ``"x"``.
 
         The text is read by a parser of this small language only; it is never
         evaluated, so it can name nothing else. Its size is bounded by the
@@ -718,7 +718,7 @@ class _Parser:
         expression = self._expression()
         if self._peek() is not None:
             self._unexpected()
-        return expression
+        return self._normal_form(expression)
 
     # ------------------------------------------------------------- terms
     def _term(self) -> _Term:
@@ -728,11 +728,11 @@ class _Parser:
         self.term_start = self.index
         if self._interaction_ahead():
             return self._interaction()
-        expression = self._expression(top=True)
+        expression = self._normal_form(self._expression(top=True))
         if not (self._peek() is None or self._next_is("+")):
             self._unexpected()
-        coefficient, rest = expression.as_coeff_Mul()
-        if coefficient.is_Number and rest != 1:  # weights are learned: "2*x" is x
+        constant, rest = expression.as_independent(VARIABLE, as_Add=False)
+        if rest != 1:  # weights are learned: "2*x" is x, and "log(2)*sin(x)" is sin(x)
             expression = rest
         order = _pure_order(expression)
         if order is not None:
@@ -842,7 +842,11 @@ class _Parser:
             with self._nested(token):
                 argument = self._expression()
             self._expect(")")
-            return self._build(_FUNCTIONS[token.text](argument), token)
+            # Of x, unevaluated: a function's automatic evaluation asks sympy's assumption
+            # system about its argument, which can take seconds (log(tanh(x**16))).
+            # Of a number, evaluated: sin(0) is 0, log(0) not finite.
+            evaluate = VARIABLE not in argument.free_symbols
+            return self._build(_FUNCTIONS[token.text](argument, evaluate=evaluate), token)
         if token.text == "inter":
             self._fail("inter(k[, rank=R]) is a term of its own: it cannot be part of an "
                        "expression", token.position)
@@ -856,6 +860,21 @@ class _Parser:
         if problem:
             self._fail(f"cannot read term {self._term_text()!r}: {problem}", token.position)
         return expression
+
+    def _normal_form(self, expression: sympy.Expr) -> sympy.Expr:
+        """``expression`` built again bottom-up, and checked again.
+
+        Built step by step, sympy can leave a product inside a product
+        (``18/x*sqrt(-1.2/x)``), which prints unlike the flat product it
+        equals; built again from its parts it is flat, and its text reads back
+        to itself.
+        """
+        rebuilt = _rebuilt(expression)
+        problem = _check_tree(rebuilt)
+        if problem:
+            self._fail(f"cannot read term {self._term_text()!r}: {problem}",
+                       self.tokens[self.term_start].position if self.tokens else 0)
+        return rebuilt
 
     @contextmanager
     def _nested(self, token: _Token):
@@ -917,6 +936,15 @@ class _Parser:
             token = self._peek()
             position = len(self.text) if token is None else token.position
         _fail(self.text, position, message)
+
+
+def _rebuilt(expression: sympy.Expr) -> sympy.Expr:
+    if not expression.args:
+        return expression
+    args = [_rebuilt(arg) for arg in expression.args]
+    if isinstance(expression, _FUNCTION_CLASSES):  # as the parser built it: see _atom
+        return expression.func(*args, evaluate=VARIABLE not in expression.free_symbols)
+    return expression.func(*args)
 
 
 def _number(text: str) -> sympy.Number:

@@ -123,7 +123,7 @@ def test_the_constructor_holds_the_same_limits():
 
 
 def test_terms_that_are_not_finite_real_expressions_are_refused():
-    for text in ("log(0*x)", "x/0", "sqrt(-1)*x", "x*exp(1)", "abs(exp(x))", "x**x"):
+    for text in ("log(0*x)", "x/0", "sqrt(-1)*x + x", "x*exp(1) + x", "x*log(-1) + x", "x**x"):
         with pytest.raises(FormulaSyntaxError, match="cannot read term|exponent"):
             NeuronFormula.parse(text)
 
