@@ -50,7 +50,7 @@ import torch
 import skneuron
 from skneuron import FormulaSyntaxError, NeuronFormula
 from skneuron._elementwise import compile_elementwise
-from skneuron.persistence import ModelFileError
+from skneuron.persistence import ModelFileError, save
 
 RESULTS = Path(__file__).parent / "results" / "fuzz.md"
 #: An input slower than this is a hang.
@@ -258,13 +258,22 @@ def base_models() -> list[tuple[str, bytes, np.ndarray]]:
                                             random_state=0), Xc,
          np.array(["no", "yes"], dtype=object)[yc]),
     ]
+    with contextlib.suppress(ImportError):  # the command line's pipeline, where pandas is
+        import pandas as pd
+        from sklearn.pipeline import make_pipeline
+
+        from skneuron.preprocessing import TabularEncoder
+
+        frame = pd.DataFrame({"size": X[:, 0], "colour": np.where(X[:, 1] > 0, "red", "blue")})
+        models.append(("pipeline", make_pipeline(TabularEncoder(), TaskNeuronRegressor(
+            hidden_layer_sizes=(3,), max_iter=2, random_state=0)), frame, y))
     files = []
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, model, rows, target in models:
             path = os.path.join(folder, f"{name}.skn")
-            model.fit(rows, target).save(path)
-            files.append((name, Path(path).read_bytes(), rows[:5]))
+            save(model.fit(rows, target), path)
+            files.append((name, Path(path).read_bytes(), rows[:5]))  # rows: array or frame
     return files
 
 
@@ -579,10 +588,22 @@ def fuzz_model_files(count: int, seed: int, log=print) -> Tally:
         for i in range(count):
             name, data, rows = rng.choice(bases)
             Path(path).write_bytes(mutate_model_file(data, rng))
+            failures = len(tally.undocumented) + len(tally.executions)
             tally.run(lambda: read_model_file(path, rows), f"{name} mutation {i}")
+            if len(tally.undocumented) + len(tally.executions) > failures:
+                _keep(path, f"{name}-{i}.skn", log)
             if log and (i + 1) % 2_000 == 0:
                 log(f"  {i + 1:,} model files")
     return tally
+
+
+def _keep(path: str, name: str, log) -> None:
+    """Copy a file that failed a check where it outlives the run, for a look at it."""
+    folder = Path(tempfile.gettempdir()) / "skneuron-fuzz-failures"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(Path(path).read_bytes())
+    if log:
+        log(f"  kept {folder / name}")
 
 
 def report(formulas: Tally, files: Tally, seconds: float, seed: int) -> str:

@@ -505,14 +505,15 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         export_onnx(self, path, dtype=dtype)
 
     # ------------------------------------------------------ pickling, loading
-    def _restore_networks(self, state_dicts: dict) -> None:
+    def _restore_fitted(self, state_dicts: dict) -> None:
         """Finish an estimator that :mod:`skneuron.persistence` rebuilt from a model file.
 
         The loading hook: the parameters and the other fitted attributes are
         set; this checks the parameters as ``fit`` would (a formula given as
-        text too) and rebuilds ``network_`` from its saved ``state_dict``
-        without allocating more than the saved tensors (see
-        :meth:`_network_from_state`), on a device this model can live on here.
+        text too) and the labels and names ``predict`` indexes, and rebuilds
+        ``network_`` from its saved ``state_dict`` without allocating more than
+        the saved tensors (see :meth:`_network_from_state`), on a device this
+        model can live on here.
 
         Raises ValueError (or TypeError) when the parameters are invalid or
         the tensors do not fit them.
@@ -520,6 +521,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         self._validate_params()
         if isinstance(self.formula, str) and self.formula != "auto":
             NeuronFormula.parse(self.formula, rank=self.rank)  # refused now, not at the next fit
+        for name in ("classes_", "feature_names_in_"):  # predict indexes them
+            value = getattr(self, name, None)
+            if value is not None and not (isinstance(value, np.ndarray) and value.ndim == 1):
+                raise ValueError(f"{name} must be a 1-D array; got {type(value).__name__}.")
         if set(state_dicts) != {"network_"}:
             raise ValueError(f"expected the network 'network_' only; got {sorted(state_dicts)}.")
         self.network_ = self._network_from_state(state_dicts["network_"])
@@ -533,9 +538,11 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         units or layers than ``state`` has values or tensors is refused before
         that. Then it takes the saved tensors themselves.
         """
-        sizes = _hidden_sizes(self.hidden_layer_sizes)
+        sizes, n_features = _hidden_sizes(self.hidden_layer_sizes), self.n_features_in_
+        if isinstance(n_features, bool) or not isinstance(n_features, Integral) or n_features < 1:
+            raise ValueError(f"n_features_in_ must be a positive integer; got {n_features!r}.")
         n_values = sum(t.numel() for t in state.values())
-        if len(sizes) > len(state) or sum(sizes) + int(self.n_features_in_) > n_values:
+        if len(sizes) > len(state) or sum(sizes) + n_features > n_values:
             raise ValueError(
                 f"the saved weights do not fit the network its manifest describes (its "
                 f"{n_values:,} values are too few for hidden_layer_sizes={sizes} and "

@@ -842,11 +842,7 @@ class _Parser:
             with self._nested(token):
                 argument = self._expression()
             self._expect(")")
-            # Of x, unevaluated: a function's automatic evaluation asks sympy's assumption
-            # system about its argument, which can take seconds (log(tanh(x**16))).
-            # Of a number, evaluated: sin(0) is 0, log(0) not finite.
-            evaluate = VARIABLE not in argument.free_symbols
-            return self._build(_FUNCTIONS[token.text](argument, evaluate=evaluate), token)
+            return self._build(_function(_FUNCTIONS[token.text], argument), token)
         if token.text == "inter":
             self._fail("inter(k[, rank=R]) is a term of its own: it cannot be part of an "
                        "expression", token.position)
@@ -938,13 +934,31 @@ class _Parser:
         _fail(self.text, position, message)
 
 
+def _function(function, argument: sympy.Expr) -> sympy.Expr:
+    """``function(argument)``, evaluated only when the argument is a plain number.
+
+    sympy's automatic evaluation of a function asks its assumption system
+    about the argument, which can take seconds for an expression of ``x``
+    (``log(log(tanh(x**16)))``) and for ever for a number such as
+    ``exp(exp(38))``; of a bounded plain number it is quick, and turns
+    ``sin(0)`` into 0 and ``log(0)`` into a non-finite value the checks refuse.
+    """
+    return function(argument, evaluate=bool(argument.is_Number))
+
+
 def _rebuilt(expression: sympy.Expr) -> sympy.Expr:
     if not expression.args:
         return expression
     args = [_rebuilt(arg) for arg in expression.args]
-    if isinstance(expression, _FUNCTION_CLASSES):  # as the parser built it: see _atom
-        return expression.func(*args, evaluate=VARIABLE not in expression.free_symbols)
-    return expression.func(*args)
+    if isinstance(expression, _FUNCTION_CLASSES):
+        return _function(expression.func, *args)
+    result = expression.func(*args)
+    for _ in range(MAX_TERM_SIZE):  # sympy's flattening can itself nest a product in one
+        if not (result.is_Mul or result.is_Add) or all(a.func is not result.func
+                                                       for a in result.args):
+            break
+        result = result.func(*(part for arg in result.args for part in result.func.make_args(arg)))
+    return result
 
 
 def _number(text: str) -> sympy.Number:

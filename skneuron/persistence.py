@@ -186,8 +186,10 @@ def register_loadable(cls: type) -> type:
 
     The estimators register themselves, so this module never imports them.
     A registered class is rebuilt from its constructor parameters and fitted
-    attributes; one that holds torch modules must rebuild them itself in a
-    ``_restore_networks(state_dicts)`` method, as the estimators do.
+    attributes; then its ``_restore_fitted(state_dicts)`` method, if it has
+    one, checks them and rebuilds its torch modules from their saved state
+    dicts (the estimators' hook), else its parameters are checked and it may
+    hold no torch module.
 
     Parameters
     ----------
@@ -621,7 +623,7 @@ def load(path: str | os.PathLike):
             return _Decoder(tensors).model(manifest["model"])
     except ModelFileError as exc:
         raise ModelFileError(f"{os.fspath(path)!r}: {exc}") from None
-    except (KeyError, TypeError, AttributeError, IndexError, ValueError, OverflowError) as exc:
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError, ArithmeticError) as exc:
         raise ModelFileError(
             f"{os.fspath(path)!r} is damaged: malformed manifest ({_first_line(exc)})."
         ) from None
@@ -986,8 +988,8 @@ class _Decoder:
 
 
 def _restore(estimator, networks: dict) -> None:
-    """Check a decoded estimator's parameters and rebuild its networks: its own hook does both."""
-    restore = getattr(estimator, "_restore_networks", None)
+    """Check a decoded estimator and rebuild its networks: its own hook does both."""
+    restore = getattr(estimator, "_restore_fitted", None)
     if restore is None and networks:
         raise ModelFileError(f"Invalid model file: unexpected network {sorted(networks)[0]!r}.")
     try:
@@ -995,7 +997,7 @@ def _restore(estimator, networks: dict) -> None:
             estimator._validate_params()
         else:
             restore(networks)
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RuntimeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - building a model from the file's values failed
         raise ModelFileError(f"Invalid model file: {_first_line(exc)}") from None
 
 

@@ -188,6 +188,28 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 names += [f"{name}={category}" for category in self.categories_[name]]
         return np.asarray(names, dtype=object)
 
+    def _restore_fitted(self, state_dicts: dict) -> None:
+        """Check an encoder rebuilt from a model file: the hook of :mod:`skneuron.persistence`.
+
+        Its parameters, and fitted state that ``transform`` can use: every
+        column named once, numeric with a median or categorical with text
+        categories. Raises ValueError otherwise.
+        """
+        self._validate_params()
+        names, medians, categories = self.feature_names_in_, self.medians_, self.categories_
+        valid = (
+            not state_dicts and isinstance(names, np.ndarray) and names.ndim == 1
+            and all(isinstance(name, str) for name in names) and len(set(names)) == len(names)
+            and self.n_features_in_ == len(names)
+            and isinstance(medians, dict) and isinstance(categories, dict)
+            and set(medians) | set(categories) == set(names) and not set(medians) & set(categories)
+            and all(isinstance(m, float) for m in medians.values())
+            and all(isinstance(c, list) and all(isinstance(t, str) for t in c)
+                    for c in categories.values()))
+        if not valid:
+            raise ValueError("the TabularEncoder's fitted columns, medians and categories do "
+                             "not fit together.")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True

@@ -180,6 +180,8 @@ HOSTILE = {
                    "'rank' parameter .* \\[1, 1024\\]"),
     "formula rank 10**6": (_manifest_change(lambda m: m["model"]["fitted"]["formula_"][
         "formula"].update(rank=10**6)), "MAX_RANK"),
+    "n_features_in_ 0 (ZeroDivisionError)": (_manifest_change(lambda m: m["model"]["fitted"].update(
+        n_features_in_=0)), "n_features_in_ must be a positive integer"),
     "many JSON values": (_manifest_change(lambda m: m.update(metadata={"dict": {"k": [[]] * 150_000}})),
                          "MAX_JSON_VALUES"),
 }
