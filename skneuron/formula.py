@@ -170,9 +170,11 @@ def _read_functions(functions) -> tuple[set[int], tuple[str, ...]]:
 def _canonical_function(text: str) -> tuple[str, int | None]:
     """Canonical text of an element-wise term, and its order if it is a pure power.
 
-    The canonical form is sympy's normal form of the expression as the safe
-    parser builds it (like terms collected, factors ordered), printed back
-    as text that parses to the same expression, so equal terms compare equal.
+    The canonical form is the normal form sympy's constructors give the
+    expression the safe parser builds (like terms collected, factors
+    ordered; functions of ``x`` as written), printed back as text that
+    parses to the same expression, so equal terms compare equal. Unlike
+    ``sympy.simplify``, whose time has no bound, it costs little.
     """
     expression = parse_expression(text)
     if VARIABLE not in expression.free_symbols:
@@ -598,8 +600,9 @@ def parse_expression(text: str) -> sympy.Expr:
     Returns
     -------
     sympy.Expr
-        The expression in the symbol ``x``, in sympy's normal form (like
-        terms collected, products of equal factors written as powers).
+        The expression in the symbol ``x``, in the normal form of sympy's
+        constructors (like terms collected, products of equal factors written
+        as powers; functions of ``x`` as written).
 
     Raises
     ------
