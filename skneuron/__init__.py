@@ -5,11 +5,11 @@ network whose neurons use it — behind the familiar estimator interface.
 """
 
 from skneuron._estimators import TaskNeuronClassifier, TaskNeuronRegressor
+from skneuron._version import __version__
 from skneuron.discovery import DiscoveryResult, discover_formula
 from skneuron.formula import FormulaSyntaxError, NeuronFormula
 from skneuron.persistence import load
 
-__version__ = "0.1.0"
 __all__ = [
     "DiscoveryResult",
     "FormulaSyntaxError",

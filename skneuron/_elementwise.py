@@ -19,7 +19,7 @@ import numpy as np
 import sympy
 import torch
 
-from skneuron.formula import VARIABLE
+from skneuron.formula import VARIABLE, parse_expression
 
 __all__ = ["compile_elementwise", "evaluate_elementwise"]
 
@@ -37,6 +37,9 @@ _UNARY = (sympy.sin, sympy.cos, sympy.tan, sympy.tanh, sympy.exp, sympy.log, sym
 def compile_elementwise(expression: str | sympy.Expr) -> tuple:
     """Compile an expression in ``x`` into an evaluable program (nested tuples).
 
+    Text is read by :func:`skneuron.formula.parse_expression`, which evaluates
+    nothing and bounds the expression's size.
+
     Examples
     --------
     >>> import torch
@@ -45,7 +48,7 @@ def compile_elementwise(expression: str | sympy.Expr) -> tuple:
     tensor([0.0000, 1.8415])
     """
     if isinstance(expression, str):
-        expression = sympy.sympify(expression, locals={"x": VARIABLE})
+        expression = parse_expression(expression)
     return _compile(expression)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import itertools
 import math
 import warnings
 from abc import ABC, abstractmethod
@@ -33,8 +34,9 @@ from sklearn.utils.validation import (
 from skneuron import _tabular
 from skneuron._docs import API_PAGE_TEMPLATE
 from skneuron.discovery import METHODS, discover_formula
-from skneuron.formula import NeuronFormula
+from skneuron.formula import MAX_RANK, NeuronFormula
 from skneuron.nn import ACTIVATIONS, Standardized, TabularInput, TaskNeuronNetwork
+from skneuron.persistence import register_loadable
 from skneuron.training import fit_network, print_progress, resolve_device, thread_budget
 
 __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
@@ -86,7 +88,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         "discovery": [StrOptions(set(METHODS))],
         "discovery_params": [dict, None],
         "max_order": [Interval(Integral, 1, 6, closed="both")],
-        "rank": [Interval(Integral, 1, None, closed="left")],
+        "rank": [Interval(Integral, 1, MAX_RANK, closed="both")],
         "n_members": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -495,6 +497,9 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             it); nothing is written then. Pickle or joblib save such models.
         sklearn.exceptions.NotFittedError
             If the estimator is not fitted.
+        OSError
+            If the file cannot be written; a file already at ``path`` is
+            left as it was (the file is written whole or not at all).
 
         See Also
         --------
@@ -598,7 +603,67 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
         export_onnx(self, path, dtype=dtype)
 
-    # -------------------------------------------------------------- pickling
+    # ------------------------------------------------------ pickling, loading
+    def _restore_fitted(self, state_dicts: dict) -> None:
+        """Finish an estimator that :mod:`skneuron.persistence` rebuilt from a model file.
+
+        The loading hook: the parameters and the other fitted attributes are
+        set; this checks the parameters as ``fit`` would (a formula given as
+        text too) and the labels and names ``predict`` indexes, and rebuilds
+        ``network_`` from its saved ``state_dict`` without allocating more than
+        the saved tensors (see :meth:`_network_from_state`), on a device this
+        model can live on here.
+
+        Raises ValueError (or TypeError) when the parameters are invalid or
+        the tensors do not fit them.
+        """
+        self._validate_params()
+        if isinstance(self.formula, str) and self.formula != "auto":
+            NeuronFormula.parse(self.formula, rank=self.rank)  # refused now, not at the next fit
+        for name in ("classes_", "feature_names_in_"):  # predict indexes them
+            value = getattr(self, name, None)
+            if value is not None and not (isinstance(value, np.ndarray) and value.ndim == 1):
+                raise ValueError(f"{name} must be a 1-D array; got {type(value).__name__}.")
+        if set(state_dicts) != {"network_"}:
+            raise ValueError(f"expected the network 'network_' only; got {sorted(state_dicts)}.")
+        self.network_ = self._network_from_state(state_dicts["network_"])
+        self._move_to_usable_device()
+
+    def _network_from_state(self, state: dict) -> Standardized:
+        """The network the fitted attributes describe, holding the tensors of ``state``.
+
+        It is built on the meta device, so its declared sizes cost nothing until
+        they are compared with the saved tensors; a network with more hidden
+        units or layers than ``state`` has values or tensors is refused before
+        that. Then it takes the saved tensors themselves.
+        """
+        sizes, n_features = _hidden_sizes(self.hidden_layer_sizes), self.n_features_in_
+        if isinstance(n_features, bool) or not isinstance(n_features, Integral) or n_features < 1:
+            raise ValueError(f"n_features_in_ must be a positive integer; got {n_features!r}.")
+        n_values = sum(t.numel() for t in state.values())
+        if len(sizes) > len(state) or sum(sizes) + n_features > n_values:
+            raise ValueError(
+                f"the saved weights do not fit the network its manifest describes (its "
+                f"{n_values:,} values are too few for hidden_layer_sizes={sizes} and "
+                f"{self.n_features_in_} inputs).")
+        with torch.device("meta"):
+            network = self._build_network(self.n_features_in_, 0)
+        expected = {k: (tuple(t.shape), t.dtype) for k, t in network.state_dict().items()}
+        saved = {k: (tuple(t.shape), t.dtype) for k, t in state.items()}
+        if expected != saved:
+            key = min(set(expected) ^ set(saved) or {k for k in expected if expected[k] != saved[k]})
+            raise ValueError(
+                f"the saved weights do not fit the network its manifest describes ({key}: "
+                f"saved {saved.get(key)}, expected {expected.get(key)}).")
+        network.load_state_dict(state, strict=True, assign=True)
+        if any(t.is_meta for t in itertools.chain(network.parameters(), network.buffers())):
+            raise ValueError("the saved weights do not fill the network its manifest describes.")
+        return network.eval()
+
+    def _move_to_usable_device(self) -> None:
+        self.device_ = _usable_device(self.device_)
+        self.network_.to(device=self.device_)
+
     def __getstate__(self):
         state = super().__getstate__()
         network = state.get("network_")
@@ -608,15 +673,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        if "network_" not in state:
-            return
-        if self.device_.type == "cuda" and not torch.cuda.is_available():
-            warnings.warn(
-                "This model was trained on CUDA, which is not available here; it was loaded "
-                "on the CPU.", UserWarning, stacklevel=2,
-            )
-            self.device_ = torch.device("cpu")
-        self.network_.to(device=self.device_)
+        if "network_" in state:
+            self._move_to_usable_device()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -626,6 +684,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         return tags
 
 
+@register_loadable
 class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
     """Regression with a network of task-driven neurons.
 
@@ -841,6 +900,7 @@ default="from_dtype"
         return tags
 
 
+@register_loadable
 class TaskNeuronClassifier(ClassifierMixin, BaseTaskNeuron):
     """Classification with a network of task-driven neurons.
 
@@ -1049,6 +1109,26 @@ validation_scores_, best_validation_score_
 
 #: Minibatch work (rows × widest layer input) below which one torch thread is fastest.
 SINGLE_THREAD_WORK = 1 << 17
+
+
+def _usable_device(device: torch.device) -> torch.device:
+    """The device a model trained on ``device`` can live on here: that one, or else the CPU.
+
+    Unpickling and loading a model file both place the network with it. A
+    GPU that is absent (or an index beyond the GPUs present) means the CPU,
+    with a warning.
+    """
+    if device.type == "cpu":
+        return device
+    if device.type == "cuda" and torch.cuda.is_available() \
+            and (device.index or 0) < torch.cuda.device_count():
+        return device
+    if device.type == "mps" and torch.backends.mps.is_available():
+        return device
+    kind = "CUDA" if device.type == "cuda" else f"device {str(device)!r}"
+    warnings.warn(f"This model was trained on {kind}, which is not available here; it was "
+                  "loaded on the CPU.", UserWarning, stacklevel=4)
+    return torch.device("cpu")
 
 
 def _training_threads(batch_size: int, network: torch.nn.Module) -> int:

@@ -8,8 +8,12 @@
 - ``skneuron inspect MODEL``: formula, parameters, versions, training curve.
 
 Mistakes (a missing file or column, a text target for regression, a bad
-parameter) end with a one-line message on standard error and exit status 1,
-never a traceback; set ``SKNEURON_TRACEBACK=1`` to see one anyway.
+parameter, a damaged model file, an output that cannot be written) end with a
+one-line message on standard error and exit status 1, never a traceback; set
+``SKNEURON_TRACEBACK=1`` to see one anyway. Where an output goes is checked
+before a long fit, and every file is written whole or not at all. Ctrl-C
+stops the whole command (exit status 130), also in the middle of training,
+and writes nothing.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import io
 import json
 import os
+import signal
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -44,6 +51,38 @@ class UsageError(Exception):
     ...
     skneuron.cli.UsageError: column 'price' is not in data.csv
     """
+
+
+#: Set by the SIGINT handler of :func:`main`: the training loop catches Ctrl-C to
+#: keep its weights, so the command checks this after each fit.
+_interrupted = False
+
+
+def _note_interrupt(signum, frame):
+    global _interrupted
+    _interrupted = True
+    signal.default_int_handler(signum, frame)
+
+
+def _stop_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C was pressed, even if a fit caught it."""
+    if _interrupted:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interrupts_noted():
+    global _interrupted
+    _interrupted = False
+    try:
+        previous = signal.signal(signal.SIGINT, _note_interrupt)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _demo_tasks():
@@ -86,6 +125,7 @@ def run_demo(seed: int = 0, out=None) -> list[dict]:
                 start = time.perf_counter()
                 model.fit(X_train, y_train)
                 seconds = time.perf_counter() - start
+            _stop_if_interrupted()
             score = model.score(X_test, y_test)
             rows.append({"data": name, "task": task, "model": label, "score": score, "fit_s": seconds})
         print(f"  discovered formula: {ours.formula_}", file=out)
@@ -118,6 +158,32 @@ def read_table(path: str):
                          "pip install pyarrow") from None
     except (ValueError, UnicodeDecodeError, OSError) as exc:
         raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
+
+
+def check_output_path(path: str) -> None:
+    """Refuse, before any long work, an output path that cannot be written.
+
+    The path must not be a directory or a special file (such as
+    ``/dev/full``), and its directory must exist and be writable.
+    """
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise UsageError(f"cannot write {path}: not a regular file")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write {path}: no such directory {os.path.dirname(path)}")
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {_one_line(exc)}") from None
+
+
+def _write_output(path: str, data: bytes) -> None:
+    from skneuron.persistence import write_atomically
+
+    write_atomically(path, lambda handle: handle.write(data))
 
 
 def resolve_task(y, task: str, target: str) -> str:
@@ -223,6 +289,7 @@ def run_fit(args, out=None) -> dict:
     from skneuron.preprocessing import TabularEncoder
 
     out = out or sys.stdout
+    check_output_path(args.out)
     frame = read_table(args.data)
     if args.target not in frame.columns:
         columns = ", ".join(map(str, frame.columns[:20]))
@@ -256,6 +323,8 @@ def run_fit(args, out=None) -> dict:
         folds = min(folds, int(np.unique(y, return_counts=True)[1].min()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        # Ctrl-C stops the command (exit 130): "keeping the best weights" is not news then
+        warnings.filterwarnings("ignore", "Training interrupted", UserWarning)
         if folds >= 2:
             splitter = (StratifiedKFold if task == "classification" else KFold)(
                 folds, shuffle=True, random_state=args.seed)
@@ -263,6 +332,7 @@ def run_fit(args, out=None) -> dict:
                 fold_model = clone(model)
                 with progress(f"fold {i}/{folds}", max_iter, args.progress):
                     fold_model.fit(X.iloc[train], y[train])
+                _stop_if_interrupted()
                 scores.append(float(fold_model.score(X.iloc[test], y[test])))
             print(f"cross-validated {metric}: {np.mean(scores):.4f} ± {np.std(scores):.4f} "
                   f"({folds} folds)", file=out)
@@ -272,6 +342,7 @@ def run_fit(args, out=None) -> dict:
         with progress("fit", max_iter, args.progress):
             model.fit(X, y)
         seconds = time.perf_counter() - start
+    _stop_if_interrupted()  # a model whose training Ctrl-C cut short is not saved
 
     estimator = model[-1]
     print(f"formula: {estimator.formula_}", file=out)
@@ -309,6 +380,8 @@ def run_predict(args) -> None:
 
     from skneuron.persistence import read_manifest
 
+    if args.out:
+        check_output_path(args.out)
     model = _load(args.model)
     target = read_manifest(args.model)["metadata"].get("target") or "prediction"
     frame = read_table(args.data)
@@ -327,7 +400,7 @@ def run_predict(args) -> None:
         for label, column in zip(model.classes_, model.predict_proba(X).T):
             result[f"proba_{label}"] = column
     if args.out:
-        result.to_csv(args.out, index=False)
+        _write_output(args.out, result.to_csv(index=False).encode("utf-8"))
         print(f"wrote {len(result)} predictions to {args.out}", file=sys.stderr)
     else:
         result.to_csv(sys.stdout, index=False)
@@ -370,6 +443,8 @@ def describe(path: str) -> dict:
 def run_inspect(args, out=None) -> dict:
     """``skneuron inspect``."""
     out = out or sys.stdout
+    if args.plot:
+        check_output_path(args.plot)
     info = describe(args.model)
     if args.plot:
         _plot_training_curve(info, args.plot)
@@ -428,12 +503,12 @@ def _plot_training_curve(info: dict, path: str) -> None:
         twin.set_ylabel("validation score")
     axis.set_title(f"{info['estimator']}: {', '.join(info['terms'])}")
     figure.tight_layout()
+    image = io.BytesIO()
     try:
-        figure.savefig(path, format="png")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {_one_line(exc)}") from None
+        figure.savefig(image, format="png")
     finally:
         plt.close(figure)
+    _write_output(path, image.getvalue())
 
 
 # ------------------------------------------------------------------------ main
@@ -500,10 +575,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 on success; 1 after a mistake in the input
+        The exit status: 0 on success; 1 after a mistake in the input, a
+        damaged model file or an operating-system error such as a full disk
         (printed as one line on standard error, with no traceback unless
         ``SKNEURON_TRACEBACK=1`` is set) or a broken output pipe; 130 when
-        interrupted.
+        interrupted by Ctrl-C, which stops the whole command (cross-validation
+        and training included) and leaves no output file behind.
 
     Examples
     --------
@@ -511,25 +588,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     1
     """
     args = _parser().parse_args(argv)
+    commands = {"demo": lambda: run_demo(seed=args.seed), "fit": lambda: run_fit(args),
+                "predict": lambda: run_predict(args), "inspect": lambda: run_inspect(args)}
     try:
-        if args.command == "demo":
-            run_demo(seed=args.seed)
-        elif args.command == "fit":
-            run_fit(args)
-        elif args.command == "predict":
-            run_predict(args)
-        elif args.command == "inspect":
-            run_inspect(args)
-    except (UsageError, ValueError, FileNotFoundError, ImportError) as exc:
-        if os.environ.get("SKNEURON_TRACEBACK"):
-            raise
-        print(f"skneuron {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
+        with _interrupts_noted():
+            commands[args.command]()
     except KeyboardInterrupt:
         print(f"skneuron {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. "skneuron predict ... | head": stop writing quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (UsageError, ValueError, OSError, ImportError, MemoryError) as exc:
+        if os.environ.get("SKNEURON_TRACEBACK"):
+            raise
+        print(f"skneuron {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     return 0
 

@@ -20,6 +20,8 @@ import numpy as np
 import sympy
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from skneuron.formula import VARIABLE, parse_expression
+
 __all__ = ["PLANTED_POLYNOMIAL_TERMS", "make_planted_polynomial", "make_planted_vectorized"]
 
 #: The formula terms each kind of :func:`make_planted_polynomial` is built from.
@@ -180,11 +182,8 @@ def _elementwise(g) -> Callable[[np.ndarray], np.ndarray]:
     """``g`` as a numpy function of one array argument."""
     if callable(g):
         return g
-    x = sympy.Symbol("x")
-    try:
-        expression = sympy.sympify(g, locals={"x": x})
-    except (sympy.SympifyError, SyntaxError, TypeError) as error:
+    try:  # the formula language's parser: the text is read, never evaluated
+        expression = parse_expression(g)
+    except ValueError as error:
         raise ValueError(f"g={g!r} is not an expression in x: {error}") from None
-    if not expression.free_symbols <= {x}:
-        raise ValueError(f"g={g!r} may only use the variable x; got {expression.free_symbols}.")
-    return sympy.lambdify(x, expression, modules="numpy")
+    return sympy.lambdify(VARIABLE, expression, modules="numpy")

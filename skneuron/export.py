@@ -131,13 +131,13 @@ def prediction_module(estimator, *, dtype: str = "float32") -> PredictionModule:
 
 
 def _metadata(estimator, dtype: str) -> dict:
-    import skneuron
+    from skneuron._version import __version__
 
     classes = getattr(estimator, "classes_", None)
     names = getattr(estimator, "feature_names_in_", None)
     return {
         "estimator": type(estimator).__name__,
-        "skneuron_version": skneuron.__version__,
+        "skneuron_version": __version__,
         "formula": " + ".join(estimator.formula_.terms),
         "n_features_in": int(estimator.n_features_in_),
         "feature_names": None if names is None else [str(n) for n in names],

@@ -15,21 +15,50 @@ The same value is what discovery returns, what a user may write by hand
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
+import unicodedata
+from numbers import Integral
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple, NoReturn
 
 import sympy
 
-__all__ = ["NeuronFormula", "FormulaSyntaxError"]
+__all__ = ["NeuronFormula", "FormulaSyntaxError", "parse_expression"]
 
 #: The symbol element-wise function terms are written in.
 VARIABLE = sympy.Symbol("x")
 
-# Functions a hand-written or discovered element-wise term may use. Only these
-# names are visible when a term is parsed, so a formula string can never reach
-# arbitrary Python or sympy objects.
-_SYMPY_FUNCTIONS = {
+# Limits on formula text and values, checked before any work is done on them, so
+# that neither a hand-written formula nor one read from a model file can exhaust
+# time or memory. Each error message names the limit it hit.
+
+#: Longest formula text, in characters (after Unicode normalisation).
+MAX_FORMULA_LENGTH = 2000
+#: Most terms in a formula (pure powers, interactions and element-wise terms together).
+MAX_TERMS = 32
+#: Largest power: pure orders ``x**k`` and the exponents inside element-wise terms.
+MAX_POWER = 16
+#: Largest interaction order ``k`` of ``inter(k)``.
+MAX_INTERACTION_ORDER = 16
+#: Largest CP rank of the interaction terms.
+MAX_RANK = 1024
+#: Deepest nesting of parentheses, function calls, signs and exponents in a term.
+MAX_DEPTH = 10
+#: Most nodes (numbers, ``x``, operations, function calls) in one element-wise term.
+MAX_TERM_SIZE = 64
+#: Largest number in a term, and largest numerator or denominator of a fraction.
+MAX_CONSTANT = 10**12
+#: Longest number literal, in characters.
+MAX_NUMBER_LENGTH = 32
+
+# Functions a hand-written or discovered element-wise term may use. The parser
+# below knows only these names and ``x``: a formula string never reaches Python
+# or sympy's own parser, which evaluates text.
+_FUNCTIONS = {
     "sin": sympy.sin,
     "cos": sympy.cos,
     "tan": sympy.tan,
@@ -40,19 +69,28 @@ _SYMPY_FUNCTIONS = {
     "abs": sympy.Abs,
     "Abs": sympy.Abs,
 }
+#: The sympy classes of those functions (``sqrt`` builds a power).
+_FUNCTION_CLASSES = (sympy.sin, sympy.cos, sympy.tan, sympy.exp, sympy.log, sympy.tanh, sympy.Abs)
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
-_POWER_TERM = re.compile(r"^x(?:\s*(?:\*\*|\^)\s*(\d+))?$")
-_INTERACTION_TERM = re.compile(r"^inter\s*\(\s*(\d+)\s*(?:,\s*rank\s*=\s*(\d+)\s*)?\)$")
+#: The tokens of the formula language; anything else in the text is an error.
+_TOKEN = re.compile(
+    r"(?P<space>[ \t\r\n]+)"
+    r"|(?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>\*\*|[-+*/^(),=])"
+)
 
 
 class FormulaSyntaxError(ValueError):
     """A formula string that does not parse; the message points at the bad term.
 
     A subclass of :class:`ValueError`, so scikit-learn's parameter checks and
-    ``except ValueError`` catch it too.
+    ``except ValueError`` catch it too. A formula beyond one of the limits of
+    :mod:`skneuron.formula` (``MAX_POWER``, ``MAX_DEPTH``, ...) raises it
+    too, naming the limit.
 
     Examples
     --------
@@ -67,27 +105,91 @@ class FormulaSyntaxError(ValueError):
     """
 
 
-def _sorted_unique_orders(orders, *, name: str, minimum: int) -> tuple[int, ...]:
+def _as_integer(value) -> int | None:
+    """``value`` as an int if it is an integral number (not a bool), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _sorted_unique_orders(orders, *, name: str, minimum: int, maximum: int,
+                          limit: str) -> tuple[int, ...]:
+    if isinstance(orders, (str, bytes, dict)) or not hasattr(orders, "__iter__"):
+        raise ValueError(f"{name} must be a tuple of integers; got {orders!r}.")
     result = set()
     for order in orders:
-        if isinstance(order, bool) or int(order) != order or order < minimum:
-            raise ValueError(f"{name} must hold integers >= {minimum}; got {order!r}.")
-        result.add(int(order))
+        value = _as_integer(order)
+        if value is None or not minimum <= value <= maximum:
+            raise ValueError(
+                f"{name} must hold integers >= {minimum} and <= {maximum} ({limit}); "
+                f"got {order!r}."
+            )
+        result.add(value)
     return tuple(sorted(result))
 
 
-def _canonical_function(expression) -> str:
-    """Canonical text of an element-wise term, so equal terms compare equal."""
-    if isinstance(expression, str):
-        expression = sympy.sympify(expression, locals={"x": VARIABLE, **_SYMPY_FUNCTIONS})
-    expression = sympy.simplify(sympy.sympify(expression))
-    free = expression.free_symbols
-    if free - {VARIABLE}:
-        names = ", ".join(sorted(str(s) for s in free - {VARIABLE}))
-        raise ValueError(f"an element-wise term may only use the variable x; got {names}.")
-    if VARIABLE not in free:
+def _check_rank(rank) -> int:
+    value = _as_integer(rank)
+    if value is None or not 0 <= value <= MAX_RANK:
+        raise ValueError(
+            f"rank must be an integer >= 0 and <= {MAX_RANK} (MAX_RANK); got {rank!r}."
+        )
+    return value
+
+
+def _read_functions(functions) -> tuple[set[int], tuple[str, ...]]:
+    """The pure orders and the canonical element-wise terms among ``functions``.
+
+    ``functions`` holds text, or sympy expressions (from discovery), read by
+    :func:`parse_expression` either way.
+    """
+    if isinstance(functions, (str, bytes, dict)) or not hasattr(functions, "__iter__"):
+        raise ValueError(f"functions must be a tuple of strings; got {functions!r:.80}.")
+    functions = list(itertools.islice(functions, MAX_TERMS + 1))
+    if len(functions) > MAX_TERMS:
+        raise ValueError(f"a formula has at most {MAX_TERMS} terms (MAX_TERMS).")
+    powers, texts = set(), set()
+    for function in functions:
+        if isinstance(function, sympy.Basic):
+            function = sympy.sstr(function)
+        if not isinstance(function, str):
+            raise ValueError(f"functions must hold strings; got {function!r:.80}.")
+        text, order = _canonical_function(function)
+        if order is None:
+            texts.add(text)
+        else:
+            powers.add(order)
+    return powers, tuple(sorted(texts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_function(text: str) -> tuple[str, int | None]:
+    """Canonical text of an element-wise term, and its order if it is a pure power.
+
+    The canonical form is the normal form sympy's constructors give the
+    expression the safe parser builds (like terms collected, factors
+    ordered; functions of ``x`` as written), printed back as text that
+    parses to the same expression, so equal terms compare equal. Unlike
+    ``sympy.simplify``, whose time has no bound, it costs little.
+    """
+    expression = parse_expression(text)
+    if VARIABLE not in expression.free_symbols:
         raise ValueError(f"an element-wise term must depend on x; got {expression}.")
-    return sympy.sstr(expression)
+    return sympy.sstr(expression), _pure_order(expression)
+
+
+def _pure_order(expression: sympy.Expr) -> int | None:
+    """``k`` when ``expression`` is the pure power ``x**k``, else None."""
+    if expression == VARIABLE:
+        return 1
+    if expression.is_Pow and expression.base == VARIABLE and expression.exp.is_Integer \
+            and expression.exp >= 1:
+        return int(expression.exp)
+    return None
 
 
 @dataclass(frozen=True)
@@ -136,29 +238,26 @@ class NeuronFormula:
     functions: tuple[str, ...] = field(default=())
 
     def __post_init__(self):
-        pure = _sorted_unique_orders(self.pure_orders, name="pure_orders", minimum=1)
+        pure = _sorted_unique_orders(self.pure_orders, name="pure_orders", minimum=1,
+                                     maximum=MAX_POWER, limit="MAX_POWER")
         interaction = _sorted_unique_orders(
-            self.interaction_orders, name="interaction_orders", minimum=2
+            self.interaction_orders, name="interaction_orders", minimum=2,
+            maximum=MAX_INTERACTION_ORDER, limit="MAX_INTERACTION_ORDER",
         )
-        if isinstance(self.rank, bool) or int(self.rank) != self.rank or self.rank < 0:
-            raise ValueError(f"rank must be a non-negative integer; got {self.rank!r}.")
-        rank = int(self.rank) if interaction else 0
+        rank = _check_rank(self.rank) if interaction else 0
         if interaction and rank < 1:
             raise ValueError("rank must be >= 1 when the formula has interaction terms.")
-        functions = []
-        for function in self.functions:
-            canonical = _canonical_function(function)
-            power = _POWER_TERM.match(canonical)
-            if power:  # "x**3" given as a function is just a pure power term
-                pure = tuple(sorted(set(pure) | {int(power.group(1) or 1)}))
-            elif canonical not in functions:
-                functions.append(canonical)
-        if not (pure or interaction or functions):
+        powers, functions = _read_functions(self.functions)
+        pure = tuple(sorted(set(pure) | powers))  # "x**3" given as a function is a pure power
+        n_terms = len(pure) + len(interaction) + len(functions)
+        if not n_terms:
             raise ValueError("a formula needs at least one term.")
+        if n_terms > MAX_TERMS:
+            raise ValueError(f"a formula has at most {MAX_TERMS} terms (MAX_TERMS); got {n_terms}.")
         object.__setattr__(self, "pure_orders", pure)
         object.__setattr__(self, "interaction_orders", interaction)
         object.__setattr__(self, "rank", rank)
-        object.__setattr__(self, "functions", tuple(sorted(functions)))
+        object.__setattr__(self, "functions", functions)
 
     # ------------------------------------------------------------------ parsing
     @classmethod
@@ -168,8 +267,15 @@ class NeuronFormula:
         Terms are separated by ``+``. ``x`` and ``x**k`` (or ``x^k``) are pure
         power terms, ``inter(k)`` or ``inter(k, rank=R)`` an order-``k`` CP
         interaction term, and any other expression in ``x`` built from
-        ``sin cos tan exp log tanh sqrt abs`` an element-wise term. A leading
-        coefficient is ignored (weights are learned): ``"2*x"`` is ``"x"``.
+        numbers, ``+ - * / ** ^``, parentheses and
+        ``sin cos tan exp log tanh sqrt abs`` an element-wise term. A constant
+        factor is ignored (weights are learned): ``"2*x"`` is ``"x"``.
+
+        The text is read by a parser of this small language only; it is never
+        evaluated, so it can name nothing else. Its size is bounded by the
+        limits of :mod:`skneuron.formula` (``MAX_FORMULA_LENGTH``,
+        ``MAX_TERMS``, ``MAX_POWER``, ``MAX_INTERACTION_ORDER``, ``MAX_RANK``,
+        ``MAX_DEPTH``, ``MAX_TERM_SIZE``), checked as the text is read.
 
         Parameters
         ----------
@@ -185,34 +291,26 @@ class NeuronFormula:
         Raises
         ------
         FormulaSyntaxError
-            If a term does not parse; the message names the term and where it
-            starts in ``text``.
+            If a term does not parse or exceeds a limit; the message names the
+            problem and points at it in ``text``.
 
         Examples
         --------
         >>> NeuronFormula.parse("x^2 + inter(3, rank=2)").terms
         ('x**2', 'inter(3, rank=2)')
+        >>> NeuronFormula.parse("3*x + x*sin(x)/2").terms
+        ('x', 'x*sin(x)')
         """
-        if not isinstance(text, str) or not text.strip():
-            raise FormulaSyntaxError(f"a formula must be a non-empty string; got {text!r}.")
-        if text.lstrip().startswith("σ("):
-            raise FormulaSyntaxError(
-                "that is how a fitted formula prints, not formula text; pass the formula "
-                "itself (formula=reg.formula_) or its terms, ' + '.join(reg.formula_.terms), "
-                "e.g. 'x + x**2 + inter(3, rank=8)'."
-            )
+        text = _normalise(text)
         pure, interaction, functions, ranks = [], [], [], set()
-        for start, term in _split_terms(text):
-            power = _POWER_TERM.match(term)
-            inter = _INTERACTION_TERM.match(term)
-            if power:
-                pure.append(int(power.group(1) or 1))
-            elif inter:
-                interaction.append(int(inter.group(1)))
-                if inter.group(2) is not None:
-                    ranks.add(int(inter.group(2)))
+        for term in _Parser(text).formula():
+            if term.kind == "inter":
+                interaction.append(term.order)
+                ranks.update({term.rank} - {None})
+            elif term.kind == "pure":
+                pure.append(term.order)
             else:
-                functions.append(_parse_function_term(text, start, term))
+                functions.append(term.text)
         if len(ranks) > 1:
             raise FormulaSyntaxError(
                 f"all interaction terms share one rank; {text!r} gives ranks {sorted(ranks)}."
@@ -256,14 +354,21 @@ class NeuronFormula:
     def terms(self) -> tuple[str, ...]:
         """Each term in the syntax :meth:`parse` reads.
 
+        An element-wise term that is itself a sum is written in parentheses,
+        so that ``" + ".join(formula.terms)`` parses back to ``formula``.
+
         Examples
         --------
         >>> NeuronFormula.parse("inter(2) + x**2 + x").terms
         ('x', 'x**2', 'inter(2, rank=8)')
+        >>> NeuronFormula.parse("x - x**2 + (sin(x) + x**3)").terms
+        ('(-x**2 + x)', '(x**3 + sin(x))')
         """
         pure = tuple("x" if k == 1 else f"x**{k}" for k in self.pure_orders)
         inter = tuple(f"inter({k}, rank={self.rank})" for k in self.interaction_orders)
-        return pure + inter + self.functions
+        functions = tuple(f"({text})" if expression.is_Add else text
+                          for text, expression in zip(self.functions, self._function_expressions))
+        return pure + inter + functions
 
     @property
     def n_terms(self) -> int:
@@ -433,7 +538,7 @@ class NeuronFormula:
 
     @cached_property
     def _function_expressions(self) -> tuple[sympy.Expr, ...]:
-        return tuple(sympy.sympify(f, locals={"x": VARIABLE}) for f in self.functions)
+        return tuple(parse_expression(f) for f in self.functions)
 
     def _indexed_expression(self) -> sympy.Expr:
         i, n, r = sympy.symbols("i n r", integer=True, positive=True)
@@ -473,55 +578,437 @@ class NeuronFormula:
         return expression
 
 
-def _split_terms(text: str):
-    """Yield ``(start, term)`` for the top-level ``+``-separated terms of ``text``."""
-    depth, start = 0, 0
-    for position, char in enumerate(text + "+"):
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise FormulaSyntaxError(_point_at(text, position, "unbalanced ')'"))
-        elif char == "+" and depth == 0:
-            raw = text[start:position]
-            term = raw.strip()
-            if not term:
-                raise FormulaSyntaxError(_point_at(text, position, "empty term"))
-            yield start + len(raw) - len(raw.lstrip()), _strip_coefficient(term)
-            start = position + 1
-    if depth:
-        raise FormulaSyntaxError(_point_at(text, len(text), "unbalanced '('"))
+
+# ------------------------------------------------------------------ the parser
+def parse_expression(text: str) -> sympy.Expr:
+    """Read an element-wise expression in ``x``, such as ``"x*exp(-x**2/2)"``, safely.
+
+    The text is tokenised and parsed by this module's own grammar (numbers,
+    ``x``, ``+ - * / ** ^``, parentheses and the functions ``sin cos tan exp
+    log tanh sqrt abs``), and the expression is built from sympy's
+    constructors: nothing in the text is evaluated, and the limits
+    ``MAX_FORMULA_LENGTH``, ``MAX_DEPTH``, ``MAX_TERM_SIZE``, ``MAX_POWER``
+    and ``MAX_CONSTANT`` are checked as it is read. Text is first normalised
+    to Unicode NFKC (so a full-width ``ｘ`` reads as ``x``); any character
+    outside the language is an error.
+
+    Parameters
+    ----------
+    text : str
+        The expression.
+
+    Returns
+    -------
+    sympy.Expr
+        The expression in the symbol ``x``, in the normal form of sympy's
+        constructors (like terms collected, products of equal factors written
+        as powers; functions of ``x`` as written).
+
+    Raises
+    ------
+    FormulaSyntaxError
+        If the text is not an expression of this language, exceeds a limit
+        or is not a finite real expression (``log(0)``, ``1/0``).
+
+    Examples
+    --------
+    >>> from skneuron.formula import parse_expression
+    >>> parse_expression("x*x + sin(x)^2 / 2")
+    x**2 + sin(x)**2/2
+    >>> parse_expression("x.real")
+    Traceback (most recent call last):
+    ...
+    skneuron.formula.FormulaSyntaxError: invalid syntax: '.' is not part of a formula ...
+    """
+    text = _normalise(text)
+    return _Parser(text).whole_expression()
 
 
-def _strip_coefficient(term: str) -> str:
-    return re.sub(r"^[-+]?\s*\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\s*\*\s*", "", term)
-
-
-def _parse_function_term(text: str, start: int, term: str) -> str:
-    names = set(re.findall(r"[A-Za-z_]\w*", term)) - {"x"} - set(_SYMPY_FUNCTIONS)
-    if names:
-        bad = sorted(names, key=term.find)[0]
-        return _raise_at(
-            text, start + term.find(bad),
-            f"unknown name {bad!r}; terms are x, x**k, inter(k[, rank=R]) or expressions in x "
-            f"using {', '.join(sorted(set(_SYMPY_FUNCTIONS) - {'Abs'}))}",
+def _normalise(text) -> str:
+    """NFKC-normalised formula text, or an error for text that cannot be one."""
+    if not isinstance(text, str) or not text.strip():
+        raise FormulaSyntaxError(f"a formula must be a non-empty string; got {text!r:.80}.")
+    if len(text) > MAX_FORMULA_LENGTH:  # before normalising, which can lengthen text
+        raise FormulaSyntaxError(
+            f"a formula has at most {MAX_FORMULA_LENGTH} characters (MAX_FORMULA_LENGTH); "
+            f"got {len(text)}."
         )
-    if "^" not in term:  # ``^`` is read as a power, which Python's parser does not know
+    if text.lstrip().startswith("σ("):
+        raise FormulaSyntaxError(
+            "that is how a fitted formula prints, not formula text; pass the formula "
+            "itself (formula=reg.formula_) or its terms, ' + '.join(reg.formula_.terms), "
+            "e.g. 'x + x**2 + inter(3, rank=8)'."
+        )
+    text = unicodedata.normalize("NFKC", text)
+    if len(text) > MAX_FORMULA_LENGTH:
+        raise FormulaSyntaxError(
+            f"a formula has at most {MAX_FORMULA_LENGTH} characters (MAX_FORMULA_LENGTH) "
+            f"after Unicode normalisation; got {len(text)}."
+        )
+    return text
+
+
+class _Token(NamedTuple):
+    kind: str  # "number", "name" or "op"
+    text: str
+    position: int
+
+
+class _Term(NamedTuple):
+    """One top-level term of a formula: ``kind`` is "pure", "inter" or "function"."""
+
+    kind: str
+    order: int = 0
+    rank: int | None = None
+    text: str = ""
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens, position = [], 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            _fail(text, position, f"invalid syntax: {text[position]!r} is not part of a formula")
+        if match.lastgroup != "space":
+            if match.lastgroup == "number" and len(match.group()) > MAX_NUMBER_LENGTH:
+                _fail(text, position, f"a number has at most {MAX_NUMBER_LENGTH} characters "
+                                      "(MAX_NUMBER_LENGTH)")
+            tokens.append(_Token(match.lastgroup, match.group(), position))
+        position = match.end()
+    return tokens
+
+
+class _Parser:
+    """Recursive descent over the tokens of a formula, building sympy objects.
+
+    Grammar (``term`` is a top-level term; inside parentheses ``+`` also
+    adds, at the top level it separates terms)::
+
+        formula    := term ("+" term)*
+        term       := [sign] [number "*"] "inter" "(" int ["," "rank" "=" int] ")"
+                    | product ("-" product)*
+        expression := product (("+" | "-") product)*
+        product    := unary (("*" | "/") unary)*
+        unary      := ("-" | "+") unary | power
+        power      := atom [("**" | "^") unary]
+        atom       := number | "x" | function "(" expression ")" | "(" expression ")"
+
+    Every sympy object built is checked at once (:func:`_check_tree`), so no
+    limit can be exceeded by more than one operation.
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.index = 0
+        self.depth = 0
+        self.term_start = 0
+        self.whole = False  # parsing one expression, not a formula of terms
+
+    # ------------------------------------------------------------- entry points
+    def formula(self) -> list[_Term]:
+        terms = []
+        while True:
+            if len(terms) == MAX_TERMS:
+                self._fail(f"a formula has at most {MAX_TERMS} terms (MAX_TERMS)")
+            terms.append(self._term())
+            if self._peek() is None:
+                return terms
+            self._expect("+")
+
+    def whole_expression(self) -> sympy.Expr:
+        self.whole = True
+        expression = self._expression()
+        if self._peek() is not None:
+            self._unexpected()
+        return self._normal_form(expression)
+
+    # ------------------------------------------------------------- terms
+    def _term(self) -> _Term:
+        token = self._peek()
+        if token is None or token.text == "+":
+            self._fail("empty term")
+        self.term_start = self.index
+        if self._interaction_ahead():
+            return self._interaction()
+        expression = self._normal_form(self._expression(top=True))
+        if not (self._peek() is None or self._next_is("+")):
+            self._unexpected()
+        constant, rest = expression.as_independent(VARIABLE, as_Add=False)
+        if rest != 1:  # weights are learned: "2*x" is x, and "log(2)*sin(x)" is sin(x)
+            expression = rest
+        order = _pure_order(expression)
+        if order is not None:
+            return _Term("pure", order=order)
+        if VARIABLE not in expression.free_symbols:
+            self._fail(f"cannot read term {self._term_text()!r}: an element-wise term must "
+                       f"depend on x; got {expression}", self.tokens[self.term_start].position)
+        return _Term("function", text=sympy.sstr(expression))
+
+    def _interaction_ahead(self) -> bool:
+        texts = [t.text for t in self.tokens[self.index:self.index + 4]]
+        if texts[:1] in (["-"], ["+"]):
+            texts = texts[1:]
+        if len(texts) >= 2 and self._is_number(texts[0]) and texts[1] == "*":
+            texts = texts[2:]
+        return texts[:1] == ["inter"]
+
+    def _interaction(self) -> _Term:
+        while self._peek().text != "inter":  # a sign or coefficient: weights are learned
+            self._take()
+        self._take()
+        self._expect("(")
+        order, rank = self._integer(), None
+        if self._next_is(","):
+            self._take()
+            self._expect("rank")
+            self._expect("=")
+            rank = self._integer()
+        self._expect(")")
+        if not (self._peek() is None or self._next_is("+")):
+            self._fail("inter(k[, rank=R]) is a term of its own: it cannot be part of an "
+                       "expression")
+        if rank is not None and not 1 <= rank <= MAX_RANK:
+            self._fail(f"rank must be >= 1 and <= {MAX_RANK} (MAX_RANK); got {rank}",
+                       self.tokens[self.index - 2].position)
+        return _Term("inter", order=order, rank=rank)
+
+    def _integer(self) -> int:
+        token = self._peek()
+        if token is None or not token.text.isdigit():
+            self._fail("inter(k[, rank=R]) takes whole numbers" if token else "unbalanced '('")
+        self._take()
+        return int(token.text)
+
+    # ------------------------------------------------------------- expressions
+    def _expression(self, *, top: bool = False) -> sympy.Expr:
+        result = self._product()
+        while self._next_is("-") or (not top and self._next_is("+")):
+            operator = self._take()
+            right = self._product()
+            result = self._build(result - right if operator.text == "-" else result + right,
+                                 operator)
+        return result
+
+    def _product(self) -> sympy.Expr:
+        result = self._unary()
+        while self._next_is("*", "/"):
+            operator = self._take()
+            right = self._unary()
+            result = self._build(result * right if operator.text == "*" else result / right,
+                                 operator)
+        return result
+
+    def _unary(self) -> sympy.Expr:
+        if not self._next_is("-", "+"):
+            return self._power()
+        sign = self._take()
+        with self._nested(sign):
+            operand = self._unary()
+        return self._build(-operand, sign) if sign.text == "-" else operand
+
+    def _power(self) -> sympy.Expr:
+        base = self._atom()
+        if not self._next_is("**", "^"):
+            return base
+        operator = self._take()
+        with self._nested(operator):
+            exponent = self._unary()
+        if not exponent.is_Number:
+            self._fail("the exponent of a power must be a number", operator.position)
+        if abs(exponent) > MAX_POWER:  # before sympy computes anything (9**9**8)
+            self._fail(f"an exponent is at most {MAX_POWER} in size (MAX_POWER); "
+                       f"got {exponent}", operator.position)
+        return self._build(base**exponent, operator)
+
+    def _atom(self) -> sympy.Expr:
+        token = self._peek()
+        if token is None:
+            self._fail(f"cannot read term {self._term_text()!r}: invalid syntax, the formula "
+                       "ends too early")
+        if token.text == "(":
+            self._take()
+            with self._nested(token):
+                inner = self._expression()
+            self._expect(")")
+            return inner
+        if token.kind == "number":
+            self._take()
+            return self._build(_number(token.text), token)
+        if token.kind != "name":
+            self._unexpected()
+        self._take()
+        if token.text == "x":
+            return VARIABLE
+        if token.text in _FUNCTIONS:
+            self._expect("(")
+            with self._nested(token):
+                argument = self._expression()
+            self._expect(")")
+            return self._build(_function(_FUNCTIONS[token.text], argument), token)
+        if token.text == "inter":
+            self._fail("inter(k[, rank=R]) is a term of its own: it cannot be part of an "
+                       "expression", token.position)
+        self._fail(
+            f"unknown name {token.text!r}; terms are x, x**k, inter(k[, rank=R]) or expressions "
+            f"in x using {', '.join(sorted(set(_FUNCTIONS) - {'Abs'}))}", token.position)
+
+    # ------------------------------------------------------------- checks
+    def _build(self, expression: sympy.Expr, token: _Token) -> sympy.Expr:
+        problem = _check_tree(expression)
+        if problem:
+            self._fail(f"cannot read term {self._term_text()!r}: {problem}", token.position)
+        return expression
+
+    def _normal_form(self, expression: sympy.Expr) -> sympy.Expr:
+        """``expression`` built again bottom-up, and checked again.
+
+        Built step by step, sympy can leave a product inside a product
+        (``18/x*sqrt(-1.2/x)``), which prints unlike the flat product it
+        equals; built again from its parts it is flat, and its text reads back
+        to itself.
+        """
+        rebuilt = _rebuilt(expression)
+        problem = _check_tree(rebuilt)
+        if problem:
+            self._fail(f"cannot read term {self._term_text()!r}: {problem}",
+                       self.tokens[self.term_start].position if self.tokens else 0)
+        return rebuilt
+
+    @contextmanager
+    def _nested(self, token: _Token):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self._fail(f"a term nests at most {MAX_DEPTH} levels of parentheses, functions, "
+                       "signs and exponents (MAX_DEPTH)", token.position)
         try:
-            compile(term, "<formula>", "eval")
-        except SyntaxError as exc:  # point at the token Python stopped at
-            offset = exc.offset if exc.offset and exc.offset <= len(term) else len(term) + 1
-            return _raise_at(text, start + offset - 1, f"cannot read term {term!r}: {exc.msg}")
-    try:
-        return _canonical_function(term)
-    except (sympy.SympifyError, SyntaxError, TypeError, ValueError) as exc:
-        return _raise_at(text, start, f"cannot read term {term!r} ({exc})")
+            yield
+        finally:
+            self.depth -= 1
+
+    # ------------------------------------------------------------- tokens
+    def _peek(self) -> _Token | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def _next_is(self, *texts: str) -> bool:
+        token = self._peek()
+        return token is not None and token.kind == "op" and token.text in texts
+
+    def _take(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def _expect(self, text: str) -> None:
+        token = self._peek()
+        if token is None:
+            self._fail("unbalanced '('" if text == ")" else
+                       f"cannot read term {self._term_text()!r}: the formula ends too early")
+        if token.text != text:
+            self._unexpected()
+        self._take()
+
+    def _unexpected(self) -> NoReturn:
+        token = self._peek()
+        if token.text == ")":
+            self._fail("unbalanced ')'")
+        self._fail(f"cannot read term {self._term_text()!r}: invalid syntax, unexpected "
+                   f"{token.text!r}")
+
+    @staticmethod
+    def _is_number(text: str) -> bool:
+        return text[:1].isdigit() or text[:1] == "."
+
+    def _term_text(self) -> str:
+        """The current top-level term: its text up to the next top-level ``+``."""
+        if self.whole or self.term_start >= len(self.tokens):
+            return self.text.strip()
+        start, depth = self.tokens[self.term_start].position, 0
+        for token in self.tokens[self.term_start + 1:]:
+            depth += (token.text == "(") - (token.text == ")")
+            if token.text == "+" and depth <= 0:
+                return self.text[start:token.position].strip()
+        return self.text[start:].strip()
+
+    def _fail(self, message: str, position: int | None = None) -> NoReturn:
+        if position is None:
+            token = self._peek()
+            position = len(self.text) if token is None else token.position
+        _fail(self.text, position, message)
+
+
+def _function(function, argument: sympy.Expr) -> sympy.Expr:
+    """``function(argument)``, evaluated only when the argument is a plain number.
+
+    sympy's automatic evaluation of a function asks its assumption system
+    about the argument, which can take seconds for an expression of ``x``
+    (``log(log(tanh(x**16)))``) and for ever for a number such as
+    ``exp(exp(38))``; of a bounded plain number it is quick, and turns
+    ``sin(0)`` into 0 and ``log(0)`` into a non-finite value the checks refuse.
+    """
+    return function(argument, evaluate=bool(argument.is_Number))
+
+
+def _rebuilt(expression: sympy.Expr) -> sympy.Expr:
+    if not expression.args:
+        return expression
+    args = [_rebuilt(arg) for arg in expression.args]
+    if isinstance(expression, _FUNCTION_CLASSES):
+        return _function(expression.func, *args)
+    result = expression.func(*args)
+    for _ in range(MAX_TERM_SIZE):  # sympy's flattening can itself nest a product in one
+        if not (result.is_Mul or result.is_Add) or all(a.func is not result.func
+                                                       for a in result.args):
+            break
+        result = result.func(*(part for arg in result.args for part in result.func.make_args(arg)))
+    return result
+
+
+def _number(text: str) -> sympy.Number:
+    """A number literal as sympy reads it: an integer, else a float."""
+    if text.isdigit():
+        return sympy.Integer(int(text))
+    return sympy.Float(text)
+
+
+def _check_tree(expression: sympy.Expr) -> str | None:
+    """What makes ``expression`` unfit as (part of) a term, or None if nothing does."""
+    for count, node in enumerate(sympy.preorder_traversal(expression), start=1):
+        if count > MAX_TERM_SIZE:
+            return (f"a term has at most {MAX_TERM_SIZE} numbers, operations and functions "
+                    "(MAX_TERM_SIZE)")
+        problem = _check_node(node)
+        if problem:
+            return problem
+    return None
+
+
+def _check_node(node: sympy.Basic) -> str | None:
+    if node == VARIABLE or node.is_Add or node.is_Mul or isinstance(node, _FUNCTION_CLASSES):
+        return None
+    if node.is_Rational:
+        if max(abs(node.p), node.q) > MAX_CONSTANT:
+            return f"numbers are at most {MAX_CONSTANT:.0e} in size (MAX_CONSTANT)"
+        return None
+    if node.is_Float:
+        if not abs(float(node)) <= MAX_CONSTANT:
+            return f"numbers are at most {MAX_CONSTANT:.0e} in size (MAX_CONSTANT)"
+        return None
+    if node.is_Pow:
+        exponent = node.exp
+        if not exponent.is_Number:
+            return "the exponent of a power must be a number"
+        if abs(exponent) > MAX_POWER:
+            return f"an exponent is at most {MAX_POWER} in size (MAX_POWER); got {exponent}"
+        return None
+    if node.is_Number or node.has(sympy.I, sympy.zoo):
+        return f"it evaluates to {node}, which is not a finite real number"
+    return f"it evaluates to {node}, which is outside the formula language"
 
 
 def _point_at(text: str, position: int, message: str) -> str:
     return f"{message} at position {position} of formula:\n  {text}\n  {' ' * position}^"
 
 
-def _raise_at(text: str, position: int, message: str):
+def _fail(text: str, position: int, message: str) -> NoReturn:
     raise FormulaSyntaxError(_point_at(text, position, message))

@@ -12,37 +12,111 @@ A model file (``.skn`` by convention) is a zip archive of two members:
 Loading never unpickles arbitrary objects: only the estimator classes of this
 package (and a :class:`~sklearn.pipeline.Pipeline` of them, such as the one
 the command line fits) can be named, every value is decoded from a small set
-of tagged plain-data forms, and the network is rebuilt from the formula and
-then given the saved weights. A file that names anything else, holds
-unexpected members or whose weights do not match the manifest's checksum is
-refused with a :class:`ValueError`. Pickle and joblib keep working for
+of tagged plain-data forms, formulas are read by the formula language's own
+parser, and the network is rebuilt from the formula and then given the saved
+weights.
+
+Loading is also bounded, so a small hostile file cannot take much time or
+memory: member sizes are read from the zip's directory and checked before
+anything is decompressed (:data:`MAX_MANIFEST_BYTES`,
+:data:`MAX_WEIGHTS_BYTES`, :data:`MAX_COMPRESSION_RATIO`), the manifest's
+JSON nesting is checked before it is parsed (:data:`MAX_JSON_DEPTH`), the
+weights are hashed as they are read and compared with the manifest's
+checksum before torch reads them, and the network's declared shapes are
+compared with the saved tensors before it is built. Whatever is wrong with a
+file is a :class:`ModelFileError`. Pickle and joblib keep working for
 everything this format cannot express (e.g. estimators inside arbitrary
 pipelines, or class labels that are not numbers or strings).
+
+:func:`save` writes a temporary file beside the target, flushes it to disk
+and renames it over the target, so a save that fails or is interrupted
+leaves the previous file as it was, and of two processes saving to one path
+the last one's complete file wins.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import io
 import json
 import os
-import pickle
 import platform
 import re
+import struct
+import tempfile
 import warnings
 import zipfile
+import zlib
+from collections.abc import Callable
 from numbers import Integral, Real
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
 
-__all__ = ["ModelVersionWarning", "load", "read_manifest", "save"]
+__all__ = ["ModelFileError", "ModelVersionWarning", "load", "read_manifest", "save"]
 
 #: Written in every manifest; files of a newer format version are refused.
 FORMAT = "skneuron-model"
 FORMAT_VERSION = 1
 MANIFEST, WEIGHTS = "manifest.json", "weights.pt"
+
+#: Largest manifest that is read, in bytes once decompressed.
+MAX_MANIFEST_BYTES = 2 * 2**20
+#: Largest weights member that is read, in bytes once decompressed.
+MAX_WEIGHTS_BYTES = 2 * 2**30
+#: Most the weights member may expand beyond its first MiB when decompressed:
+#: tensors hardly compress (``save`` stores them uncompressed), a zip bomb does.
+MAX_COMPRESSION_RATIO = 20
+#: Deepest nesting of arrays and objects in a manifest's JSON.
+MAX_JSON_DEPTH = 64
+#: Most values (numbers, strings, arrays, objects ...) in a manifest's JSON.
+MAX_JSON_VALUES = 200_000
+#: Most bytes the text arrays of a manifest (class labels, names) take once decoded.
+MAX_TEXT_ARRAY_BYTES = 16 * 2**20
+
+_RATIO_FREE_BYTES = 2**20
+_CHUNK_BYTES = 2**20
+#: Format versions above this are not a newer skneuron's but nonsense.
+_MAX_PLAUSIBLE_VERSION = 10_000
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+#: Devices a model file may name; CUDA and MPS fall back to the CPU where absent.
+_DEVICE = re.compile(r"cpu|cuda(?::[0-9]{1,2})?|mps")
+#: dtypes of the inline arrays of text or objects (class labels, feature names).
+_TEXT_DTYPE = re.compile(r"[<>|=]?(?:U[1-9][0-9]{0,8}|O)")
+#: JSON scalars, which decode as themselves.
+_SCALARS = frozenset({type(None), bool, str, int, float})
+_TENSOR_DTYPES = frozenset({torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32,
+                            torch.int64, torch.float16, torch.bfloat16, torch.float32,
+                            torch.float64})
+#: What zipfile and zlib raise for a damaged or crafted archive.
+_DAMAGED_ARCHIVE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+                    NotImplementedError, RuntimeError, OverflowError, IndexError, KeyError,
+                    zlib.error, struct.error)
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded: not one, damaged, tampered with or beyond a limit.
+
+    :func:`load` and :func:`read_manifest` raise it for anything wrong with
+    a file's content, with a message naming the file and the problem. A
+    subclass of :class:`ValueError`, so ``except ValueError`` catches it too.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skneuron.persistence import ModelFileError, load
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.skn")
+    >>> with open(path, "w") as handle:
+    ...     _ = handle.write("not a model")
+    >>> try:
+    ...     load(path)
+    ... except ModelFileError as exc:
+    ...     print(exc)
+    '...notes.skn' is not a skneuron model file (File is not a zip file).
+    """
 
 
 class ModelVersionWarning(UserWarning):
@@ -89,10 +163,10 @@ class ModelVersionWarning(UserWarning):
 def _versions() -> dict[str, str]:
     import sklearn
 
-    import skneuron
+    from skneuron._version import __version__
 
     return {
-        "skneuron": skneuron.__version__,
+        "skneuron": __version__,
         "torch": torch.__version__,
         "scikit-learn": sklearn.__version__,
         "numpy": np.__version__,
@@ -103,21 +177,56 @@ def _versions() -> dict[str, str]:
 #: Libraries whose version change can change a loaded model's behaviour.
 _CHECKED_VERSIONS = ("skneuron", "torch", "scikit-learn", "numpy")
 
+#: Classes registered with :func:`register_loadable`, by name.
+_LOADABLE: dict[str, type] = {}
 
-def _classes() -> dict[str, type]:
-    """The only classes a model file may name."""
+
+def register_loadable(cls: type) -> type:
+    """Let model files hold instances of ``cls``; its module calls this when imported.
+
+    The estimators register themselves, so this module never imports them.
+    A registered class is rebuilt from its constructor parameters and fitted
+    attributes; then its ``_restore_fitted(state_dicts)`` method, if it has
+    one, checks them and rebuilds its torch modules from their saved state
+    dicts (the estimators' hook), else its parameters are checked and it may
+    hold no torch module.
+
+    Parameters
+    ----------
+    cls : type
+        A scikit-learn estimator class.
+
+    Returns
+    -------
+    type
+        ``cls``, so this also serves as a class decorator.
+
+    Examples
+    --------
+    >>> from skneuron import TaskNeuronRegressor
+    >>> from skneuron.persistence import register_loadable
+    >>> register_loadable(TaskNeuronRegressor) is TaskNeuronRegressor
+    True
+    """
+    _LOADABLE[cls.__name__] = cls
+    return cls
+
+
+def _loadable_classes() -> dict[str, type]:
+    """The only classes a model file may name (``Pipeline`` at the top only)."""
     from sklearn.pipeline import Pipeline
 
-    from skneuron._estimators import TaskNeuronClassifier, TaskNeuronRegressor
     from skneuron.preprocessing import TabularEncoder
 
-    return {cls.__name__: cls for cls in
-            (TaskNeuronRegressor, TaskNeuronClassifier, TabularEncoder, Pipeline)}
+    return {**_LOADABLE, "TabularEncoder": TabularEncoder, "Pipeline": Pipeline}
 
 
 # --------------------------------------------------------------------- saving
 def save(model, path: str | os.PathLike, *, metadata: dict | None = None) -> None:
     """Write a fitted model to ``path`` in the safe format.
+
+    The file is written whole or not at all: to a temporary file in the same
+    directory, flushed to disk, then renamed over ``path``.
 
     Parameters
     ----------
@@ -134,10 +243,15 @@ def save(model, path: str | os.PathLike, *, metadata: dict | None = None) -> Non
     Raises
     ------
     ValueError
-        If the model holds something the format cannot express (the message
-        names it); save such a model with :mod:`joblib` instead.
+        If the model holds something the format cannot express, or more
+        than :func:`load` reads (the message names it); save such a model
+        with :mod:`joblib` instead. Nothing is written.
     sklearn.exceptions.NotFittedError
         If the model is not fitted.
+    OSError
+        If the file cannot be written (``path`` is a directory or not a
+        regular file, the directory is not writable, the disk is full).
+        A file already at ``path`` is left as it was.
 
     Examples
     --------
@@ -163,10 +277,119 @@ def save(model, path: str | os.PathLike, *, metadata: dict | None = None) -> Non
     torch.save(encoder.tensors, buffer)
     weights = buffer.getvalue()
     manifest["weights_sha256"] = hashlib.sha256(weights).hexdigest()
-    text = json.dumps(manifest, indent=1, ensure_ascii=False)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(MANIFEST, text)
-        archive.writestr(WEIGHTS, weights)
+    text = json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8")
+    _check_loadable_sizes(text, weights)
+    write_atomically(path, lambda handle: _write_archive(handle, text, weights))
+
+
+def _check_loadable_sizes(manifest: bytes, weights: bytes) -> None:
+    """Refuse to write a file that :func:`load` would refuse for its size."""
+    if len(manifest) > MAX_MANIFEST_BYTES:
+        raise ValueError(
+            f"the model's manifest would take {len(manifest):,} bytes, more than the "
+            f"{MAX_MANIFEST_BYTES:,} a model file may hold (MAX_MANIFEST_BYTES); save this "
+            "model with joblib instead, or pass less metadata.")
+    problem = _json_problem(manifest)
+    if problem:
+        raise ValueError(f"the model's manifest {problem}, which load refuses; save this "
+                         "model with joblib instead, or pass less metadata.")
+    if len(weights) > MAX_WEIGHTS_BYTES:
+        raise ValueError(
+            f"the model's weights take {len(weights):,} bytes, more than the "
+            f"{MAX_WEIGHTS_BYTES:,} a model file may hold (MAX_WEIGHTS_BYTES); save this "
+            "model with joblib instead.")
+
+
+def _write_archive(handle: IO[bytes], manifest: bytes, weights: bytes) -> None:
+    with zipfile.ZipFile(handle, "w") as archive:
+        archive.writestr(MANIFEST, manifest, compress_type=zipfile.ZIP_DEFLATED)
+        # Tensors hardly compress; stored as they are, they load without inflating.
+        archive.writestr(WEIGHTS, weights, compress_type=zipfile.ZIP_STORED)
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
+    """Write a file whole or not at all: to a temporary file beside it, then rename.
+
+    ``write`` fills the temporary file (in the directory of ``path``, so the
+    rename cannot cross file systems); it is flushed and synced to disk and
+    renamed over ``path``, and the directory is synced where the system
+    allows. If anything fails or is interrupted, the temporary file is
+    removed and a file already at ``path`` is left as it was; of concurrent
+    writers, the last to rename wins with its complete file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write. It must not be a directory or a special file
+        (a device such as ``/dev/full``, a pipe).
+    write : callable
+        Called with the open binary temporary file.
+
+    Raises
+    ------
+    OSError
+        If ``path`` is a directory or not a regular file, or writing fails.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skneuron.persistence import write_atomically
+    >>> path = os.path.join(tempfile.mkdtemp(), "out.txt")
+    >>> write_atomically(path, lambda handle: handle.write(b"complete"))
+    >>> open(path, "rb").read()
+    b'complete'
+    """
+    path = os.fspath(path)
+    _check_writable_target(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, _file_mode(path))
+        os.replace(temporary, path)
+    except BaseException:  # also KeyboardInterrupt: never leave the temporary file
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _sync_directory(directory)
+
+
+def _check_writable_target(path: str) -> None:
+    """Refuse targets that a rename would wrongly replace: directories, devices, pipes."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "Is a directory", path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise OSError(f"not a regular file: {path!r} (a device, pipe or socket)")
+
+
+def _file_mode(path: str) -> int:
+    """The mode of the file being replaced, or the default of a new file (umask applied)."""
+    with contextlib.suppress(OSError):
+        return os.stat(path).st_mode & 0o777
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # /proc tells the umask without changing it, which os.umask cannot do.
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
+
+
+def _sync_directory(directory: str) -> None:
+    """Make the rename durable; not every system can open or sync a directory."""
+    with contextlib.suppress(OSError, AttributeError):
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 class _Encoder:
@@ -193,7 +416,7 @@ class _Encoder:
 
     def _estimator(self, estimator, where: str) -> dict:
         name = type(estimator).__name__
-        if _classes().get(name) is not type(estimator) or name == "Pipeline":
+        if _loadable_classes().get(name) is not type(estimator) or name == "Pipeline":
             raise ValueError(
                 f"{where}: a {name} cannot be saved in the safe format, which holds "
                 "skneuron's estimators and TabularEncoder only; save this model with joblib."
@@ -295,8 +518,8 @@ def read_manifest(path: str | os.PathLike) -> dict:
     """The manifest of a model file, checked but without building the model.
 
     Checks that the file is a model file of a format version this package
-    reads; does not read the weights, compare library versions or decode the
-    model.
+    reads, within the size limits of :func:`load`; does not read the
+    weights, compare library versions or decode the model.
 
     Parameters
     ----------
@@ -315,8 +538,11 @@ def read_manifest(path: str | os.PathLike) -> dict:
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
-        If the file is not a model file of a format version this package reads.
+    OSError
+        If the file cannot be read.
+    ModelFileError
+        If the file is not a model file of a format version this package
+        reads (a :class:`ValueError`).
 
     Examples
     --------
@@ -342,7 +568,10 @@ def load(path: str | os.PathLike):
     """Load a model written by :func:`save` (or an estimator's ``save``).
 
     Nothing in the file can run code: only this package's estimator classes
-    can be named and the tensors are read with ``torch.load(weights_only=True)``.
+    can be named, formulas are read by the formula language's parser and the
+    tensors with ``torch.load(weights_only=True)``. Nor can a small file
+    take much time or memory: sizes are checked before anything is read
+    (see :mod:`skneuron.persistence`).
 
     Parameters
     ----------
@@ -358,15 +587,21 @@ def load(path: str | os.PathLike):
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
-        If the file is not a valid model file, was modified after saving, or
-        names anything but this package's estimators.
+    OSError
+        If the file cannot be read.
+    ModelFileError
+        If the file is not a valid model file, was modified after saving,
+        names anything but this package's estimators or exceeds a limit
+        (a :class:`ValueError`).
 
     Warns
     -----
     ModelVersionWarning
         When the file was saved with other versions of skneuron, torch,
         scikit-learn or numpy than the ones running.
+    UserWarning
+        When the model was trained on a GPU that is not available here; it is
+        loaded on the CPU.
 
     Examples
     --------
@@ -384,59 +619,225 @@ def load(path: str | os.PathLike):
     manifest, tensors = _read(path, weights=True)
     _check_versions(manifest["versions"], path)
     try:
-        return _Decoder(tensors).model(manifest["model"])
-    except (KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise ValueError(f"{os.fspath(path)!r} is damaged: malformed manifest ({exc!r}).") from None
+        with _gc_paused():
+            return _Decoder(tensors).model(manifest["model"])
+    except ModelFileError as exc:
+        raise ModelFileError(f"{os.fspath(path)!r}: {exc}") from None
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError, ArithmeticError) as exc:
+        raise ModelFileError(
+            f"{os.fspath(path)!r} is damaged: malformed manifest ({_first_line(exc)})."
+        ) from None
 
 
-def _read(path, *, weights: bool):
+def _read(path, *, weights: bool) -> tuple[dict, dict | None]:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No such model file: {path!r}")
+    with open(path, "rb") as handle:
+        try:
+            return _read_archive(handle, path, weights=weights)
+        except ModelFileError:
+            raise
+        except _DAMAGED_ARCHIVE as exc:
+            raise ModelFileError(
+                f"{path!r} is not a skneuron model file ({_first_line(exc)})."
+            ) from None
+
+
+def _read_archive(handle: IO[bytes], path: str, *, weights: bool) -> tuple[dict, dict | None]:
+    with zipfile.ZipFile(handle) as archive:
+        members = _checked_members(archive, path)
+        data, _ = _read_member(archive, members[MANIFEST])
+        manifest = _parse_manifest(data.getvalue(), path)
+        if not weights:
+            return manifest, None
+        payload, digest = _read_member(archive, members[WEIGHTS])
+    if digest != manifest["weights_sha256"]:
+        raise ModelFileError(
+            f"{path!r} was modified or damaged: its weights do not match the checksum in "
+            "its manifest. Refusing to load it.")
+    return manifest, _load_tensors(payload, path)
+
+
+def _checked_members(archive: zipfile.ZipFile, path: str) -> dict[str, zipfile.ZipInfo]:
+    """The two members, checked in the zip's directory before anything is decompressed."""
+    names = archive.namelist()
+    if len(names) != len(set(names)):
+        raise ModelFileError(f"{path!r} is not a skneuron model file: it holds duplicate "
+                             f"members ({sorted(set(n for n in names if names.count(n) > 1))[:5]}).")
+    if set(names) != {MANIFEST, WEIGHTS}:
+        raise ModelFileError(
+            f"{path!r} is not a skneuron model file: it holds {sorted(names)[:10]}, "
+            f"expected exactly {MANIFEST!r} and {WEIGHTS!r}.")
+    for info in archive.infolist():
+        problem = _member_problem(info)
+        if problem:
+            raise ModelFileError(f"{path!r} is not a skneuron model file: its {info.filename} "
+                                 f"{problem}.")
+    return {info.filename: info for info in archive.infolist()}
+
+
+def _member_problem(info: zipfile.ZipInfo) -> str | None:
+    if info.flag_bits & 0x1:
+        return "is encrypted"
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return (f"is compressed with method {info.compress_type}; model files use stored or "
+                "deflate members only")
+    limit, name = ((MAX_MANIFEST_BYTES, "MAX_MANIFEST_BYTES") if info.filename == MANIFEST
+                   else (MAX_WEIGHTS_BYTES, "MAX_WEIGHTS_BYTES"))
+    if info.file_size > limit:
+        return f"takes {info.file_size:,} bytes, more than the {limit:,} read ({name})"
+    if info.filename == WEIGHTS and (
+        info.file_size > _RATIO_FREE_BYTES + MAX_COMPRESSION_RATIO * info.compress_size
+    ):
+        return (f"expands from {info.compress_size:,} to {info.file_size:,} bytes, more than "
+                f"{MAX_COMPRESSION_RATIO} times (MAX_COMPRESSION_RATIO): a zip bomb?")
+    return None
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[io.BytesIO, str]:
+    """A member's bytes and SHA-256, read in chunks (zipfile stops at the declared size)."""
+    hasher, data = hashlib.sha256(), io.BytesIO()
+    with archive.open(info) as stream:
+        while chunk := stream.read(_CHUNK_BYTES):
+            hasher.update(chunk)
+            data.write(chunk)
+    data.seek(0)
+    return data, hasher.hexdigest()
+
+
+def _parse_manifest(data: bytes, path: str) -> dict:
+    problem = _json_problem(data)
+    if problem:
+        raise ModelFileError(f"{path!r} is not a skneuron model file: its manifest {problem}.")
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = set(archive.namelist())
-            if members != {MANIFEST, WEIGHTS}:
-                raise ValueError(
-                    f"{path!r} is not a skneuron model file: it holds {sorted(members)}, "
-                    f"expected exactly {MANIFEST!r} and {WEIGHTS!r}."
-                )
-            manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
-            payload = archive.read(WEIGHTS) if weights else None
-    except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path!r} is not a skneuron model file ({exc}).") from None
+        with _gc_paused():
+            manifest = json.loads(data.decode("utf-8"))
+    except ValueError as exc:  # also UnicodeDecodeError, and json's own errors
+        raise ModelFileError(f"{path!r} is not a skneuron model file ({_first_line(exc)}).") \
+            from None
+    _check_manifest(manifest, path)
+    try:
+        with _gc_paused():
+            manifest["metadata"] = _Decoder({}).value(manifest.get("metadata", {"dict": {}}),
+                                                      plain=True)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path!r}: its metadata: {exc}") from None
+    return manifest
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Hold the cyclic garbage collector while a manifest's many small objects are made.
+
+    They hold no cycles, and with a large heap (torch, scikit-learn) each
+    collection the allocations trigger would scan it all again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _json_problem(data: bytes) -> str | None:
+    """Why JSON text is too deep or too big to parse, or None: counted before parsing.
+
+    Brackets and commas count only outside string literals, whose quotes are
+    those not escaped by an odd run of backslashes. Every value but the first
+    of an array or object follows a comma, so commas and openings bound the
+    number of values. Vectorised, as the text may be megabytes long.
+    """
+    codes = np.frombuffer(data, dtype=np.uint8)
+    positions = np.arange(len(codes))
+    backslash = codes == ord("\\")
+    last_other = np.maximum.accumulate(np.where(backslash, -1, positions))  # before each char
+    run_before = positions - 1 - np.concatenate(([-1], last_other[:-1]))
+    quote = (codes == ord('"')) & (run_before % 2 == 0)
+    outside = np.cumsum(quote, dtype=np.int32) % 2 == 0  # quotes themselves count as inside
+    outside &= ~quote
+    opens = outside & ((codes == ord("[")) | (codes == ord("{")))
+    closes = outside & ((codes == ord("]")) | (codes == ord("}")))
+    depth = np.cumsum(opens.view(np.int8) - closes.view(np.int8), dtype=np.int32)
+    if int(depth.max(initial=0)) > MAX_JSON_DEPTH:
+        return f"nests deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)"
+    n_values = int(np.count_nonzero(outside & (codes == ord(",")))) + int(np.count_nonzero(opens))
+    if n_values > MAX_JSON_VALUES:
+        return f"holds more than {MAX_JSON_VALUES:,} values (MAX_JSON_VALUES)"
+    return None
+
+
+def _check_manifest(manifest, path: str) -> None:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ValueError(f"{path!r} is not a skneuron model file (no {FORMAT!r} manifest).")
+        raise ModelFileError(f"{path!r} is not a skneuron model file (no {FORMAT!r} manifest).")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(
-            f"{path!r} has model format version {version!r}; this skneuron reads versions up "
-            f"to {FORMAT_VERSION}. Upgrade skneuron to load it."
-        )
+    if type(version) is not int or not 1 <= version <= _MAX_PLAUSIBLE_VERSION:
+        raise ModelFileError(f"{path!r} is damaged: its model format version {version!r:.40} "
+                             "is not a format version.")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path!r} has model format version {version}; this skneuron reads versions up "
+            f"to {FORMAT_VERSION}. Upgrade skneuron to load it.")
     for key in ("versions", "model", "weights_sha256"):
         if key not in manifest:
-            raise ValueError(f"{path!r} is damaged: its manifest has no {key!r}.")
-    if not isinstance(manifest["versions"], dict):
-        raise ValueError(f"{path!r} is damaged: its manifest's 'versions' is not a mapping.")
-    manifest["metadata"] = _Decoder({}).value(manifest.get("metadata", {"dict": {}}), plain=True)
-    if not weights:
-        return manifest, None
-    if hashlib.sha256(payload).hexdigest() != manifest["weights_sha256"]:
-        raise ValueError(
-            f"{path!r} was modified or damaged: its weights do not match the checksum in "
-            "its manifest. Refusing to load it."
-        )
+            raise ModelFileError(f"{path!r} is damaged: its manifest has no {key!r}.")
+    versions = manifest["versions"]
+    if not (isinstance(versions, dict) and all(isinstance(v, str) for v in versions.values())):
+        raise ModelFileError(f"{path!r} is damaged: its manifest's 'versions' is not a mapping "
+                             "of names to version strings.")
+    if not (isinstance(manifest["weights_sha256"], str)
+            and _SHA256.fullmatch(manifest["weights_sha256"])):
+        raise ModelFileError(f"{path!r} is damaged: its manifest's 'weights_sha256' is not a "
+                             "SHA-256 digest.")
+
+
+def _load_tensors(payload: io.BytesIO, path: str) -> dict:
+    _check_torch_archive(payload, path)
     try:
-        tensors = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(
+        tensors = torch.load(payload, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - whatever torch raises, the file is not ours
+        raise ModelFileError(
             f"{path!r}: refusing to load its weights, which hold more than tensors "
-            f"({first_line})."
-        ) from None
+            f"({_first_line(exc)}).") from None
+    if not _is_weights_layout(tensors):
+        raise ModelFileError(f"{path!r} is damaged: unexpected weights layout.")
+    return tensors
+
+
+def _check_torch_archive(payload: io.BytesIO, path: str) -> None:
+    """``weights.pt`` is itself a zip: its records must be stored, unique and within it.
+
+    torch allocates each record at its declared size, so a compressed record
+    could be a zip bomb inside the file.
+    """
+    with zipfile.ZipFile(payload) as inner:
+        infos = inner.infolist()
+    names = [info.filename for info in infos]
+    if len(names) != len(set(names)) or sum(info.file_size for info in infos) > \
+            len(payload.getbuffer()) or any(
+                info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1
+                for info in infos):
+        raise ModelFileError(f"{path!r}: refusing to load its weights, whose records are "
+                             "compressed, encrypted, repeated or larger than the file.")
+    payload.seek(0)
+
+
+def _is_weights_layout(tensors) -> bool:
     if not (isinstance(tensors, dict) and set(tensors) == {"arrays", "networks"}):
-        raise ValueError(f"{path!r} is damaged: unexpected weights layout.")
-    return manifest, tensors
+        return False
+    arrays, networks = tensors["arrays"], tensors["networks"]
+    return (isinstance(arrays, dict) and isinstance(networks, dict)
+            and all(isinstance(k, str) and _is_plain_tensor(t) for k, t in arrays.items())
+            and all(isinstance(k, str) and isinstance(state, dict)
+                    and all(isinstance(n, str) and _is_plain_tensor(t) for n, t in state.items())
+                    for k, state in networks.items()))
+
+
+def _is_plain_tensor(value) -> bool:
+    return (isinstance(value, torch.Tensor) and value.layout == torch.strided
+            and value.device.type == "cpu" and value.dtype in _TENSOR_DTYPES)
 
 
 def _check_versions(saved: dict, path) -> None:
@@ -460,149 +861,150 @@ class _Decoder:
 
     def __init__(self, tensors: dict):
         self.tensors = tensors
+        self.text_bytes = 0  # decoded so far into text arrays, against MAX_TEXT_ARRAY_BYTES
 
     def model(self, encoded):
-        if _is_tag(encoded, "pipeline"):
-            from sklearn.pipeline import Pipeline
+        if not _is_tag(encoded, "pipeline"):
+            return self._estimator(encoded)
+        from sklearn.pipeline import Pipeline
 
-            steps = encoded["pipeline"]
-            if not isinstance(steps, list) or not steps or not all(
-                isinstance(s, list) and len(s) == 2 and isinstance(s[0], str) for s in steps
-            ):
-                raise ValueError("Invalid model file: malformed pipeline steps.")
-            return Pipeline([(name, self._estimator(step)) for name, step in steps])
-        return self._estimator(encoded)
+        steps = encoded["pipeline"]
+        if not isinstance(steps, list) or not steps or not all(
+            isinstance(s, list) and len(s) == 2 and isinstance(s[0], str) for s in steps
+        ):
+            raise ModelFileError("Invalid model file: malformed pipeline steps.")
+        return Pipeline([(name, self._estimator(step)) for name, step in steps])
 
     def _estimator(self, encoded):
         if not (isinstance(encoded, dict) and set(encoded) == {"class", "params", "fitted"}):
-            raise ValueError("Invalid model file: malformed estimator entry.")
-        cls = _classes().get(encoded["class"])
+            raise ModelFileError("Invalid model file: malformed estimator entry.")
+        cls = _loadable_classes().get(encoded["class"]) if isinstance(encoded["class"], str) \
+            else None
         if cls is None or encoded["class"] == "Pipeline":
-            raise ValueError(
-                f"Refusing to load: the model file names class {encoded['class']!r}, which is "
-                f"not one of skneuron's estimators."
-            )
+            raise ModelFileError(
+                f"Refusing to load: the model file names class {str(encoded['class'])[:80]!r}, "
+                "which is not one of skneuron's estimators.")
         params, fitted = encoded["params"], encoded["fitted"]
         if not (isinstance(params, dict) and isinstance(fitted, dict)):
-            raise ValueError("Invalid model file: malformed estimator entry.")
+            raise ModelFileError("Invalid model file: malformed estimator entry.")
         known = set(cls().get_params(deep=False))
         if not set(params) <= known:
-            raise ValueError(
+            raise ModelFileError(
                 f"Invalid model file: {cls.__name__} has no parameter(s) "
-                f"{sorted(set(params) - known)}; was it saved by a newer skneuron?"
-            )
+                f"{sorted(set(params) - known)[:10]}; was it saved by a newer skneuron?")
         estimator = cls(**{k: self.value(v) for k, v in params.items()})
         networks = {}
         for attribute, value in fitted.items():
             if attribute in known or attribute.startswith("__") or hasattr(cls, attribute):
-                raise ValueError(f"Invalid model file: unexpected attribute {attribute!r}.")
+                raise ModelFileError(f"Invalid model file: unexpected attribute {attribute[:80]!r}.")
             if _is_tag(value, "network"):
-                networks[attribute] = value["network"]
+                networks[attribute] = self._state_dict(value["network"], attribute)
             else:
                 setattr(estimator, attribute, self.value(value))
-        for attribute, key in networks.items():
-            setattr(estimator, attribute, self._network(estimator, attribute, key))
+        _restore(estimator, networks)
         return estimator
 
-    def _network(self, estimator, attribute: str, key):
-        from skneuron._estimators import BaseTaskNeuron
-
+    def _state_dict(self, key, attribute: str) -> dict:
         state = self.tensors["networks"].get(key) if isinstance(key, str) else None
-        if attribute != "network_" or not isinstance(estimator, BaseTaskNeuron) or state is None:
-            raise ValueError(f"Invalid model file: unexpected network {attribute!r}.")
-        device = _available_device(estimator.device_)
-        estimator.device_ = device
-        try:
-            network = estimator._build_network(estimator.n_features_in_, 0)
-            network.load_state_dict(state, strict=True, assign=True)
-        except (RuntimeError, AttributeError, TypeError, ValueError) as exc:
-            raise ValueError(
-                f"Invalid model file: the saved weights do not fit the network its "
-                f"manifest describes ({str(exc).strip().splitlines()[0]})."
-            ) from None
-        return network.to(device=device).eval()
+        if state is None:
+            raise ModelFileError(f"Invalid model file: unexpected network {attribute[:80]!r}.")
+        return state
 
     def value(self, encoded, *, plain: bool = False):
-        from skneuron.discovery import DiscoveryResult
-        from skneuron.formula import NeuronFormula
-
         if encoded is None or isinstance(encoded, (bool, str, int, float)):
             return encoded
         if isinstance(encoded, list):
+            if all(type(v) in _SCALARS for v in encoded):  # e.g. a loss curve: as it is
+                return list(encoded)
             return [self.value(v, plain=plain) for v in encoded]
         if _is_tag(encoded, "tuple") and isinstance(encoded["tuple"], list):
             return tuple(self.value(v, plain=plain) for v in encoded["tuple"])
         if _is_tag(encoded, "dict") and isinstance(encoded["dict"], dict):
             return {k: self.value(v, plain=plain) for k, v in encoded["dict"].items()}
-        if not plain:
-            if _is_tag(encoded, "array"):
-                array = self.tensors["arrays"].get(encoded["array"])
-                if not isinstance(array, torch.Tensor):
-                    raise ValueError(f"Invalid model file: no array {encoded['array']!r}.")
-                return array.numpy().copy()
-            if isinstance(encoded, dict) and set(encoded) == {"items", "dtype"}:
-                dtype = np.dtype(str(encoded["dtype"]))
-                if dtype.kind not in "UO" or not isinstance(encoded["items"], list):
-                    raise ValueError("Invalid model file: malformed label array.")
-                return np.array(encoded["items"], dtype=dtype)
-            if _is_tag(encoded, "formula"):
-                return _formula(encoded["formula"])
-            if _is_tag(encoded, "device"):
-                return torch.device(str(encoded["device"]))
-            if _is_tag(encoded, "discovery"):
-                data = encoded["discovery"]
-                return DiscoveryResult(
-                    formula=_formula(data["formula"]),
-                    method=str(data["method"]),
-                    term_probabilities={str(k): float(v)
-                                        for k, v in data["term_probabilities"].items()},
-                    validation_score=float(data["validation_score"]),
-                    fit_time=float(data["fit_time"]),
-                    details=self.value(data["details"]),
-                )
-        raise ValueError(f"Invalid model file: unknown content {str(encoded)[:80]!r}.")
+        if not plain and isinstance(encoded, dict):
+            if set(encoded) == {"items", "dtype"}:
+                return self._text_array(encoded["items"], encoded["dtype"])
+            tag = next(iter(encoded)) if len(encoded) == 1 else None
+            if tag in self._TAGS:
+                return getattr(self, self._TAGS[tag])(encoded[tag])
+        raise ModelFileError(f"Invalid model file: unknown content {str(encoded)[:80]!r}.")
+
+    _TAGS = {"array": "_array", "formula": "_formula", "device": "_device",
+             "discovery": "_discovery"}
+
+    def _array(self, key) -> np.ndarray:
+        array = self.tensors["arrays"].get(key) if isinstance(key, str) else None
+        if array is None:
+            raise ModelFileError(f"Invalid model file: no array {str(key)[:80]!r}.")
+        return array.numpy().copy()
+
+    def _text_array(self, items, dtype_text) -> np.ndarray:
+        if not (isinstance(dtype_text, str) and _TEXT_DTYPE.fullmatch(dtype_text)
+                and isinstance(items, list)
+                and all(isinstance(i, (str, int, float, bool)) for i in items)):
+            raise ModelFileError("Invalid model file: malformed label array.")
+        dtype = np.dtype(dtype_text)
+        self.text_bytes += len(items) * dtype.itemsize
+        if self.text_bytes > MAX_TEXT_ARRAY_BYTES:  # checked before numpy allocates it
+            raise ModelFileError(
+                f"Invalid model file: its text arrays would take more than "
+                f"{MAX_TEXT_ARRAY_BYTES:,} bytes (MAX_TEXT_ARRAY_BYTES; dtype {dtype_text}).")
+        return np.array(items, dtype=dtype)
+
+    @staticmethod
+    def _formula(data):
+        from skneuron.formula import NeuronFormula
+
+        if not isinstance(data, dict) or not set(data) <= {
+            "pure_orders", "interaction_orders", "rank", "functions"
+        }:
+            raise ModelFileError("Invalid model file: malformed formula.")
+        try:  # bounded, and read by the formula language's parser: never evaluated
+            return NeuronFormula.from_dict(data)
+        except ValueError as exc:
+            raise ModelFileError(f"Refusing to load: invalid formula term or value "
+                                 f"({_first_line(exc)}).") from None
+
+    @staticmethod
+    def _device(text) -> torch.device:
+        if not (isinstance(text, str) and _DEVICE.fullmatch(text)):
+            raise ModelFileError(f"Invalid model file: unknown device {str(text)[:40]!r}; model "
+                                 "files name 'cpu', 'cuda', 'cuda:<index>' or 'mps'.")
+        return torch.device(text)
+
+    def _discovery(self, data):
+        from skneuron.discovery import DiscoveryResult
+
+        if not (isinstance(data, dict) and isinstance(data.get("term_probabilities"), dict)):
+            raise ModelFileError("Invalid model file: malformed discovery result.")
+        return DiscoveryResult(
+            formula=self._formula(data["formula"]),
+            method=str(data["method"]),
+            term_probabilities={str(k): float(v) for k, v in data["term_probabilities"].items()},
+            validation_score=float(data["validation_score"]),
+            fit_time=float(data["fit_time"]),
+            details=self.value(data["details"]),
+        )
 
 
-#: Characters an element-wise term of a loaded formula may use.
-_FUNCTION_TEXT = re.compile(r"^[A-Za-z0-9_ +\-*/().^]{1,200}$")
-
-
-def _formula(data):
-    """``NeuronFormula.from_dict`` for untrusted data.
-
-    Element-wise terms are read by sympy, which evaluates text; like
-    :meth:`NeuronFormula.parse`, only ``x`` and the known function names may
-    appear, so a tampered file cannot reach any Python object.
-    """
-    from skneuron.formula import _SYMPY_FUNCTIONS, NeuronFormula
-
-    if not isinstance(data, dict) or not set(data) <= {
-        "pure_orders", "interaction_orders", "rank", "functions"
-    }:
-        raise ValueError("Invalid model file: malformed formula.")
-    functions = data.get("functions", [])
-    for text in functions if isinstance(functions, list) else [None]:
-        names = set(re.findall(r"[A-Za-z_]\w*", text)) if isinstance(text, str) else {None}
-        if not (isinstance(text, str) and _FUNCTION_TEXT.match(text)) or (
-            names - {"x"} - set(_SYMPY_FUNCTIONS)
-        ):
-            raise ValueError(f"Refusing to load: invalid formula term {str(text)[:80]!r}.")
-    for key in ("pure_orders", "interaction_orders"):
-        orders = data.get(key, [])
-        if not (isinstance(orders, list) and all(type(k) is int and 0 < k <= 16 for k in orders)):
-            raise ValueError(f"Invalid model file: malformed formula {key}.")
-    return NeuronFormula.from_dict(data)
+def _restore(estimator, networks: dict) -> None:
+    """Check a decoded estimator and rebuild its networks: its own hook does both."""
+    restore = getattr(estimator, "_restore_fitted", None)
+    if restore is None and networks:
+        raise ModelFileError(f"Invalid model file: unexpected network {sorted(networks)[0]!r}.")
+    try:
+        if restore is None:
+            estimator._validate_params()
+        else:
+            restore(networks)
+    except Exception as exc:  # noqa: BLE001 - building a model from the file's values failed
+        raise ModelFileError(f"Invalid model file: {_first_line(exc)}") from None
 
 
 def _is_tag(value, tag: str) -> bool:
     return isinstance(value, dict) and set(value) == {tag}
 
 
-def _available_device(device: torch.device) -> torch.device:
-    if device.type == "cuda" and not torch.cuda.is_available():
-        warnings.warn("This model was trained on CUDA, which is not available here; it was "
-                      "loaded on the CPU.", UserWarning, stacklevel=4)
-        return torch.device("cpu")
-    if device.type not in ("cpu", "cuda"):
-        return torch.device("cpu")
-    return device
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -18,6 +18,10 @@ from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["TabularEncoder"]
 
+#: Longest text kept as a category, in characters: longer values are free text, which
+#: no indicator column would describe, and encode as an unseen category.
+MAX_CATEGORY_LENGTH = 1000
+
 
 class TabularEncoder(TransformerMixin, BaseEstimator):
     """Encode a data frame of numeric and categorical columns as a numeric matrix.
@@ -26,8 +30,9 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
     missing values replaced by the training median. Every other column is
     categorical and becomes one indicator column per category seen in
     ``fit`` (the ``max_categories`` most frequent ones); a missing or unseen
-    category encodes as all zeros. Values are compared as text, so ``1`` and
-    ``"1"`` are the same category.
+    category encodes as all zeros, as does text longer than
+    ``MAX_CATEGORY_LENGTH`` (1000) characters. Values are compared as text, so
+    ``1`` and ``"1"`` are the same category.
 
     Parameters
     ----------
@@ -98,9 +103,9 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 median = column.astype(float).median()
                 self.medians_[name] = 0.0 if np.isnan(median) else float(median)
             else:
-                counts = _as_text(column).value_counts()
-                kept = counts.index[: self.max_categories]  # most frequent first
-                self.categories_[name] = sorted(str(c) for c in kept)
+                counts = _as_text(column).value_counts()  # most frequent first
+                kept = [c for c in counts.index if len(c) <= MAX_CATEGORY_LENGTH]
+                self.categories_[name] = sorted(kept[: self.max_categories])
         return self
 
     def transform(self, X) -> np.ndarray:
@@ -150,9 +155,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 values[np.isnan(values)] = self.medians_[name]
                 blocks.append(values[:, None])
             else:
-                text = _as_text(column).to_numpy()
-                blocks.append((text[:, None] == np.asarray(self.categories_[name])[None, :])
-                              .astype(np.float64))
+                blocks.append(_one_hot(_as_text(column), self.categories_[name]))
         return np.hstack(blocks) if blocks else np.empty((len(frame), 0))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
@@ -185,6 +188,28 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 names += [f"{name}={category}" for category in self.categories_[name]]
         return np.asarray(names, dtype=object)
 
+    def _restore_fitted(self, state_dicts: dict) -> None:
+        """Check an encoder rebuilt from a model file: the hook of :mod:`skneuron.persistence`.
+
+        Its parameters, and fitted state that ``transform`` can use: every
+        column named once, numeric with a median or categorical with text
+        categories. Raises ValueError otherwise.
+        """
+        self._validate_params()
+        names, medians, categories = self.feature_names_in_, self.medians_, self.categories_
+        valid = (
+            not state_dicts and isinstance(names, np.ndarray) and names.ndim == 1
+            and all(isinstance(name, str) for name in names) and len(set(names)) == len(names)
+            and self.n_features_in_ == len(names)
+            and isinstance(medians, dict) and isinstance(categories, dict)
+            and set(medians) | set(categories) == set(names) and not set(medians) & set(categories)
+            and all(isinstance(m, float) for m in medians.values())
+            and all(isinstance(c, list) and all(isinstance(t, str) for t in c)
+                    for c in categories.values()))
+        if not valid:
+            raise ValueError("the TabularEncoder's fitted columns, medians and categories do "
+                             "not fit together.")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
@@ -207,6 +232,20 @@ def _is_numeric(column) -> bool:
     import pandas as pd
 
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def _one_hot(text, categories: list[str]) -> np.ndarray:
+    """Indicator columns of ``categories`` for a column of text (None matches none).
+
+    Looked up by hashing: comparing as numpy text arrays would make every
+    category as wide as the longest one.
+    """
+    index = {category: i for i, category in enumerate(categories)}
+    codes = text.map(index).to_numpy(dtype=np.float64, na_value=np.nan)
+    indicators = np.zeros((len(codes), len(categories)))
+    rows = np.flatnonzero(~np.isnan(codes))
+    indicators[rows, codes[rows].astype(np.intp)] = 1.0
+    return indicators
 
 
 def _as_text(column):

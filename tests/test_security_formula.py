@@ -1,0 +1,151 @@
+"""Formula text never runs code and cannot exhaust time or memory (issue 19, items 1, 2, 6)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import pytest
+import sympy
+from sklearn.utils._param_validation import InvalidParameterError
+
+from benchmarks.fuzz import PAYLOAD_RUNS, CodeWatch
+from skneuron import FormulaSyntaxError, NeuronFormula, TaskNeuronRegressor
+from skneuron import formula as formula_module
+from skneuron._elementwise import compile_elementwise
+from skneuron.formula import parse_expression
+
+#: The issue's attacks: full-width letters NFKC-normalise to ``subs``, and an
+#: octal-escaped string literal holds no ASCII name for a name check to see.
+ATTACKS = [
+    "x.\uff53\uff55\uff42\uff53(x, '\\137\\137import\\137\\137(\"benchmarks.fuzz\").payload()')",
+    "\uff53\uff55\uff42\uff53(x)",
+    "x + '\\137\\137import\\137\\137'",
+    "__import__('benchmarks.fuzz').payload()",
+    "x.__class__.__mro__",
+    "sin(x).func",
+    "lambda: 0",
+    "x; import os",
+    "Symbol('y')",
+    "x if x else x",
+    "[x for x in ()]",
+]
+
+
+@pytest.fixture(scope="module")
+def watch():
+    NeuronFormula.parse("x + sin(x) + inter(2)")  # lazy imports are not code execution
+    return CodeWatch.get()
+
+
+@pytest.mark.parametrize("text", ATTACKS)
+def test_formula_text_never_runs_code(watch, text):
+    runs, events = len(PAYLOAD_RUNS), len(watch.events)
+    with watch.watching(), pytest.raises(FormulaSyntaxError):
+        NeuronFormula.parse(text)
+    with watch.watching(), pytest.raises(FormulaSyntaxError):
+        parse_expression(text)
+    assert PAYLOAD_RUNS[runs:] == [] and watch.events[events:] == []
+
+
+def test_the_watch_sees_what_sympify_does(watch):
+    """The detector works: sympy's own parser compiles and evaluates text."""
+    events = len(watch.events)
+    with watch.watching():
+        sympy.sympify("x + 1")
+    assert {event for event, _ in watch.events[events:]} & {"compile", "exec"}
+
+
+def test_parsing_and_compiling_never_call_sympify(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("sympify was called on formula text")
+
+    monkeypatch.setattr(sympy, "sympify", refuse)
+    monkeypatch.setattr(sys.modules["sympy.parsing.sympy_parser"], "parse_expr", refuse)
+    formula = NeuronFormula.parse("x + x**2 + exp(-x**2/2) + inter(2, rank=3) + 2*log(abs(x))")
+    assert formula.functions == ("exp(-x**2/2)", "log(Abs(x))")
+    assert NeuronFormula.from_dict(formula.to_dict()) == formula
+    assert compile_elementwise("x*tanh(x) + sqrt(x)")[0] == "add"
+    assert formula.to_sympy(["a"]).has(sympy.exp)
+
+
+def test_full_width_text_reads_as_ascii_after_normalisation():
+    assert NeuronFormula.parse("\uff58 + \uff53\uff49\uff4e(\uff58)").terms == ("x", "sin(x)")
+
+
+@pytest.mark.parametrize(("text", "limit"), [
+    ("x*9**9**8", "MAX_POWER"),                      # sympy would compute 9**43046721
+    ("sin(" * 20 + "x" + ")" * 20, "MAX_DEPTH"),     # sympy.simplify ran over 60 s
+    ("x**99999", "MAX_POWER"),                       # OverflowError
+    ("x**150", "MAX_POWER"),                         # fitted with every prediction NaN
+    ("(x**16)**16", "MAX_POWER"),                    # a power built by sympy, not written
+    ("inter(2000)", "MAX_INTERACTION_ORDER"),        # 16 s, then NaN
+    ("inter(2, rank=1000000)", "MAX_RANK"),           # a 20 GB allocation
+    ("-" * 50 + "x", "MAX_DEPTH"),
+    ("(" * 500 + "x" + ")" * 500, "MAX_DEPTH"),      # no RecursionError either
+    (" + ".join(["sin(x)"] * 40), "MAX_TERMS"),
+    ("x" + "".join(f"*(x+{k})" for k in range(1, 40)), "MAX_TERM_SIZE"),
+    ("x*" + "9" * 40, "MAX_NUMBER_LENGTH"),
+    ("x*1e300", "MAX_CONSTANT"),
+    ("x + " * 600 + "x", "MAX_FORMULA_LENGTH"),
+])
+def test_limits_are_checked_before_any_work_and_named(text, limit):
+    start = time.perf_counter()
+    with pytest.raises(FormulaSyntaxError, match=limit):
+        NeuronFormula.parse(text)
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("limit", ["MAX_FORMULA_LENGTH", "MAX_TERMS", "MAX_POWER",
+                                   "MAX_INTERACTION_ORDER", "MAX_RANK", "MAX_DEPTH",
+                                   "MAX_TERM_SIZE", "MAX_CONSTANT", "MAX_NUMBER_LENGTH"])
+def test_limits_are_named_module_constants(limit):
+    assert isinstance(getattr(formula_module, limit), int)
+
+
+def test_the_largest_formulas_within_the_limits_parse_quickly():
+    deep = "sin(" * 9 + "x" + ")" * 9
+    text = " + ".join([f"x**{k}" for k in range(1, 17)] + [deep, "inter(16, rank=1024)"])
+    start = time.perf_counter()
+    formula = NeuronFormula.parse(text)
+    assert time.perf_counter() - start < 0.5
+    assert formula.pure_orders == tuple(range(1, 17)) and formula.rank == 1024
+
+
+def test_the_constructor_holds_the_same_limits():
+    for values in ({"pure_orders": (150,)}, {"interaction_orders": (2000,)},
+                   {"interaction_orders": (2,), "rank": 10**6}, {"functions": ("x**99999",)},
+                   {"functions": ("sin(x)",) * 40}, {"pure_orders": ("1",)},
+                   {"functions": "sin(x)"}, {"rank": True, "interaction_orders": (2,)}):
+        with pytest.raises(ValueError):
+            NeuronFormula(**values)
+
+
+def test_terms_that_are_not_finite_real_expressions_are_refused():
+    for text in ("log(0*x)", "x/0", "sqrt(-1)*x + x", "x*exp(1) + x", "x*log(-1) + x", "x**x"):
+        with pytest.raises(FormulaSyntaxError, match="cannot read term|exponent"):
+            NeuronFormula.parse(text)
+
+
+def test_a_sum_inside_a_term_survives_the_round_trip_through_its_terms():
+    formula = NeuronFormula.parse("x - x**2 + (sin(x) + x**3) + 2*cos(x)")
+    assert formula.terms == ("(-x**2 + x)", "cos(x)", "(x**3 + sin(x))")
+    assert NeuronFormula.parse(" + ".join(formula.terms)) == formula
+
+
+def test_rank_beyond_the_limit_is_a_parameter_error_before_any_allocation():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    start = time.perf_counter()
+    with pytest.raises(InvalidParameterError, match="'rank' parameter .* \\[1, 1024\\]"):
+        TaskNeuronRegressor(rank=10**6, max_iter=1).fit(X, X[:, 0])
+    assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize("formula", ["x**150", "inter(2000)", "x*9**9**8"])
+def test_a_hostile_formula_parameter_fails_fit_before_training(formula):
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    estimator = TaskNeuronRegressor(formula=formula, max_iter=1)
+    with pytest.raises(FormulaSyntaxError):
+        estimator.fit(X, X[:, 0])
+    assert not hasattr(estimator, "network_")

@@ -1,0 +1,329 @@
+"""Hostile and damaged model files: refused as ModelFileError, quickly and in little memory.
+
+Every file here is at most 1 MB; each is refused (or, where documented, loaded)
+in under a second and under 100 MB of extra memory, measured as the growth of
+the process's peak resident memory (:func:`benchmarks.fuzz.peak_memory_growth`).
+Then saving: atomic, durable, and refusing what load would refuse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import stat
+import struct
+import threading
+import time
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_regression
+
+import skneuron
+from benchmarks.fuzz import peak_memory_growth
+from skneuron import TaskNeuronRegressor
+from skneuron.persistence import ModelFileError, save
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+MAX_SECONDS, MAX_EXTRA_MB, MAX_FILE_BYTES = 1.0, 100.0, 2**20
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A small fitted regressor with every kind of term, its file and the file's members."""
+    X, y = make_regression(100, 3, random_state=0)
+    reg = TaskNeuronRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0,
+                              formula="x + sin(x) + inter(2, rank=2)").fit(X, y)
+    path = tmp_path_factory.mktemp("model") / "base.skn"
+    reg.save(path)
+    with zipfile.ZipFile(path) as archive:
+        manifest, weights = json.loads(archive.read("manifest.json")), archive.read("weights.pt")
+    skneuron.load(path)  # every module the loader uses is imported before measuring
+    return reg, X, manifest, weights
+
+
+def build(path, members) -> None:
+    """A zip of ``(name, data[, compress_type])`` members, in order (duplicates allowed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about duplicate names
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data, *method in members:
+                archive.writestr(name, data, compress_type=method[0] if method else
+                                 zipfile.ZIP_DEFLATED)
+
+
+def tampered(manifest: dict, change) -> bytes:
+    manifest = json.loads(json.dumps(manifest))
+    change(manifest)
+    return json.dumps(manifest).encode()
+
+
+def with_weights(manifest: dict, weights: bytes) -> bytes:
+    return tampered(manifest, lambda m: m.update(weights_sha256=hashlib.sha256(weights).hexdigest()))
+
+
+def patch_bytes(path, edit) -> None:
+    data = bytearray(path.read_bytes())
+    edit(data)
+    path.write_bytes(bytes(data))
+
+
+def measure(function):
+    """``(result or exception, seconds, growth of the peak memory in MB)`` of ``function()``."""
+    start = time.perf_counter()
+    with peak_memory_growth() as memory:
+        try:
+            outcome = function()
+        except Exception as exc:  # noqa: BLE001 - the caller checks what it was
+            outcome = exc
+    return outcome, time.perf_counter() - start, memory["mb"]
+
+
+def _bzip2(p, m, w):
+    build(p, [("manifest.json", json.dumps(m).encode(), zipfile.ZIP_BZIP2), ("weights.pt", w)])
+
+
+def _encrypted(p, m, w):
+    build(p, [("manifest.json", json.dumps(m).encode()), ("weights.pt", w)])
+    # zipfile cannot write the flag, so set bit 0 in the local and the central header
+    patch_bytes(p, lambda data: [data.__setitem__(i, data[i] | 1) for i in
+                                 (data.find(b"PK\x03\x04") + 6, data.find(b"PK\x01\x02") + 8)])
+
+
+def _lying_size(p, m, w):
+    build(p, [("manifest.json", json.dumps(m).encode() + b" " * 5_000_000), ("weights.pt", w)])
+
+    def declare_small(data):  # the manifest claims 1000 bytes, in both headers
+        central = data.find(b"PK\x01\x02")
+        data[central + 24:central + 28] = struct.pack("<I", 1000)
+        data[22:26] = struct.pack("<I", 1000)
+
+    patch_bytes(p, declare_small)
+
+
+def _corrupt_deflate(p, m, w):
+    build(p, [("manifest.json", json.dumps(m).encode()), ("weights.pt", w)])
+    patch_bytes(p, lambda data: data.__setitem__(slice(60, 90), bytes(30)))
+
+
+def _inner_bomb(p, m, w):
+    """weights.pt's own records deflated: torch would allocate their declared size."""
+    inner = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(w)) as source, zipfile.ZipFile(inner, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename.endswith("/data/0"):
+                data += bytes(200_000_000)
+            target.writestr(info.filename, data, compress_type=zipfile.ZIP_DEFLATED)
+    w = inner.getvalue()
+    build(p, [("manifest.json", with_weights(m, w)), ("weights.pt", w, zipfile.ZIP_STORED)])
+
+
+def _weights_bomb(p, m, w):
+    w = w + bytes(1_000_000_000 - len(w))
+    build(p, [("manifest.json", with_weights(m, w)), ("weights.pt", w)])
+
+
+def _manifest_change(change):
+    return lambda p, m, w: build(p, [("manifest.json", tampered(m, change)), ("weights.pt", w)])
+
+
+def _deep_metadata(p, m, w):
+    text = tampered(m, lambda m: m.update(metadata=None)).replace(
+        b'"metadata": null', b'"metadata": ' + b"[" * 100_000 + b"]" * 100_000)
+    build(p, [("manifest.json", text), ("weights.pt", w)])
+
+
+HOSTILE = {
+    # issue 19, item 4: small files that cost huge memory
+    "manifest zip bomb": (lambda p, m, w: build(p, [
+        ("manifest.json", b" " * 300_000_000 + json.dumps(m).encode()), ("weights.pt", w)]),
+        "manifest.json takes 300,00.* bytes, more than .* \\(MAX_MANIFEST_BYTES\\)"),
+    "weights zip bomb": (_weights_bomb, "expands .* \\(MAX_COMPRESSION_RATIO\\)"),
+    "hidden_layer_sizes=(8000, 8000)": (_manifest_change(lambda m: m["model"]["params"].update(
+        hidden_layer_sizes={"tuple": [8000, 8000]})), "do not fit the network .* too few"),
+    "label dtype <U1000000": (_manifest_change(lambda m: m["model"]["fitted"].update(
+        labels_={"items": ["a"] * 200, "dtype": "<U1000000"})), "MAX_TEXT_ARRAY_BYTES"),
+    "duplicate members": (lambda p, m, w: build(p, [
+        ("manifest.json", json.dumps(m).encode()), ("weights.pt", w), ("weights.pt", w)]),
+        "duplicate members"),
+    "lying member size": (_lying_size, "Bad CRC-32"),
+    "deflated records inside weights.pt": (_inner_bomb, "records are compressed"),
+    # issue 19, item 5: undocumented exception types
+    "corrupt deflate data (zlib.error)": (_corrupt_deflate, "Error -3 while decompressing"),
+    "bzip2 member (NotImplementedError)": (_bzip2, "compressed with method 12"),
+    "encrypted member (RuntimeError)": (_encrypted, "is encrypted"),
+    "JSON nested 100 000 deep (RecursionError)": (_deep_metadata, "MAX_JSON_DEPTH"),
+    "format_version true": (_manifest_change(lambda m: m.update(format_version=True)),
+                            "format version True is not a format version"),
+    "format_version -5": (_manifest_change(lambda m: m.update(format_version=-5)),
+                          "format version -5 is not a format version"),
+    "device meta": (_manifest_change(lambda m: m["model"]["fitted"].update(
+        device_={"device": "meta"})), "unknown device 'meta'"),
+    "device bogus": (_manifest_change(lambda m: m["model"]["fitted"].update(
+        device_={"device": "bogus"})), "unknown device 'bogus'"),
+    # issue 19, items 1, 2 and 6 through a model file
+    "formula term with full-width subs": (_manifest_change(lambda m: m["model"]["fitted"].update(
+        formula_={"formula": {"functions": ["x.\uff53\uff55\uff42\uff53(x, '\\137\\137')"]}})),
+        "invalid formula term"),
+    "formula parameter with a power tower": (_manifest_change(
+        lambda m: m["model"]["params"].update(formula="x*9**9**8")), "MAX_POWER"),
+    "formula term nested 20 deep": (_manifest_change(lambda m: m["model"]["fitted"].update(
+        formula_={"formula": {"functions": ["sin(" * 20 + "x" + ")" * 20]}})), "MAX_DEPTH"),
+    "rank 10**6": (_manifest_change(lambda m: m["model"]["params"].update(rank=10**6)),
+                   "'rank' parameter .* \\[1, 1024\\]"),
+    "formula rank 10**6": (_manifest_change(lambda m: m["model"]["fitted"]["formula_"][
+        "formula"].update(rank=10**6)), "MAX_RANK"),
+    "n_features_in_ 0 (ZeroDivisionError)": (_manifest_change(lambda m: m["model"]["fitted"].update(
+        n_features_in_=0)), "n_features_in_ must be a positive integer"),
+    "many JSON values": (_manifest_change(lambda m: m.update(metadata={"dict": {"k": [[]] * 150_000}})),
+                         "MAX_JSON_VALUES"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_files_are_refused_quickly_in_little_memory(model, tmp_path, name):
+    make, message = HOSTILE[name]
+    path = tmp_path / "hostile.skn"
+    make(path, model[2], model[3])
+    assert path.stat().st_size <= MAX_FILE_BYTES
+    outcome, seconds, extra = measure(lambda: skneuron.load(path))
+    assert isinstance(outcome, ModelFileError), repr(outcome)
+    assert isinstance(outcome, ValueError)
+    assert str(path) in str(outcome)
+    assert len(str(outcome).splitlines()) == 1
+    assert re.search(message, str(outcome)), str(outcome)
+    assert seconds < MAX_SECONDS and extra < MAX_EXTRA_MB, (seconds, extra)
+
+
+@pytest.mark.parametrize("filler", [b"[]", b"0", b'""', b'{"tuple": []}'])
+def test_the_largest_manifest_allowed_still_loads_quickly(model, tmp_path, filler):
+    """Up to the value limit, the worst JSON costs well under the budgets."""
+    n = 195_000 // (1 + filler.count(b"[") + filler.count(b"{"))  # values as counted
+    body = b'{"dict": {"k": [' + b",".join([filler] * n) + b"]}}"
+    text = tampered(model[2], lambda m: m.update(metadata=None)).replace(
+        b'"metadata": null', b'"metadata": ' + body)
+    path = tmp_path / "big.skn"
+    build(path, [("manifest.json", text), ("weights.pt", model[3])])
+    outcome, seconds, extra = measure(lambda: skneuron.load(path))
+    assert isinstance(outcome, TaskNeuronRegressor), repr(outcome)
+    assert seconds < MAX_SECONDS and extra < MAX_EXTRA_MB, (seconds, extra)
+
+
+def test_an_absent_gpu_loads_on_the_cpu_with_a_warning(model, tmp_path):
+    reg, X, manifest, weights = model
+    path = tmp_path / "gpu.skn"
+    build(path, [("manifest.json", tampered(manifest, lambda m: m["model"]["fitted"].update(
+        device_={"device": "cuda:7"}))), ("weights.pt", weights)])
+    with pytest.warns(UserWarning, match="trained on CUDA, which is not available here"):
+        restored = skneuron.load(path)
+    assert str(restored.device_) == "cpu"
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+
+
+def test_every_truncation_is_a_model_file_error(model, tmp_path):
+    path = tmp_path / "m.skn"
+    model[0].save(path)
+    data = path.read_bytes()
+    for end in sorted({0, 1, 4, 22, 100, len(data) // 2, len(data) - 22, len(data) - 1}):
+        (tmp_path / "cut.skn").write_bytes(data[:end])
+        with pytest.raises(ModelFileError):
+            skneuron.load(tmp_path / "cut.skn")
+
+
+def test_manifest_shapes_are_compared_with_the_tensors_before_building(model, tmp_path):
+    """A manifest whose declared network matches no saved tensor is refused by shape."""
+    _, _, manifest, weights = model
+    path = tmp_path / "m.skn"
+    build(path, [("manifest.json", tampered(manifest, lambda m: m["model"]["params"].update(
+        hidden_layer_sizes={"tuple": [9]}))), ("weights.pt", weights)])
+    with pytest.raises(ModelFileError, match=r"do not fit the network .*saved \(\(8"):
+        skneuron.load(path)
+
+
+# ------------------------------------------------------------------ saving
+def test_a_failed_save_leaves_the_previous_file_intact(model, tmp_path, monkeypatch):
+    reg, X, _, _ = model
+    path = tmp_path / "m.skn"
+    reg.save(path)
+    before = path.read_bytes()
+
+    def disk_full(descriptor):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        reg.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.skn"]  # no temporary file left behind
+
+
+def test_an_interrupted_save_leaves_the_previous_file_intact(model, tmp_path, monkeypatch):
+    reg, _, _, _ = model
+    path = tmp_path / "m.skn"
+    reg.save(path)
+    before = path.read_bytes()
+    original = zipfile.ZipFile.writestr
+
+    def interrupted(self, name, *args, **kwargs):
+        if str(getattr(name, "filename", name)) == "weights.pt":
+            raise KeyboardInterrupt
+        return original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reg.save(path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["m.skn"]
+
+
+def test_concurrent_saves_leave_one_complete_file(tmp_path):
+    X, y = make_regression(60, 2, random_state=0)
+    models = [TaskNeuronRegressor(hidden_layer_sizes=(h,), max_iter=2, random_state=0).fit(X, y)
+              for h in (3, 5, 7, 9)]
+    path = tmp_path / "shared.skn"
+    for _ in range(3):
+        threads = [threading.Thread(target=save, args=(m, path)) for m in models]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        loaded = skneuron.load(path)
+        assert loaded.hidden_layer_sizes in {(3,), (5,), (7,), (9,)}
+        assert os.listdir(tmp_path) == ["shared.skn"]
+
+
+def test_save_refuses_directories_and_special_files_before_writing(model, tmp_path):
+    reg = model[0]
+    with pytest.raises(IsADirectoryError):
+        reg.save(tmp_path)
+    if os.path.exists("/dev/full"):
+        with pytest.raises(OSError, match="not a regular file"):
+            reg.save("/dev/full")
+        assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # still the device
+    with pytest.raises(FileNotFoundError):
+        reg.save(tmp_path / "no" / "such" / "dir" / "m.skn")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_new_file_gets_the_usual_permissions(model, tmp_path):
+    model[0].save(tmp_path / "m.skn")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(tmp_path / "m.skn").st_mode) == 0o666 & ~umask
+
+
+def test_save_refuses_what_load_would_refuse(model, tmp_path):
+    deep = {"a": []}
+    for _ in range(70):
+        deep = {"a": deep}
+    with pytest.raises(ValueError, match="MAX_JSON_DEPTH"):
+        save(model[0], tmp_path / "m.skn", metadata=deep)
+    with pytest.raises(ValueError, match="MAX_MANIFEST_BYTES"):
+        save(model[0], tmp_path / "m.skn", metadata={"notes": "x" * 3_000_000})
+    assert not (tmp_path / "m.skn").exists()
