@@ -640,6 +640,12 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         sizes, n_features = _hidden_sizes(self.hidden_layer_sizes), self.n_features_in_
         if isinstance(n_features, bool) or not isinstance(n_features, Integral) or n_features < 1:
             raise ValueError(f"n_features_in_ must be a positive integer; got {n_features!r}.")
+        try:
+            _tabular.check_input_encoding(self._input_encoding, self.n_features_in_,
+                                          self.is_categorical_, self.categories_)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ValueError(f"the saved weights do not fit the network its manifest "
+                             f"describes ({exc})") from None
         n_values = sum(t.numel() for t in state.values())
         if len(sizes) > len(state) or sum(sizes) + n_features > n_values:
             raise ValueError(

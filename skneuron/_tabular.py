@@ -405,3 +405,51 @@ def _category_table(codes: np.ndarray, categories: np.ndarray):
         table[k, width - 1] = 1.0
     labels = [str(categories[i]) for i in kept] + ["other"] * others + ["missing"] * has_missing
     return table, labels
+
+
+def check_input_encoding(spec: dict, n_features: int, mask, categories) -> None:
+    """Refuse an input encoding that does not describe ``n_features`` columns consistently.
+
+    For encodings from untrusted files: every column is numeric or categorical
+    exactly once, indicators flag numeric columns, statistics are finite with
+    positive scales, and each categorical column's table has a row per
+    category plus one. Raises ValueError naming the first inconsistency.
+
+    Examples
+    --------
+    >>> spec = input_encoding(np.array([[1.0], [2.0]]), np.array([False]), [None])
+    >>> check_input_encoding(spec, 1, np.array([False]), [None])
+    >>> check_input_encoding(spec, 2, np.array([False, False]), [None, None])
+    Traceback (most recent call last):
+    ...
+    ValueError: the input encoding reads 1 columns, but n_features_in_ is 2.
+    """
+    expected = {"n_inputs", "numeric", "center", "scale", "clip", "missing", "categorical",
+                "tables", "names"}
+    if not isinstance(spec, dict) or set(spec) != expected:
+        raise ValueError("the input encoding is malformed.")
+    if spec["n_inputs"] != n_features:
+        raise ValueError(f"the input encoding reads {spec['n_inputs']} columns, but "
+                         f"n_features_in_ is {n_features}.")
+    numeric, categorical = list(spec["numeric"]), list(spec["categorical"])
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != (n_features,) or sorted(numeric + categorical) != list(range(n_features)) \
+            or not mask[categorical].all() or mask[numeric].any():
+        raise ValueError("the input encoding's columns do not match is_categorical_.")
+    if not set(spec["missing"]) <= set(numeric) or len(categories) != n_features:
+        raise ValueError("the input encoding's missing-value indicators or categories are "
+                         "inconsistent.")
+    center, scale = np.asarray(spec["center"], float), np.asarray(spec["scale"], float)
+    if center.shape != (len(numeric),) or scale.shape != (len(numeric),) \
+            or not (np.isfinite(center).all() and np.isfinite(scale).all() and (scale > 0).all()):
+        raise ValueError("the input encoding's centres and scales are not finite positive "
+                         "statistics of its numeric columns.")
+    if spec["clip"] is not None and not (isinstance(spec["clip"], float) and spec["clip"] > 0):
+        raise ValueError("the input encoding's clip bound must be a positive number.")
+    if len(spec["tables"]) != len(categorical):
+        raise ValueError("the input encoding needs one table per categorical column.")
+    for j, table in zip(categorical, spec["tables"]):
+        table = np.asarray(table, float)
+        if table.ndim != 2 or categories[j] is None or table.shape[0] != len(categories[j]) + 1 \
+                or not np.isfinite(table).all():
+            raise ValueError(f"the encoding table of column {j} does not fit its categories.")
