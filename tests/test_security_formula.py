@@ -149,3 +149,13 @@ def test_a_hostile_formula_parameter_fails_fit_before_training(formula):
     with pytest.raises(FormulaSyntaxError):
         estimator.fit(X, X[:, 0])
     assert not hasattr(estimator, "network_")
+
+
+@pytest.mark.parametrize("method", ["td", "sr"])
+def test_discovery_refuses_a_rank_above_the_formula_limit_before_allocating(method):
+    from skneuron.discovery import METHODS
+    from skneuron.formula import MAX_RANK
+
+    X = np.random.default_rng(0).standard_normal((100, 3))
+    with pytest.raises(ValueError, match=r"'rank' parameter .*\[1, 1024\]"):
+        METHODS[method](X, X[:, 0], rank=MAX_RANK + 1)

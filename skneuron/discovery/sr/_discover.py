@@ -17,7 +17,7 @@ from skneuron.discovery._common import (MIN_SAMPLES, check_data, linear_result,
 from skneuron.discovery._result import DiscoveryResult
 from skneuron.discovery.sr._search import N_REPORTED, Search
 from skneuron.discovery.sr._trees import FUNCTIONS
-from skneuron.formula import NeuronFormula
+from skneuron.formula import MAX_RANK, NeuronFormula
 
 __all__ = ["DEFAULT_FUNCTION_SET", "discover_sr"]
 
@@ -43,7 +43,7 @@ def _at_least(low: int) -> list:
         "max_terms": _at_least(1),
         "max_complexity": _at_least(1),
         "max_order": _at_least(1),
-        "rank": _at_least(1),
+        "rank": [Interval(Integral, 1, MAX_RANK, closed="both")],
         "standardize": [StrOptions({"auto"}), "boolean"],
         "max_samples": _at_least(MIN_SAMPLES),
         "random_state": ["random_state"],

@@ -20,7 +20,7 @@ from skneuron.discovery._result import DiscoveryResult
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, train
 from skneuron.discovery.td._refits import CrossValidatedRefits, cross_validate_subsets, subset_masks
 from skneuron.discovery.td._selection import SubsetSelection, select_subset
-from skneuron.formula import NeuronFormula
+from skneuron.formula import MAX_RANK, NeuronFormula
 
 __all__ = ["MAX_ORDER", "discover_td"]
 
@@ -38,7 +38,7 @@ _N_SUBSETS_REPORTED = 10
 @validate_options(
     {
         "max_order": [Interval(Integral, 1, MAX_ORDER, closed="both")],
-        "rank": [Interval(Integral, 1, None, closed="left")],
+        "rank": [Interval(Integral, 1, MAX_RANK, closed="both")],
         "random_state": ["random_state"],
         "tolerance": [Interval(Real, 0, None, closed="left")],
         "max_samples": [Interval(Integral, MIN_SAMPLES, None, closed="left")],
