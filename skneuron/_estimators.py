@@ -393,7 +393,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 print(result, flush=True)
             # Discovery chooses the terms that join the linear one: keeping ``x`` in every
             # neuron means the network always contains the ordinary MLP as a special case.
-            return result.formula | NeuronFormula(), result
+            return result.formula | NeuronFormula.parse(_RECIPE.get("always", "x")), result
         return NeuronFormula.coerce(self.formula, rank=self.rank), None
 
     def _build_network(self, n_features, seed) -> Standardized:

@@ -6,6 +6,7 @@ learned later by the network (:mod:`skneuron.nn`)::
 
     σ( Σ_k w_kᵀ x^{∘k}                         pure power terms
      + Σ_k Σ_{r≤R} v_r Π_{m≤k} u_{m,r}ᵀ x       CP interaction terms of order k, rank R
+     + Σ_{j≤J} w_jᵀ sin(2π f_j ∘ x + φ_j)        a periodic term of J learned frequencies
      + Σ_φ w_φᵀ φ(x)                            element-wise function terms, e.g. sin(x)
      + b )
 
@@ -54,6 +55,8 @@ MAX_TERM_SIZE = 64
 MAX_CONSTANT = 10**12
 #: Longest number literal, in characters.
 MAX_NUMBER_LENGTH = 32
+#: Most frequencies per input of a periodic term ``periodic(J)``.
+MAX_FREQUENCIES = 64
 
 # Functions a hand-written or discovered element-wise term may use. The parser
 # below knows only these names and ``x``: a formula string never reaches Python
@@ -99,7 +102,7 @@ class FormulaSyntaxError(ValueError):
     ...     NeuronFormula.parse("x + y**2")
     ... except FormulaSyntaxError as exc:
     ...     print(exc)
-    unknown name 'y'; terms are x, x**k, inter(k[, rank=R]) or expressions in x using ... at position 4 of formula:
+    unknown name 'y'; terms are x, x**k, inter(k[, rank=R]), periodic(J) or expressions in x using ... at position 4 of formula:
       x + y**2
           ^
     """
@@ -212,6 +215,12 @@ class NeuronFormula:
     functions : tuple of str, default=()
         Element-wise terms ``w_φᵀ φ(x)`` written as expressions in ``x``, such
         as ``"sin(x)"`` (symbolic-regression discovery yields these).
+    periodic : int, default=0
+        Number ``J`` of frequencies of the periodic term
+        ``Σ_j w_jᵀ sin(2π f_j ∘ x + φ_j)`` (``periodic(J)``), whose
+        frequencies ``f_j`` and phases ``φ_j`` are learned per input; 0 for
+        none. It is the numeric embedding of tabular networks written as a
+        task-neuron term.
 
     Attributes
     ----------
@@ -236,6 +245,7 @@ class NeuronFormula:
     interaction_orders: tuple[int, ...] = ()
     rank: int = 8
     functions: tuple[str, ...] = field(default=())
+    periodic: int = 0
 
     def __post_init__(self):
         pure = _sorted_unique_orders(self.pure_orders, name="pure_orders", minimum=1,
@@ -249,7 +259,11 @@ class NeuronFormula:
             raise ValueError("rank must be >= 1 when the formula has interaction terms.")
         powers, functions = _read_functions(self.functions)
         pure = tuple(sorted(set(pure) | powers))  # "x**3" given as a function is a pure power
-        n_terms = len(pure) + len(interaction) + len(functions)
+        periodic = _as_integer(self.periodic)
+        if periodic is None or not 0 <= periodic <= MAX_FREQUENCIES:
+            raise ValueError(f"periodic must be an integer >= 0 and <= {MAX_FREQUENCIES} "
+                             f"(MAX_FREQUENCIES); got {self.periodic!r}.")
+        n_terms = len(pure) + len(interaction) + len(functions) + (periodic > 0)
         if not n_terms:
             raise ValueError("a formula needs at least one term.")
         if n_terms > MAX_TERMS:
@@ -258,6 +272,7 @@ class NeuronFormula:
         object.__setattr__(self, "interaction_orders", interaction)
         object.__setattr__(self, "rank", rank)
         object.__setattr__(self, "functions", functions)
+        object.__setattr__(self, "periodic", periodic)
 
     # ------------------------------------------------------------------ parsing
     @classmethod
@@ -266,7 +281,8 @@ class NeuronFormula:
 
         Terms are separated by ``+``. ``x`` and ``x**k`` (or ``x^k``) are pure
         power terms, ``inter(k)`` or ``inter(k, rank=R)`` an order-``k`` CP
-        interaction term, and any other expression in ``x`` built from
+        interaction term, ``periodic(J)`` the periodic term of ``J`` learned
+        frequencies, and any other expression in ``x`` built from
         numbers, ``+ - * / ** ^``, parentheses and
         ``sin cos tan exp log tanh sqrt abs`` an element-wise term. A constant
         factor is ignored (weights are learned): ``"2*x"`` is ``"x"``.
@@ -300,17 +316,25 @@ class NeuronFormula:
         ('x**2', 'inter(3, rank=2)')
         >>> NeuronFormula.parse("3*x + x*sin(x)/2").terms
         ('x', 'x*sin(x)')
+        >>> NeuronFormula.parse("x + periodic(8)").periodic
+        8
         """
         text = _normalise(text)
-        pure, interaction, functions, ranks = [], [], [], set()
+        pure, interaction, functions, ranks, periodic = [], [], [], set(), set()
         for term in _Parser(text).formula():
             if term.kind == "inter":
                 interaction.append(term.order)
                 ranks.update({term.rank} - {None})
+            elif term.kind == "periodic":
+                periodic.add(term.order)
             elif term.kind == "pure":
                 pure.append(term.order)
             else:
                 functions.append(term.text)
+        if len(periodic) > 1:
+            raise FormulaSyntaxError(
+                f"a formula has one periodic term; {text!r} gives {sorted(periodic)} frequencies."
+            )
         if len(ranks) > 1:
             raise FormulaSyntaxError(
                 f"all interaction terms share one rank; {text!r} gives ranks {sorted(ranks)}."
@@ -321,6 +345,7 @@ class NeuronFormula:
                 interaction_orders=tuple(interaction),
                 rank=ranks.pop() if ranks else rank,
                 functions=tuple(functions),
+                periodic=periodic.pop() if periodic else 0,
             )
         except ValueError as exc:
             raise FormulaSyntaxError(f"invalid formula {text!r}: {exc}") from exc
@@ -366,9 +391,10 @@ class NeuronFormula:
         """
         pure = tuple("x" if k == 1 else f"x**{k}" for k in self.pure_orders)
         inter = tuple(f"inter({k}, rank={self.rank})" for k in self.interaction_orders)
+        periodic = (f"periodic({self.periodic})",) if self.periodic else ()
         functions = tuple(f"({text})" if expression.is_Add else text
                           for text, expression in zip(self.functions, self._function_expressions))
-        return pure + inter + functions
+        return pure + inter + periodic + functions
 
     @property
     def n_terms(self) -> int:
@@ -399,7 +425,8 @@ class NeuronFormula:
         -------
         dict
             ``pure_orders``, ``interaction_orders`` and ``functions`` as lists,
-            ``rank`` as an int.
+            ``rank`` as an int, and ``periodic`` (an int) when the formula has
+            a periodic term.
 
         Examples
         --------
@@ -407,12 +434,15 @@ class NeuronFormula:
         >>> NeuronFormula.from_dict(f.to_dict()) == f
         True
         """
-        return {
+        data = {
             "pure_orders": list(self.pure_orders),
             "interaction_orders": list(self.interaction_orders),
             "rank": self.rank,
             "functions": list(self.functions),
         }
+        if self.periodic:
+            data["periodic"] = self.periodic
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> NeuronFormula:
@@ -438,10 +468,12 @@ class NeuronFormula:
             interaction_orders=tuple(data.get("interaction_orders", ())),
             rank=data.get("rank", 8) or 8,
             functions=tuple(data.get("functions", ())),
+            periodic=data.get("periodic", 0),
         )
 
     def union(self, other: NeuronFormula | str) -> NeuronFormula:
-        """The formula with the terms of both (``self``'s rank wins if both have one).
+        """The formula with the terms of both (``self``'s rank and number of frequencies
+        win if both have one).
 
         Also written ``self | other``.
 
@@ -465,6 +497,7 @@ class NeuronFormula:
             interaction_orders=self.interaction_orders + other.interaction_orders,
             rank=self.rank or other.rank or 8,
             functions=self.functions + other.functions,
+            periodic=self.periodic or other.periodic,
         )
 
     __or__ = union
@@ -479,6 +512,9 @@ class NeuronFormula:
         for k in self.interaction_orders:
             factors = "".join(f"(u{str(m).translate(_SUBSCRIPT)}ᵣᵀx)" for m in range(1, k + 1))
             parts.append(f"Σᵣ₌₁{str(self.rank).translate(_SUPERSCRIPT)} vᵣ{factors}")
+        if self.periodic:
+            parts.append(f"Σⱼ₌₁{str(self.periodic).translate(_SUPERSCRIPT)} "
+                         "wⱼᵀsin(2πfⱼ∘x + φⱼ)")
         for function in self.functions:
             parts.append(f"w_{{{function}}}ᵀ{function}")
         return "σ(" + " + ".join(parts + ["b"]) + ")"
@@ -554,6 +590,11 @@ class NeuronFormula:
                   for m in range(1, k + 1))
             )
             expression += sympy.Sum(v[r] * product, (r, 1, self.rank))
+        if self.periodic:
+            j = sympy.Symbol("j", integer=True, positive=True)
+            w, f, phase = (sympy.IndexedBase(name) for name in ("w_p", "f", "phi"))
+            wave = sympy.sin(2 * sympy.pi * f[i, j] * x[i] + phase[i, j])
+            expression += sympy.Sum(w[i, j] * wave, (i, 1, n), (j, 1, self.periodic))
         for j, phi in enumerate(self._function_expressions):
             w = sympy.IndexedBase(f"w_f{j + 1}")
             expression += sympy.Sum(w[i] * phi.subs(VARIABLE, x[i]), (i, 1, n))
@@ -571,6 +612,11 @@ class NeuronFormula:
                       for m in range(1, k + 1))
                 )
                 expression += sympy.Symbol(f"v_{k}{r}") * product
+        for j in range(1, self.periodic + 1):
+            expression += sum(
+                sympy.Symbol(f"w_p{j}_{n}") * sympy.sin(
+                    2 * sympy.pi * sympy.Symbol(f"f{j}_{n}") * x + sympy.Symbol(f"phi{j}_{n}"))
+                for n, x in zip(names, xs))
         for j, phi in enumerate(self._function_expressions):
             expression += sum(
                 sympy.Symbol(f"w_f{j + 1}_{n}") * phi.subs(VARIABLE, x) for n, x in zip(names, xs)
@@ -655,7 +701,7 @@ class _Token(NamedTuple):
 
 
 class _Term(NamedTuple):
-    """One top-level term of a formula: ``kind`` is "pure", "inter" or "function"."""
+    """One top-level term of a formula: ``kind`` is "pure", "inter", "periodic" or "function"."""
 
     kind: str
     order: int = 0
@@ -686,6 +732,7 @@ class _Parser:
 
         formula    := term ("+" term)*
         term       := [sign] [number "*"] "inter" "(" int ["," "rank" "=" int] ")"
+                    | [sign] [number "*"] "periodic" "(" int ")"
                     | product ("-" product)*
         expression := product (("+" | "-") product)*
         product    := unary (("*" | "/") unary)*
@@ -731,6 +778,8 @@ class _Parser:
         self.term_start = self.index
         if self._interaction_ahead():
             return self._interaction()
+        if self._periodic_ahead():
+            return self._periodic()
         expression = self._normal_form(self._expression(top=True))
         if not (self._peek() is None or self._next_is("+")):
             self._unexpected()
@@ -746,12 +795,33 @@ class _Parser:
         return _Term("function", text=sympy.sstr(expression))
 
     def _interaction_ahead(self) -> bool:
-        texts = [t.text for t in self.tokens[self.index:self.index + 4]]
+        return self._named_term_ahead() == "inter"
+
+    def _periodic_ahead(self) -> bool:
+        return self._named_term_ahead() == "periodic"
+
+    def _named_term_ahead(self) -> str | None:
+        """The name after an optional sign and coefficient, when it is followed by "("."""
+        texts = [t.text for t in self.tokens[self.index:self.index + 5]]
         if texts[:1] in (["-"], ["+"]):
             texts = texts[1:]
         if len(texts) >= 2 and self._is_number(texts[0]) and texts[1] == "*":
             texts = texts[2:]
-        return texts[:1] == ["inter"]
+        return texts[0] if texts[1:2] == ["("] else None
+
+    def _periodic(self) -> _Term:
+        while self._peek().text != "periodic":  # a sign or coefficient: weights are learned
+            self._take()
+        self._take()
+        self._expect("(")
+        frequencies = self._integer("periodic(J) takes a whole number of frequencies")
+        self._expect(")")
+        if not (self._peek() is None or self._next_is("+")):
+            self._fail("periodic(J) is a term of its own: it cannot be part of an expression")
+        if not 1 <= frequencies <= MAX_FREQUENCIES:
+            self._fail(f"periodic(J) takes 1 to {MAX_FREQUENCIES} frequencies (MAX_FREQUENCIES); "
+                       f"got {frequencies}", self.tokens[self.index - 2].position)
+        return _Term("periodic", order=frequencies)
 
     def _interaction(self) -> _Term:
         while self._peek().text != "inter":  # a sign or coefficient: weights are learned
@@ -773,10 +843,10 @@ class _Parser:
                        self.tokens[self.index - 2].position)
         return _Term("inter", order=order, rank=rank)
 
-    def _integer(self) -> int:
+    def _integer(self, message: str = "inter(k[, rank=R]) takes whole numbers") -> int:
         token = self._peek()
         if token is None or not token.text.isdigit():
-            self._fail("inter(k[, rank=R]) takes whole numbers" if token else "unbalanced '('")
+            self._fail(message if token else "unbalanced '('")
         self._take()
         return int(token.text)
 
@@ -846,12 +916,14 @@ class _Parser:
                 argument = self._expression()
             self._expect(")")
             return self._build(_function(_FUNCTIONS[token.text], argument), token)
-        if token.text == "inter":
-            self._fail("inter(k[, rank=R]) is a term of its own: it cannot be part of an "
-                       "expression", token.position)
+        if token.text in ("inter", "periodic"):
+            syntax = "inter(k[, rank=R])" if token.text == "inter" else "periodic(J)"
+            self._fail(f"{syntax} is a term of its own: it cannot be part of an expression",
+                       token.position)
         self._fail(
-            f"unknown name {token.text!r}; terms are x, x**k, inter(k[, rank=R]) or expressions "
-            f"in x using {', '.join(sorted(set(_FUNCTIONS) - {'Abs'}))}", token.position)
+            f"unknown name {token.text!r}; terms are x, x**k, inter(k[, rank=R]), periodic(J) or "
+            f"expressions in x using {', '.join(sorted(set(_FUNCTIONS) - {'Abs'}))}",
+            token.position)
 
     # ------------------------------------------------------------- checks
     def _build(self, expression: sympy.Expr, token: _Token) -> sympy.Expr:

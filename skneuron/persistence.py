@@ -956,7 +956,7 @@ class _Decoder:
         from skneuron.formula import NeuronFormula
 
         if not isinstance(data, dict) or not set(data) <= {
-            "pure_orders", "interaction_orders", "rank", "functions"
+            "pure_orders", "interaction_orders", "rank", "functions", "periodic"
         }:
             raise ModelFileError("Invalid model file: malformed formula.")
         try:  # bounded, and read by the formula language's parser: never evaluated

@@ -15,8 +15,9 @@ from skneuron._elementwise import compile_elementwise, evaluate_elementwise
 
 __all__ = ["TaskNeuronLayer"]
 
-# Exploration switch (temporary): learned-frequency periodic terms sin(2π f x + p).
-_PERIODIC = {"k": 0, "sigma": 0.1}
+#: Standard deviation of the initial frequencies of a periodic term: on inputs of
+#: unit scale, sin(2π f x + φ) starts smooth and training sharpens it where it pays.
+PERIODIC_INIT_SCALE = 0.1
 _TWO_PI = 2 * math.pi
 
 
@@ -119,8 +120,7 @@ class TaskNeuronLayer(nn.Module):
             1.0 / math.sqrt(_double_factorial(2 * k - 1)) for k in self.formula.pure_orders
         )
         rank, orders = self.formula.rank, self.formula.interaction_orders
-        self._n_periodic = _PERIODIC["k"]
-        self._periodic_sigma = _PERIODIC["sigma"]
+        self._n_periodic = self.formula.periodic
         self._needs_clip = bool(
             self._programs or orders or any(k > 1 for k in self.formula.pure_orders)
             or self._n_periodic
@@ -178,7 +178,7 @@ class TaskNeuronLayer(nn.Module):
             if self.frequencies is not None:
                 shape = self.frequencies.shape
                 self.frequencies.copy_(torch.randn(shape, generator=generator)
-                                       * self._periodic_sigma)
+                                       * PERIODIC_INIT_SCALE)
                 self.phases.copy_((torch.rand(shape, generator=generator) * 2 - 1) * math.pi)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
