@@ -401,7 +401,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         body = TaskNeuronNetwork(
             inputs.n_features, self._n_network_outputs(), self.formula_,
             hidden_layer_sizes=_hidden_sizes(self.hidden_layer_sizes), activation=self.activation,
-            members=self.n_members, generator=torch.Generator().manual_seed(int(seed)),
+            members=self.n_members, periodic_inputs=len(inputs.numeric),
+            generator=torch.Generator().manual_seed(int(seed)),
         )
         output_mean, output_scale = self._output_scaling()
         return Standardized(body, output_mean=output_mean, output_scale=output_scale,

@@ -125,3 +125,27 @@ def test_to_sympy_indexed_form_and_latex():
 def test_dict_round_trip():
     formula = NeuronFormula.parse("x + x**2 + inter(3, rank=2) + tanh(x)")
     assert NeuronFormula.from_dict(formula.to_dict()) == formula
+
+
+# ------------------------------------------------------------------ periodic terms
+def test_periodic_term_parses_prints_and_round_trips():
+    f = NeuronFormula.parse("x + periodic(8) + inter(2, rank=4)")
+    assert f.periodic == 8 and f.terms == ("x", "inter(2, rank=4)", "periodic(8)")
+    assert "Σⱼ₌₁⁸ wⱼᵀsin(2πfⱼ∘x + φⱼ)" in str(f)
+    assert NeuronFormula.parse(" + ".join(f.terms)) == f
+    assert NeuronFormula.from_dict(f.to_dict()) == f
+    assert "periodic" not in NeuronFormula.parse("x").to_dict()  # older files stay readable
+    assert (NeuronFormula.parse("x") | "periodic(4)").periodic == 4
+    assert NeuronFormula.parse("periodic(2)").to_sympy(["age"]).has(sympy.sin)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("periodic(0)", "1 to 64 frequencies"),
+    ("periodic(65)", "MAX_FREQUENCIES"),
+    ("x * periodic(2)", "a term of its own"),
+    ("periodic(2) + periodic(3)", "one periodic term"),
+    ("periodic(x)", "whole number of frequencies"),
+])
+def test_bad_periodic_terms_are_named(text, message):
+    with pytest.raises(FormulaSyntaxError, match=message):
+        NeuronFormula.parse(text)

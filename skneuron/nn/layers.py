@@ -10,14 +10,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from skneuron import formula as formula_module
 from skneuron.formula import NeuronFormula
 from skneuron._elementwise import compile_elementwise, evaluate_elementwise
 
 __all__ = ["TaskNeuronLayer"]
 
-#: Standard deviation of the initial frequencies of a periodic term: on inputs of
-#: unit scale, sin(2π f x + φ) starts smooth and training sharpens it where it pays.
-PERIODIC_INIT_SCALE = 0.1
 _TWO_PI = 2 * math.pi
 
 
@@ -63,6 +61,10 @@ class TaskNeuronLayer(nn.Module):
         Scale of the initial weights of the terms other than ``x``, relative
         to Glorot's, when the formula has ``x``; without it every term starts
         at Glorot's scale.
+    periodic_inputs : int, optional
+        How many of the first inputs the periodic term reads (all by
+        default): in a network's first layer, the continuous inputs, which
+        the input stage puts before its indicator and one-hot columns.
     members : int, default=1
         Number of independent layers of this shape computed side by side:
         every parameter gets a leading dimension of this size. The input is
@@ -104,12 +106,17 @@ class TaskNeuronLayer(nn.Module):
         clip: float = 5.0,
         nonlinear_init: float = 0.1,
         members: int = 1,
+        periodic_inputs: int | None = None,
         generator: torch.Generator | None = None,
         device=None,
         dtype=None,
     ):
         super().__init__()
         self.formula = NeuronFormula.coerce(formula)
+        if periodic_inputs is not None and not 0 <= periodic_inputs <= in_features:
+            raise ValueError(f"periodic_inputs must be in [0, {in_features}]; "
+                             f"got {periodic_inputs}.")
+        self.periodic_inputs = in_features if periodic_inputs is None else periodic_inputs
         self.in_features, self.out_features, self.clip = in_features, out_features, clip
         if members < 1:
             raise ValueError(f"members must be >= 1; got {members}.")
@@ -120,7 +127,7 @@ class TaskNeuronLayer(nn.Module):
             1.0 / math.sqrt(_double_factorial(2 * k - 1)) for k in self.formula.pure_orders
         )
         rank, orders = self.formula.rank, self.formula.interaction_orders
-        self._n_periodic = self.formula.periodic
+        self._n_periodic = self.formula.periodic if self.periodic_inputs else 0
         self._needs_clip = bool(
             self._programs or orders or any(k > 1 for k in self.formula.pure_orders)
             or self._n_periodic
@@ -136,7 +143,7 @@ class TaskNeuronLayer(nn.Module):
         self.projection = nn.Parameter(
             torch.empty(*lead, in_features, rank * sum(orders), **factory)) if orders else None
         if self._n_periodic:
-            shape = (*lead, in_features, self._n_periodic)
+            shape = (*lead, self.periodic_inputs, self._n_periodic)
             self.frequencies = nn.Parameter(torch.empty(shape, **factory))
             self.phases = nn.Parameter(torch.empty(shape, **factory))
         else:
@@ -178,7 +185,7 @@ class TaskNeuronLayer(nn.Module):
             if self.frequencies is not None:
                 shape = self.frequencies.shape
                 self.frequencies.copy_(torch.randn(shape, generator=generator)
-                                       * PERIODIC_INIT_SCALE)
+                                       * formula_module.PERIODIC_INIT_SCALE)
                 self.phases.copy_((torch.rand(shape, generator=generator) * 2 - 1) * math.pi)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -233,7 +240,7 @@ class TaskNeuronLayer(nn.Module):
         else:
             parts += [evaluate_elementwise(program, clipped) for program in self._programs]
         if self.frequencies is not None:
-            angles = torch.addcmul(self.phases.unsqueeze(-3), clipped.unsqueeze(-1),
+            angles = torch.addcmul(self.phases.unsqueeze(-3), self._periodic_input(clipped),
                                    self.frequencies.unsqueeze(-3) * _TWO_PI)
             parts.append(torch.sin(angles).flatten(-2))
             if saved is not None:
@@ -363,15 +370,24 @@ class TaskNeuronLayer(nn.Module):
 
         return outputs, pullback
 
+    def _periodic_input(self, clipped: torch.Tensor) -> torch.Tensor:
+        """The inputs the periodic term reads, with a trailing axis for its frequencies."""
+        if self.periodic_inputs < self.in_features:
+            clipped = clipped[..., : self.periodic_inputs]
+        return clipped.unsqueeze(-1)
+
     def _pullback_periodic(self, saved, grad, grad_clipped, input_grad):
         """Gradients through the periodic block: of the clipped input (added to
         ``grad_clipped``), of :attr:`frequencies` and of :attr:`phases`."""
         angles = saved["angles"]
         weighted = grad.view(angles.shape) * torch.cos(angles)
-        grad_frequencies = (weighted * saved["clipped"].unsqueeze(-1)).sum(-3).mul_(_TWO_PI)
+        grad_frequencies = (weighted * self._periodic_input(saved["clipped"])).sum(-3) \
+            .mul_(_TWO_PI)
         grad_phases = weighted.sum(-3)
         if input_grad:
             through = (weighted * self.frequencies.unsqueeze(-3)).sum(-1).mul_(_TWO_PI)
+            if self.periodic_inputs < self.in_features:  # the other inputs have no periodic term
+                through = F.pad(through, (0, self.in_features - self.periodic_inputs))
             grad_clipped = _accumulate(grad_clipped, through, saved["clipped"])
         return grad_clipped, [grad_frequencies, grad_phases]
 
@@ -433,14 +449,14 @@ class TaskNeuronLayer(nn.Module):
         """
         names, widths = zip(*self._feature_blocks())
         blocks = dict(zip(names, torch.split(self.weight, widths, dim=-1)))
-        return {term: blocks[term] for term in self.formula.terms}
+        return {term: blocks[term] for term in self.formula.terms if term in blocks}
 
     def _feature_blocks(self) -> list[tuple[str, int]]:
         """``(term, width)`` in the order :meth:`features` concatenates them."""
         f = self.formula
         n_pure = len(f.pure_orders)
         pure, interaction = f.terms[:n_pure], f.terms[n_pure : n_pure + len(f.interaction_orders)]
-        periodic = [(f"periodic({self._n_periodic})", self.in_features * self._n_periodic)] \
+        periodic = [(f"periodic({self._n_periodic})", self.periodic_inputs * self._n_periodic)] \
             if self._n_periodic else []
         return (
             [(term, self.in_features) for term in pure + f.functions]

@@ -41,6 +41,9 @@ class TaskNeuronNetwork(nn.Module):
         Widths of the hidden layers.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Activation after each hidden layer, named as in scikit-learn's MLP.
+    periodic_inputs : int, optional
+        How many of the first inputs the first layer's periodic term reads
+        (all by default; see :class:`TaskNeuronLayer`).
     members : int, default=1
         Number of independent networks of this shape computed side by side
         (an ensemble in one module): every parameter gets a leading
@@ -75,6 +78,7 @@ class TaskNeuronNetwork(nn.Module):
         hidden_layer_sizes: Sequence[int] = (100,),
         activation: str = "relu",
         members: int = 1,
+        periodic_inputs: int | None = None,
         generator: torch.Generator | None = None,
         device=None,
         dtype=None,
@@ -87,13 +91,14 @@ class TaskNeuronNetwork(nn.Module):
         factory = {"generator": generator, "device": device, "dtype": dtype}
         widths = [n_inputs, *hidden_layer_sizes]
         layers: list[nn.Module] = []
-        for width_in, width_out in zip(widths[:-1], widths[1:]):
+        for position, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
+            first = {"periodic_inputs": periodic_inputs} if position == 0 else {}
             layers += [TaskNeuronLayer(width_in, width_out, self.formula, members=members,
-                                       **factory),
+                                       **first, **factory),
                        ACTIVATIONS[activation]()]
         if not hidden_layer_sizes:
             layers.append(TaskNeuronLayer(n_inputs, n_outputs, self.formula, members=members,
-                                          **factory))
+                                          periodic_inputs=periodic_inputs, **factory))
         elif members > 1:
             layers.append(TaskNeuronLayer(widths[-1], n_outputs, "x", members=members, **factory))
         else:

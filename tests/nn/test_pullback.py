@@ -14,6 +14,8 @@ FORMULAS = [
     "inter(2, rank=2) + inter(4, rank=2)",
     "x + sin(x) + exp(x)",
     "cos(x) + inter(2, rank=3)",
+    "x + periodic(3)",
+    "x**2 + inter(2, rank=2) + periodic(2) + sin(x)",
 ]
 
 
@@ -207,3 +209,29 @@ def test_a_member_trains_only_on_rows_its_weights_keep():
     for p, q in zip(member0, member0_again):
         torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
     assert any(not torch.allclose(p, q) for p, q in zip(member1, member1_again))
+
+
+@pytest.mark.parametrize("members", [1, 3])
+@pytest.mark.parametrize("periodic_inputs", [0, 2])
+def test_periodic_term_reads_only_the_leading_inputs(members, periodic_inputs):
+    layer = TaskNeuronLayer(4, 3, "x + periodic(3)", members=members,
+                            periodic_inputs=periodic_inputs, generator=seeded(),
+                            dtype=torch.float64)
+    x = torch.randn(11, 4, dtype=torch.float64, generator=seeded(1))
+    grad_outputs = torch.randn(*layer(x).shape, dtype=torch.float64, generator=seeded(2))
+    expected_out, expected_grad_x, expected_grads = autograd_reference(layer, x, grad_outputs)
+    with torch.no_grad():
+        out, pullback = layer.forward_with_pullback(x)
+        grad_x, grads = pullback(grad_outputs)
+    torch.testing.assert_close(out, expected_out, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad_x, expected_grad_x, rtol=1e-10, atol=1e-10)
+    for grad, expected in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(grad, expected, rtol=1e-10, atol=1e-10)
+    changed = x.clone()
+    changed[:, 2:] += 1.0  # beyond the periodic inputs: only the linear term sees it
+    with torch.no_grad():
+        linear = layer.term_weights()["x"]
+        shift = (changed - x)[..., :] @ linear.mT
+        torch.testing.assert_close(layer(changed) - layer(x), shift.expand_as(out))
+    expected_width = 4 + periodic_inputs * 3
+    assert layer.weight.shape[-1] == expected_width

@@ -20,7 +20,10 @@ from skneuron.discovery._result import DiscoveryResult
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, train
 from skneuron.discovery.td._refits import CrossValidatedRefits, cross_validate_subsets, subset_masks
 from skneuron.discovery.td._selection import SubsetSelection, select_subset
-from skneuron.formula import MAX_RANK, NeuronFormula
+from skneuron import formula as formula_module
+from skneuron.discovery.td._periodic import PeriodicVerdict, judge_periodic, periodic_columns
+from skneuron.discovery.td._polynomial import design
+from skneuron.formula import MAX_FREQUENCIES, MAX_RANK, NeuronFormula
 
 __all__ = ["MAX_ORDER", "discover_td"]
 
@@ -46,6 +49,7 @@ _N_SUBSETS_REPORTED = 10
         "n_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "periodic": [Interval(Integral, 0, MAX_FREQUENCIES, closed="both")],
     }
 )
 def discover_td(
@@ -60,6 +64,7 @@ def discover_td(
     cv: int = 5,
     # The training of the dual-stream models:
     n_epochs: int = 40, batch_size: int = 256, learning_rate: float = 0.01,
+    periodic: int = 8,
 ) -> DiscoveryResult:
     """Discover which pure-power and CP-interaction terms a task neuron needs.
 
@@ -246,7 +251,9 @@ def discover_td(
         train_mse = train(model, X, Y, fold_of_row, n_steps=n_steps, batch_size=batch_size,
                           learning_rate=learning_rate, generator=generator)
         refits = cross_validate_subsets(model, X, Y, fold_of_row, masks)
-    selection = select_subset(refits.mse, refits.lowest_errors, masks, max_order, tolerance)
+        selection = select_subset(refits.mse, refits.lowest_errors, masks, max_order, tolerance)
+        verdict = _periodic_verdict(model, X, Y, fold_of_row, masks[selection.best], selection,
+                                    periodic, rng)
 
     selected = masks[selection.best]
     names = _term_names(max_order, rank)
@@ -261,8 +268,15 @@ def discover_td(
         "train_mse": {"A": train_mse[0], "B": train_mse[1]},
     }
     probabilities = {name: float(p) for name, p in zip(names, selection.probabilities)}
-    score = _validation_score(refits, selection.best, Y)
-    if not selected.any():
+    score = _validation_score(refits.mse_per_output[selection.best], Y)
+    if verdict is not None:
+        probabilities[f"periodic({periodic})"] = verdict.probability
+        details["periodic_mse"] = {"without": float(verdict.mse_without.mean()),
+                                   "with": float(verdict.mse_with.mean())}
+        if verdict.keep:
+            score = _validation_score(verdict.mse_with, Y)
+    keep_periodic = verdict is not None and verdict.keep
+    if not (selected.any() or keep_periodic):
         reason = ("no term lowers the cross-validated error by more than its price "
                   f"{selection.price:.3g}")
         return linear_result("td", start, reason, warn=True, term_probabilities=probabilities,
@@ -273,6 +287,7 @@ def discover_td(
             interaction_orders=tuple(
                 k for k in range(2, max_order + 1) if selected[max_order + k - 2]),
             rank=rank,
+            periodic=periodic if keep_periodic else 0,
         ),
         method="td",
         term_probabilities=probabilities,
@@ -323,9 +338,20 @@ def _selection_details(refits: CrossValidatedRefits, selection: SubsetSelection,
     }
 
 
-def _validation_score(refits: CrossValidatedRefits, best: int, Y: np.ndarray) -> float:
-    """Cross-validated R² of subset ``best``, averaged over the non-constant outputs."""
+def _validation_score(mse_per_output: np.ndarray, Y: np.ndarray) -> float:
+    """Cross-validated R² from per-output errors, averaged over the non-constant outputs."""
     variance = Y.var(axis=0)
     informative = variance > 0
-    r2 = 1.0 - refits.mse_per_output[best, informative] / variance[informative]
+    r2 = 1.0 - mse_per_output[informative] / variance[informative]
     return float(np.mean(r2)) if r2.size else float("nan")
+
+
+def _periodic_verdict(model, X, Y, fold_of_row, mask, selection: SubsetSelection,
+                      n_frequencies: int, rng) -> PeriodicVerdict | None:
+    """Whether ``periodic(n_frequencies)`` joins the selected subset (None: not a candidate)."""
+    if not n_frequencies:
+        return None
+    pure, products = design(model, X)
+    columns = periodic_columns(X, n_frequencies, formula_module.PERIODIC_INIT_SCALE, rng)
+    return judge_periodic(pure, products, Y, fold_of_row, mask, model.product_groups(),
+                          model.max_order, columns, selection.price, selection.temperature)

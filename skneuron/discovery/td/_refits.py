@@ -19,7 +19,7 @@ from scipy.linalg import cho_factor, cho_solve
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, design
 
 __all__ = ["CrossValidatedRefits", "KernelSubsetScores", "SubsetScores", "cross_validate_subsets",
-           "subset_masks"]
+           "subset_columns", "subset_masks"]
 
 # Ridge of the least-squares refits: α·n_train on a pure column, α·Σ(column²) on a
 # product column (see SubsetScores).
@@ -112,13 +112,8 @@ class SubsetScores:
     def squared_errors(self, subset: int) -> np.ndarray:
         """Held-out squared residuals of one subset's refit, shape (n_val, C)."""
         F, Q, Y = self._train
-        mask, K = self._masks[subset], len(self._groups) + 1
-        D = (F.shape[1] - 1) // K
-        pure_columns = np.concatenate([[True], np.repeat(mask[:K], D)])
-        q = np.zeros(0, dtype=int)
-        if self._groups:
-            q, order = self._columns(mask[:K])
-            q = q[mask[K:][order]]
+        pure_columns, q = subset_columns(self._masks[subset], len(self._groups) + 1,
+                                         self._groups, n_pure=F.shape[1])
         ridge = np.concatenate([self._ridge[pure_columns], self._ridge_Q[q]])
 
         def design(F_, Q_):
@@ -132,6 +127,19 @@ class SubsetScores:
 def solve_positive_definite(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """``A⁻¹B`` for a symmetric positive definite ``A`` (a ridge system), by Cholesky."""
     return cho_solve(cho_factor(A, check_finite=False), B, check_finite=False)
+
+
+def subset_columns(mask: np.ndarray, max_order: int, groups, *, n_pure: int):
+    """The columns a subset refits with: a mask of the pure design's columns (the
+    intercept and the powers of the subset's pure orders) and the indices of its
+    product columns (see :class:`SubsetScores`)."""
+    D = (n_pure - 1) // max_order
+    pure_columns = np.concatenate([[True], np.repeat(mask[:max_order], D)])
+    q = np.zeros(0, dtype=int)
+    if groups:
+        q, order = product_columns(groups, mask[:max_order])
+        q = q[mask[max_order:][order]]
+    return pure_columns, q
 
 
 def product_columns(groups, pure_set):

@@ -1,0 +1,119 @@
+"""TD's periodic candidate: does ``periodic(J)`` add to the terms the subset search chose?
+
+The periodic term ``Σ_j w_jᵀ sin(2π f_j ∘ x + φ_j)`` has frequencies that the
+network learns, so it is not one more block of fixed columns for the
+exhaustive subset search. It is judged after that search, on the chosen
+subset ``S``: ``J`` random Fourier columns per input — frequencies drawn as
+the network draws its initial ones, phases uniform — join the refit of ``S``
+(ridge ``α·n`` like a pure term), and the cross-validated error with them is
+compared to the error without them, both refitted here the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+from skneuron.discovery._common import CLIP
+from skneuron.discovery.td._refits import solve_positive_definite, subset_columns
+
+__all__ = ["PeriodicVerdict", "judge_periodic", "periodic_columns"]
+
+#: The periodic term is priced like an interaction term: at (nearly) equal fit the
+#: terms with fewer weights win.
+PERIODIC_PREMIUM = 1.1
+
+# Ridge of the refits, as in the subset search: α·n on a column of fixed scale,
+# α·Σ(column²) on a learned product column.
+_RIDGE = 1e-3
+
+
+@dataclass(frozen=True)
+class PeriodicVerdict:
+    """Whether the periodic term joins the formula, and the evidence.
+
+    Parameters
+    ----------
+    keep : bool
+        Whether it lowers the cross-validated error by more than its price.
+    probability : float
+        ``σ((MSE₋ − MSE₊ − 1.1·τ) / T)``: above 0.5 exactly when kept.
+    mse_without, mse_with : ndarray of shape (n_outputs,)
+        Cross-validated mean squared error of the chosen subset's refits
+        without and with the periodic columns, per output.
+    """
+
+    keep: bool
+    probability: float
+    mse_without: np.ndarray
+    mse_with: np.ndarray
+
+
+def periodic_columns(X: np.ndarray, n_frequencies: int, scale: float,
+                     rng: np.random.Generator) -> np.ndarray:
+    """``sin(2π f x + φ)`` for ``n_frequencies`` random ``(f, φ)`` per input column.
+
+    ``f ~ N(0, scale²)`` and ``φ ~ U(−π, π)``, as the network draws its initial
+    frequencies and phases; ``x`` is clamped to ``±CLIP`` as the network's
+    non-linear terms see it. Columns are input-major: ``(n, D·J)``.
+
+    Examples
+    --------
+    >>> columns = periodic_columns(np.zeros((3, 2)), 4, 0.1, np.random.default_rng(0))
+    >>> columns.shape
+    (3, 8)
+    """
+    n_features = X.shape[1]
+    frequencies = rng.standard_normal((n_features, n_frequencies)) * scale
+    phases = rng.uniform(-math.pi, math.pi, (n_features, n_frequencies))
+    clipped = np.clip(X, -CLIP, CLIP)
+    angles = clipped[:, :, None] * (2 * math.pi * frequencies) + phases
+    return np.sin(angles).reshape(len(X), -1)
+
+
+def judge_periodic(pure: np.ndarray, products: np.ndarray, Y: np.ndarray,
+                   fold_of_row: np.ndarray, mask: np.ndarray, groups, max_order: int,
+                   periodic: np.ndarray, price: float, temperature: float) -> PeriodicVerdict:
+    """Cross-validated errors of subset ``mask`` without and with the ``periodic`` columns.
+
+    ``pure`` and ``products`` are the subset search's design (the latter one
+    block of learned products per fold); fold ``f`` refits on the rows outside
+    it with its own products and is scored on its rows.
+    """
+    errors = np.zeros((2, Y.shape[1]))
+    for fold in np.unique(fold_of_row):
+        train, val = fold_of_row != fold, fold_of_row == fold
+        pure_on, q = subset_columns(mask, max_order, groups, n_pure=pure.shape[1])
+        base = np.concatenate([pure[:, pure_on], products[:, fold][:, q]], axis=1)
+        n_train = int(train.sum())
+        ridge = np.concatenate([np.full(int(pure_on.sum()), _RIDGE * n_train),
+                                _RIDGE * (products[train, fold][:, q] ** 2).sum(axis=0)])
+        ridge[0] = 1e-10 * n_train  # the intercept
+        for with_periodic in (False, True):
+            design = np.concatenate([base, periodic], axis=1) if with_periodic else base
+            penalty = np.concatenate([ridge, np.full(periodic.shape[1], _RIDGE * n_train)]) \
+                if with_periodic else ridge
+            predicted = _ridge_predictions(design[train], design[val], Y[train], penalty)
+            errors[int(with_periodic)] += ((Y[val] - predicted) ** 2).sum(axis=0)
+    mse_without, mse_with = errors / len(Y)
+    gain = mse_without.mean() - mse_with.mean() - PERIODIC_PREMIUM * price
+    return PeriodicVerdict(keep=bool(gain > 0), probability=float(expit(gain / temperature)),
+                           mse_without=mse_without, mse_with=mse_with)
+
+
+def _ridge_predictions(A: np.ndarray, A_val: np.ndarray, Y: np.ndarray,
+                       ridge: np.ndarray) -> np.ndarray:
+    """Held-out predictions of the ridge fit ``min ‖Y − Aβ‖² + Σ ridge·β²``.
+
+    Solved in the primal with fewer columns than rows, else in the dual
+    (``β = Λ⁻¹Aᵀ(AΛ⁻¹Aᵀ + I)⁻¹Y``), so the cost stays below the design's size.
+    """
+    if A.shape[1] <= A.shape[0]:
+        beta = solve_positive_definite(A.T @ A + np.diag(ridge), A.T @ Y)
+        return A_val @ beta
+    scaled = A / ridge  # A Λ⁻¹
+    kernel = scaled @ A.T + np.eye(len(A))
+    return (A_val / ridge) @ A.T @ solve_positive_definite(kernel, Y)
