@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
 from skneuron import _tabular
 from skneuron._docs import API_PAGE_TEMPLATE
 from skneuron.discovery import METHODS, discover_formula
-from skneuron.formula import MAX_RANK, NeuronFormula
+from skneuron.formula import MAX_FREQUENCIES, MAX_RANK, NeuronFormula
 from skneuron.nn import ACTIVATIONS, Standardized, TabularInput, TaskNeuronNetwork
 from skneuron.persistence import register_loadable
 from skneuron.training import fit_network, print_progress, resolve_device, thread_budget
@@ -47,6 +47,10 @@ __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
 #: benchmark suite's 20 000-row sets, ``benchmarks/results/summary_full.md``).
 AUTO_EARLY_STOPPING_ROWS = 10_000
 
+#: ``early_stopping="auto"`` validates each member on its own fold (cross-fitting)
+#: when every fold has at least this many rows.
+MIN_FOLD_ROWS = 20
+
 #: How numeric input columns are scaled (see :func:`skneuron._tabular.input_encoding`).
 INPUT_SCALING = "standard"
 
@@ -58,7 +62,7 @@ _SCHEDULES = {
 }
 # Exploration switches (temporary).
 _RECIPE = {"betas": (0.9, 0.999), "schedule": None, "label_smoothing": 0.0,
-           "val_metric": "accuracy"}
+           "val_metric": "logloss"}
 
 #: Rows per forward pass in predict, so inference memory stays bounded.
 PREDICT_CHUNK_ROWS = 65_536
@@ -90,6 +94,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         "max_order": [Interval(Integral, 1, 6, closed="both")],
         "rank": [Interval(Integral, 1, MAX_RANK, closed="both")],
         "n_members": [Interval(Integral, 1, None, closed="left")],
+        "periodic": [Interval(Integral, 0, MAX_FREQUENCIES, closed="both")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -116,7 +121,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         discovery_params=None,
         max_order=3,
         rank=8,
-        n_members=1,
+        n_members=4,
+        periodic=8,
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -124,7 +130,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         tol=1e-4,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         random_state=None,
         verbose=False,
         warm_start=False,
@@ -140,6 +146,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         self.max_order = max_order
         self.rank = rank
         self.n_members = n_members
+        self.periodic = periodic
         self.alpha = alpha
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -261,7 +268,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         X_std = self._encoded(X)
 
         if isinstance(self.early_stopping, str):  # "auto"
-            self.do_early_stopping_ = self.n_members > 1 or len(X) > AUTO_EARLY_STOPPING_ROWS
+            cross_fitted = self.n_members > 1 and len(X) >= self.n_members * MIN_FOLD_ROWS
+            self.do_early_stopping_ = cross_fitted or len(X) > AUTO_EARLY_STOPPING_ROWS
         else:
             self.do_early_stopping_ = bool(self.early_stopping)
         train, weights, validation = self._split(targets, sample_weight, split_seed)
@@ -287,7 +295,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         params = self.discovery_params or {}
         if not params:
             return
-        shared = {"max_order", "rank", "random_state"}  # passed by the estimator itself
+        # passed by the estimator itself
+        shared = {"max_order", "rank", "random_state", "periodic_inputs"}
         signature = inspect.signature(METHODS[self.discovery]).parameters
         taken = set(signature) - {"X", "Y"}
         name = type(self).__name__
@@ -385,16 +394,25 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
     def _resolve_formula(self, X_std, discovery_targets, seed):
         if isinstance(self.formula, str) and self.formula == "auto":
-            result = discover_formula(
-                X_std, discovery_targets, method=self.discovery, max_order=self.max_order,
-                rank=self.rank, random_state=int(seed), **(self.discovery_params or {}),
-            )
+            options = {"max_order": self.max_order, "rank": self.rank, "random_state": int(seed)}
+            if "periodic_inputs" in inspect.signature(METHODS[self.discovery]).parameters:
+                options["periodic_inputs"] = len(self._input_encoding["numeric"])
+                if self._base_formula().periodic:  # in every formula already: no candidate
+                    options["periodic"] = 0
+            options.update(self.discovery_params or {})  # a periodic candidate, if asked for
+            result = discover_formula(X_std, discovery_targets, method=self.discovery, **options)
             if self.verbose:
                 print(result, flush=True)
             # Discovery chooses the terms that join the linear one: keeping ``x`` in every
             # neuron means the network always contains the ordinary MLP as a special case.
-            return result.formula | NeuronFormula.parse(_RECIPE.get("always", "x")), result
+            return result.formula | self._base_formula(), result
         return NeuronFormula.coerce(self.formula, rank=self.rank), None
+
+    def _base_formula(self) -> NeuronFormula:
+        """The terms every discovered formula keeps: ``x``, and the periodic term when
+        ``periodic`` is positive and there are continuous inputs for it to read."""
+        has_numeric = bool(self._input_encoding["numeric"])
+        return NeuronFormula(periodic=self.periodic if has_numeric else 0)
 
     def _build_network(self, n_features, seed) -> Standardized:
         inputs = self._input_stage()
@@ -733,6 +751,19 @@ default="from_dtype"
         Highest polynomial order discovery considers.
     rank : int, default=8
         CP rank of interaction terms (in discovery and in the network).
+    n_members : int, default=4
+        Number of networks trained side by side in one vectorised model;
+        predictions average their outputs (class probabilities for the
+        classifier). With early stopping, each member is validated on its
+        own fold of the rows and trains on the others (cross-fitting), so
+        every row trains all members but one and no row is set aside; each
+        member keeps its best epoch.
+    periodic : int, default=8
+        With ``formula="auto"``, every discovered formula keeps, besides
+        ``x``, the periodic term ``periodic(periodic)``: per continuous input,
+        that many learned waves ``sin(2π f x + φ)`` (a numeric embedding as a
+        task-neuron term). 0 leaves it to discovery. Ignored when a formula
+        is given.
     alpha : float, default=1e-4
         L2 penalty on the weights, as in :class:`~sklearn.neural_network.MLPRegressor`.
     batch_size : int or "auto", default="auto"
@@ -744,13 +775,15 @@ default="from_dtype"
     tol : float, default=1e-4
         Improvement below which an epoch counts as no progress.
     early_stopping : "auto" or bool, default="auto"
-        Hold out ``validation_fraction`` of the rows, stop when their R² stops
-        improving and restore the best weights. ``"auto"`` turns it on when
-        ``fit`` gets more than 10 000 rows, as in
-        :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
+        Stop when the held-out R² stops improving and keep the best weights.
+        With several members each is validated on its own fold
+        (``n_members`` folds); with one, on ``validation_fraction`` of the
+        rows. ``"auto"`` turns it on when the folds have at least 20 rows
+        each, or, with one member, when ``fit`` gets more than 10 000 rows,
+        as in :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
     validation_fraction : float, default=0.1
-        Share of rows held out for early stopping.
-    n_iter_no_change : int, default=10
+        Share of rows held out for early stopping with a single member.
+    n_iter_no_change : int, default=20
         Epochs without progress before stopping.
     random_state : int, RandomState instance or None, default=None
         Seeds discovery, initialisation, the validation split and shuffling;
@@ -920,11 +953,11 @@ class TaskNeuronClassifier(ClassifierMixin, BaseTaskNeuron):
     Parameters
     ----------
     hidden_layer_sizes, activation, formula, categorical_features, discovery, \
-discovery_params, max_order, rank, alpha, batch_size, learning_rate_init, max_iter, tol, \
-early_stopping, validation_fraction, n_iter_no_change, random_state, verbose, warm_start, \
-device, compile
-        As in :class:`TaskNeuronRegressor`; the early-stopping score is accuracy
-        and the validation split is stratified.
+discovery_params, max_order, rank, n_members, periodic, alpha, batch_size, learning_rate_init, \
+max_iter, tol, early_stopping, validation_fraction, n_iter_no_change, random_state, verbose, \
+warm_start, device, compile
+        As in :class:`TaskNeuronRegressor`; early stopping monitors the
+        held-out log-loss and the validation folds are stratified.
 
     Attributes
     ----------

@@ -57,10 +57,10 @@ MAX_CONSTANT = 10**12
 MAX_NUMBER_LENGTH = 32
 #: Most frequencies per input of a periodic term ``periodic(J)``.
 MAX_FREQUENCIES = 64
-#: Standard deviation of the frequencies a periodic term starts from (the network's
-#: initial ones, and the candidates discovery tries): on inputs of unit scale,
-#: ``sin(2π f x + φ)`` starts smooth and training sharpens it where it pays.
-PERIODIC_INIT_SCALE = 0.1
+#: Standard deviations of the frequencies a periodic term starts from, used in turn
+#: by its ``J`` frequencies: from smooth waves on inputs of unit scale to ones that
+#: resolve a tenth of that scale; training moves them where they pay.
+PERIODIC_INIT_SCALE = (0.1, 0.3, 1.0)
 
 # Functions a hand-written or discovered element-wise term may use. The parser
 # below knows only these names and ``x``: a formula string never reaches Python

@@ -184,8 +184,9 @@ class TaskNeuronLayer(nn.Module):
                 self.projection.copy_(torch.randn(self.projection.shape, generator=generator) * std)
             if self.frequencies is not None:
                 shape = self.frequencies.shape
-                self.frequencies.copy_(torch.randn(shape, generator=generator)
-                                       * formula_module.PERIODIC_INIT_SCALE)
+                scales = torch.tensor(formula_module.PERIODIC_INIT_SCALE, dtype=torch.float64)
+                scales = scales.reshape(-1).repeat(shape[-1])[: shape[-1]]  # cycled over J
+                self.frequencies.copy_(torch.randn(shape, generator=generator) * scales)
                 self.phases.copy_((torch.rand(shape, generator=generator) * 2 - 1) * math.pi)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

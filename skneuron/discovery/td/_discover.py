@@ -20,7 +20,6 @@ from skneuron.discovery._result import DiscoveryResult
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, train
 from skneuron.discovery.td._refits import CrossValidatedRefits, cross_validate_subsets, subset_masks
 from skneuron.discovery.td._selection import SubsetSelection, select_subset
-from skneuron import formula as formula_module
 from skneuron.discovery.td._periodic import PeriodicVerdict, judge_periodic, periodic_columns
 from skneuron.discovery.td._polynomial import design
 from skneuron.formula import MAX_FREQUENCIES, MAX_RANK, NeuronFormula
@@ -50,6 +49,7 @@ _N_SUBSETS_REPORTED = 10
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "periodic": [Interval(Integral, 0, MAX_FREQUENCIES, closed="both")],
+        "periodic_inputs": [Interval(Integral, 0, None, closed="left"), None],
     }
 )
 def discover_td(
@@ -64,7 +64,7 @@ def discover_td(
     cv: int = 5,
     # The training of the dual-stream models:
     n_epochs: int = 40, batch_size: int = 256, learning_rate: float = 0.01,
-    periodic: int = 8,
+    periodic: int = 8, periodic_inputs: int | None = None,
 ) -> DiscoveryResult:
     """Discover which pure-power and CP-interaction terms a task neuron needs.
 
@@ -150,6 +150,17 @@ def discover_td(
         Mini-batch size of the training.
     learning_rate : float, default=0.01
         Adam's learning rate.
+    periodic : int, default=8
+        Number ``J`` of frequencies of the periodic candidate ``periodic(J)``;
+        0 leaves it out. It is judged after the subset search, on the
+        selected subset (see :mod:`skneuron.discovery.td._periodic`): ``J``
+        random Fourier columns ``sin(2π f x + φ)`` per input join the
+        refits, and the term is kept when they lower the cross-validated
+        MSE by more than ``1.1·τ``.
+    periodic_inputs : int, optional
+        The periodic candidate reads the first ``periodic_inputs`` columns of
+        ``X`` only (all by default); the estimators pass their continuous
+        inputs, which their input stage puts first.
 
     Returns
     -------
@@ -253,7 +264,7 @@ def discover_td(
         refits = cross_validate_subsets(model, X, Y, fold_of_row, masks)
         selection = select_subset(refits.mse, refits.lowest_errors, masks, max_order, tolerance)
         verdict = _periodic_verdict(model, X, Y, fold_of_row, masks[selection.best], selection,
-                                    periodic, rng)
+                                    periodic, periodic_inputs, rng)
 
     selected = masks[selection.best]
     names = _term_names(max_order, rank)
@@ -347,11 +358,15 @@ def _validation_score(mse_per_output: np.ndarray, Y: np.ndarray) -> float:
 
 
 def _periodic_verdict(model, X, Y, fold_of_row, mask, selection: SubsetSelection,
-                      n_frequencies: int, rng) -> PeriodicVerdict | None:
-    """Whether ``periodic(n_frequencies)`` joins the selected subset (None: not a candidate)."""
-    if not n_frequencies:
+                      n_frequencies: int, n_inputs: int | None, rng) -> PeriodicVerdict | None:
+    """Whether ``periodic(n_frequencies)`` joins the selected subset (None: not a candidate).
+
+    The periodic term reads the first ``n_inputs`` columns (all when None).
+    """
+    n_inputs = X.shape[1] if n_inputs is None else min(n_inputs, X.shape[1])
+    if not (n_frequencies and n_inputs):
         return None
     pure, products = design(model, X)
-    columns = periodic_columns(X, n_frequencies, formula_module.PERIODIC_INIT_SCALE, rng)
+    columns = periodic_columns(X[:, :n_inputs], n_frequencies, rng)
     return judge_periodic(pure, products, Y, fold_of_row, mask, model.product_groups(),
                           model.max_order, columns, selection.price, selection.temperature)

@@ -3,10 +3,12 @@
 The periodic term ``Σ_j w_jᵀ sin(2π f_j ∘ x + φ_j)`` has frequencies that the
 network learns, so it is not one more block of fixed columns for the
 exhaustive subset search. It is judged after that search, on the chosen
-subset ``S``: ``J`` random Fourier columns per input — frequencies drawn as
-the network draws its initial ones, phases uniform — join the refit of ``S``
-(ridge ``α·n`` like a pure term), and the cross-validated error with them is
-compared to the error without them, both refitted here the same way.
+subset ``S``: ``J`` random Fourier columns per continuous input — frequencies
+drawn at the scales :data:`CANDIDATE_SCALES` in turn, which span the smooth
+start of the network's frequencies and the sharper ones training reaches,
+phases uniform — join the refit of ``S`` (ridge ``α·n`` like a pure term),
+and the cross-validated error with them is compared to the error without
+them, both refitted here the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from scipy.special import expit
 
 from skneuron.discovery._common import CLIP
+from skneuron.formula import PERIODIC_INIT_SCALE
 from skneuron.discovery.td._refits import solve_positive_definite, subset_columns
 
 __all__ = ["PeriodicVerdict", "judge_periodic", "periodic_columns"]
@@ -25,6 +28,10 @@ __all__ = ["PeriodicVerdict", "judge_periodic", "periodic_columns"]
 #: The periodic term is priced like an interaction term: at (nearly) equal fit the
 #: terms with fewer weights win.
 PERIODIC_PREMIUM = 1.1
+
+#: Standard deviations of the candidate frequencies, used in turn: those the
+#: network's periodic terms start from.
+CANDIDATE_SCALES = PERIODIC_INIT_SCALE
 
 # Ridge of the refits, as in the subset search: α·n on a column of fixed scale,
 # α·Σ(column²) on a learned product column.
@@ -52,21 +59,23 @@ class PeriodicVerdict:
     mse_with: np.ndarray
 
 
-def periodic_columns(X: np.ndarray, n_frequencies: int, scale: float,
-                     rng: np.random.Generator) -> np.ndarray:
+def periodic_columns(X: np.ndarray, n_frequencies: int, rng: np.random.Generator,
+                     scales=CANDIDATE_SCALES) -> np.ndarray:
     """``sin(2π f x + φ)`` for ``n_frequencies`` random ``(f, φ)`` per input column.
 
-    ``f ~ N(0, scale²)`` and ``φ ~ U(−π, π)``, as the network draws its initial
-    frequencies and phases; ``x`` is clamped to ``±CLIP`` as the network's
-    non-linear terms see it. Columns are input-major: ``(n, D·J)``.
+    Frequency ``j`` of every input is drawn from ``N(0, s²)`` with ``s`` the
+    ``j``-th of ``scales`` (cycled), ``φ ~ U(−π, π)``; ``x`` is clamped to
+    ``±CLIP`` as the network's non-linear terms see it. Columns are
+    input-major: ``(n, D·J)``.
 
     Examples
     --------
-    >>> columns = periodic_columns(np.zeros((3, 2)), 4, 0.1, np.random.default_rng(0))
+    >>> columns = periodic_columns(np.zeros((3, 2)), 4, np.random.default_rng(0))
     >>> columns.shape
     (3, 8)
     """
     n_features = X.shape[1]
+    scale = np.resize(np.asarray(scales, dtype=float), n_frequencies)
     frequencies = rng.standard_normal((n_features, n_frequencies)) * scale
     phases = rng.uniform(-math.pi, math.pi, (n_features, n_frequencies))
     clipped = np.clip(X, -CLIP, CLIP)
