@@ -54,6 +54,7 @@ def planted(family: str, seed: int):
 def classify(formula, truth) -> str:
     found = {("pure", k) for k in formula.pure_orders}
     found |= {("inter", k) for k in formula.interaction_orders}
+    found |= {("periodic", formula.periodic)} if formula.periodic else set()
     if not truth <= found:
         return "MISSING"
     if found == truth:

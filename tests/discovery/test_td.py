@@ -74,7 +74,7 @@ REAL = {
     "name, expected, min_score",
     [  # measured with random_state=0 (seeds 0..9: see benchmarks/planted_recovery.py)
         ("diabetes", ("x",), 0.45),
-        ("breast_cancer", ("x",), 0.7),
+        ("breast_cancer", ("x", "periodic(8)"), 0.7),
         ("wine", ("x", "x**2"), 0.8),
         # 10 one-hot outputs; before the refit's ridge, rarely inked pixels priced x out.
         ("digits", ("x", "x**2", "inter(2, rank=8)"), 0.75),
@@ -102,11 +102,12 @@ def test_result_is_consistent(hybrid_result):
     assert result.method == "td"
     assert result.formula == NeuronFormula(pure_orders=(2,), interaction_orders=(2,), rank=8)
     assert list(result.term_probabilities) == [
-        "x", "x**2", "x**3", "inter(2, rank=8)", "inter(3, rank=8)"]
+        "x", "x**2", "x**3", "inter(2, rank=8)", "inter(3, rank=8)", "periodic(8)"]
     kept = {t for t, p in result.term_probabilities.items() if p > 0.5}
     assert kept == set(result.formula.terms)
     assert all(0.0 <= p <= 1.0 for p in result.term_probabilities.values())
     assert result.term_probabilities["x**3"] < 0.1
+    assert result.term_probabilities["periodic(8)"] < 0.1  # a polynomial needs no waves
     assert result.validation_score > 0.99
     assert result.fit_time > 0
     details = result.details
@@ -248,8 +249,9 @@ def test_one_dimensional_and_single_column_targets_agree():
 def test_max_order_one_and_subsampling():
     X, y = planted("pure", 2, n=3000)
     result = discover_td(X, y, max_order=1, max_samples=1000, random_state=0)
-    assert result.formula.terms == ("x",)
-    assert list(result.term_probabilities) == ["x"]
+    # Without x**3 among the candidates, the waves of the periodic term stand in for it.
+    assert result.formula.terms == ("x", "periodic(8)")
+    assert list(result.term_probabilities) == ["x", "periodic(8)"]
     assert result.details["n_samples"] == 1000
 
 
@@ -302,3 +304,18 @@ def test_decisive_term_probabilities_are_0_and_1_without_overflow_warnings():
         warnings.simplefilter("error")
         probabilities = term_probabilities(objective, masks, temperature=1e-3)
     np.testing.assert_array_equal(probabilities, [1.0, 0.0])
+
+
+def test_periodic_candidate_is_kept_for_waves_and_left_out_on_request():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1500, 4))
+    y = np.sin(3 * X).sum(axis=1) + 0.05 * rng.standard_normal(1500)
+    result = discover_td(X, y, random_state=0)
+    assert result.formula.periodic == 8 and result.term_probabilities["periodic(8)"] > 0.5
+    assert result.details["periodic_mse"]["with"] < result.details["periodic_mse"]["without"]
+    without = discover_td(X, y, random_state=0, periodic=0)
+    assert without.formula.periodic == 0 and "periodic(8)" not in without.term_probabilities
+    # Reading only the first input, the candidate cannot see the waves in the others.
+    first_only = discover_td(X[:, [0, 1, 2, 3]], np.sin(3 * X[:, 3]), random_state=0,
+                             periodic_inputs=1)
+    assert first_only.formula.periodic == 0
