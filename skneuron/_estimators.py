@@ -454,7 +454,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             max_iter=self.max_iter,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            generator=torch.Generator(device=device).manual_seed(int(seed)),
+            # On the CPU: the epochs' row orders are then the same on every device.
+            generator=torch.Generator().manual_seed(int(seed)),
             callbacks=[print_progress] if self.verbose else [],
             num_threads=_training_threads(batch_size, self.network_.body),
             compile=self.compile,

@@ -393,7 +393,10 @@ def fit_network(
         loss above ``DIVERGENCE_FACTOR`` times the best and above it by more
         than ``DIVERGENCE_MARGIN``) always restore, with a warning.
     generator : torch.Generator, optional
-        Source of the epoch permutations, on the device of ``X``.
+        Source of the epoch permutations, on the CPU or on the device of
+        ``X``. A CPU generator gives the same permutations whatever the
+        device (the estimators use one), so that a GPU fit and a CPU fit with
+        one seed differ only by rounding.
     callbacks : sequence of callable
         Each is called with an :class:`EpochReport` after every epoch.
     num_threads : int, optional
@@ -522,7 +525,9 @@ def _scheduled(learning_rate: float, schedule, n_steps: int) -> list[float]:
 
 def _train_one_epoch(gradients, optimizer, X, Y, weights, batch_size, generator,
                      learning_rates=None, members: int = 1) -> float:
-    permutation = torch.randperm(X.shape[0], device=X.device, generator=generator)
+    # Drawn where the generator is: a CPU generator gives the same order on every device.
+    on = X.device if generator is None else generator.device
+    permutation = torch.randperm(X.shape[0], device=on, generator=generator).to(X.device)
     # index_select: a faster gather than X[permutation] on the CPU.
     X, Y = X.index_select(0, permutation), Y.index_select(0, permutation)
     if weights is not None:  # (n,), or (members, n): each member's weights of the rows
