@@ -17,7 +17,6 @@ import pytest
 import torch
 from sklearn.datasets import make_classification, make_regression
 from sklearn.utils._param_validation import InvalidParameterError
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import skneuron
 import skneuron._device as device_module
@@ -26,6 +25,7 @@ import skneuron.training as training
 from skneuron import TaskNeuronClassifier, TaskNeuronRegressor
 from skneuron._device import cpu_copy, place, resolve_device, usable_device
 from skneuron.training import observe_epochs
+from test_reliability_runtime import LargestTensor
 
 FAST = {"hidden_layer_sizes": (8,), "max_iter": 4, "batch_size": 32, "random_state": 0,
         "device": "cpu"}
@@ -232,20 +232,6 @@ def test_member_networks_count_every_members_activations():
     assert device_module.activation_width(net) == 4 * 50
 
 
-class _LargestTensor(TorchDispatchMode):
-    """Records the largest tensor any torch operation creates."""
-
-    def __init__(self):
-        super().__init__()
-        self.numel = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        if isinstance(out, torch.Tensor):
-            self.numel = max(self.numel, out.numel())
-        return out
-
-
 def test_validation_on_an_accelerator_runs_in_bounded_passes(monkeypatch):
     assert training._validation_chunk_rows(torch.nn.Linear(4, 1), CPU) is None  # as before
     assert training._validation_chunk_rows(torch.nn.Linear(1 << 13, 1), CUDA) == 1 << 11
@@ -258,7 +244,7 @@ def test_validation_on_an_accelerator_runs_in_bounded_passes(monkeypatch):
 
     whole = training._score(net, validation, r2)
     monkeypatch.setattr(training, "_validation_chunk_rows", lambda module, device: 256)
-    spy = _LargestTensor()
+    spy = LargestTensor()
     with spy:
         chunked = training._score(net, validation, r2, 256)
     assert spy.numel <= 256 * 32  # a hidden activation of 256 rows, never of all 3000
