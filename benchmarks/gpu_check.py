@@ -346,7 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     if not torch.cuda.is_available():
         print(SKIPPED)
         return 0
-    device = str(resolve_device(args.device))
+    try:
+        device = str(resolve_device(args.device))
+    except ValueError as exc:
+        parser.error(str(exc))
     start = time.perf_counter()
     checks, figures = run(device, replace(Settings(), throughput_rows=args.rows))
     text = report(device, checks, figures, time.perf_counter() - start)

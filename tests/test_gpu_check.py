@@ -43,6 +43,14 @@ def test_the_report_holds_every_check_and_the_throughput(cpu_run):
     assert "| cpu | 2,000 | 500 |" in text
 
 
+def test_a_device_the_machine_lacks_is_a_usage_error(capsys, fake_gpus):
+    fake_gpus(1)
+    with pytest.raises(SystemExit) as exit_info:
+        gpu_check.main(["--device", "cuda:3"])
+    assert exit_info.value.code == 2
+    assert "this machine has 1 CUDA device" in capsys.readouterr().err
+
+
 def test_a_failed_check_fails_the_command_and_the_tables_are_written(monkeypatch, tmp_path,
                                                                      fake_gpus):
     fake_gpus(1)  # torch reports a GPU; the checks themselves are stood in for
