@@ -76,3 +76,15 @@ def test_a_compile_that_falls_back_fails_its_check(monkeypatch):
     flagged = [c for c in checks if "compiled: same formula" in c.name]
     assert len(flagged) == 1 and not flagged[0].passed
     assert "torch.compile failed" in flagged[0].note
+
+
+@pytest.mark.gpu
+def test_the_checks_pass_on_a_real_gpu():
+    """``pytest --gpu -m gpu``: the checks at small sizes, on CUDA itself."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    settings = Settings(**{**vars(Settings.small()),
+                           "fits": (("td", False), ("td", True), ("sr", False))})
+    checks, figures = gpu_check.run("cuda", settings, log=lambda line: None)
+    assert [(c.name, c.difference, c.note) for c in checks if not c.passed] == []
+    assert {f["device"] for f in figures} == {"cuda", "cpu"}
