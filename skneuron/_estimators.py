@@ -7,7 +7,6 @@ encoded, which loss is minimised and how outputs become predictions.
 
 from __future__ import annotations
 
-import copy
 import inspect
 import itertools
 import math
@@ -32,12 +31,23 @@ from sklearn.utils.validation import (
 )
 
 from skneuron import _tabular
+from skneuron._device import (
+    ACCELERATOR_PASS_ROWS,
+    ACCELERATOR_PASS_VALUES,
+    activation_width,
+    cpu_copy,
+    is_on_cpu,
+    place,
+    resolve_device,
+    stage_dtype,
+    usable_device,
+)
 from skneuron._docs import API_PAGE_TEMPLATE
 from skneuron.discovery import METHODS, discover_formula
 from skneuron.formula import MAX_FREQUENCIES, MAX_RANK, NeuronFormula
 from skneuron.nn import ACTIVATIONS, Standardized, TabularInput, TaskNeuronNetwork
 from skneuron.persistence import register_loadable
-from skneuron.training import fit_network, print_progress, resolve_device, thread_budget
+from skneuron.training import fit_network, print_progress, thread_budget
 
 __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
 
@@ -64,11 +74,13 @@ _SCHEDULES = {
 _RECIPE = {"betas": (0.9, 0.999), "schedule": None, "label_smoothing": 0.0,
            "val_metric": "logloss"}
 
-#: Rows per forward pass in predict, so inference memory stays bounded.
+#: Rows per forward pass in predict on the CPU, so inference memory stays bounded.
 PREDICT_CHUNK_ROWS = 65_536
-#: Cap on the values of one layer's activations per forward pass in predict, so a
-#: chunk's activations stay in the CPU caches, where smaller chunks ran faster than
-#: 2**22 values. Wide layers get fewer rows.
+#: Cap on the values of one layer's activations per forward pass in predict on the
+#: CPU, so a chunk's activations stay in the CPU caches, where smaller chunks ran
+#: faster than 2**22 values. Wide layers get fewer rows. On an accelerator a chunk is
+#: far larger (:data:`skneuron._device.ACCELERATOR_PASS_VALUES`), so that host↔device
+#: copies and kernel launches do not dominate.
 PREDICT_CHUNK_VALUES = 1 << 18
 #: Predict pads each forward pass to a whole number of blocks of this many rows.
 #: BLAS computes a matrix product's rows in tiles and a partial last tile takes
@@ -428,9 +440,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
     def _train(self, X_std, targets, train, weights, validation, seed):
         device, dtype = self.device_, torch.float32
-        # The body trains, and then predicts, in float32; the standardisation buffers
-        # keep float64, where inputs of magnitude 1e±200 are still representable.
-        self.network_.to(device=device)
+        # The body trains, and then predicts, in float32; the input stage and output
+        # scaling keep float64 where the device has it (inputs of magnitude 1e±200 are
+        # still representable), float32 on one without (MPS).
+        place(self.network_, device)
         self.network_.body.to(dtype=dtype)
 
         def as_tensor(array, dtype=dtype):
@@ -460,7 +473,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             max_iter=self.max_iter,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            generator=torch.Generator(device=device).manual_seed(int(seed)),
+            # On the CPU: the epochs' row orders are then the same on every device.
+            generator=torch.Generator().manual_seed(int(seed)),
             callbacks=[print_progress] if self.verbose else [],
             num_threads=_training_threads(batch_size, self.network_.body),
             compile=self.compile,
@@ -476,7 +490,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
         self.network_.eval()
-        chunk_rows = _predict_chunk_rows(self.network_)
+        chunk_rows = _predict_chunk_rows(self.network_, self.device_)
+        dtype = np.float64 if stage_dtype(self.device_) == torch.float64 else np.float32
         outputs = []
         with torch.inference_mode():
             for start in range(0, max(len(X), 1), chunk_rows):
@@ -484,9 +499,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 # Whole blocks of rows: every row then takes the same matrix-kernel path.
                 padding = -len(rows) % PREDICT_ROW_BLOCK
                 rows = np.pad(rows, ((0, padding), (0, 0)), mode="edge") if padding else rows
-                chunk = torch.as_tensor(np.require(rows, requirements="W"), device=self.device_)
+                chunk = torch.as_tensor(np.require(rows, dtype, requirements="W"),
+                                        device=self.device_)
                 outputs.append(self.network_(chunk)[: len(rows) - padding].to("cpu").numpy())
-        outputs = np.concatenate(outputs)
+        outputs = np.concatenate(outputs).astype(np.float64, copy=False)
         bad = ~np.isfinite(outputs).all(axis=1)
         if bad.any():
             warnings.warn(
@@ -673,6 +689,9 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 f"{self.n_features_in_} inputs).")
         with torch.device("meta"):
             network = self._build_network(self.n_features_in_, 0)
+        stage = state.get("inputs.center")
+        if stage is not None and stage.dtype == torch.float32:
+            network.to(dtype=torch.float32)  # fitted on a device without float64 (MPS)
         expected = {k: (tuple(t.shape), t.dtype) for k, t in network.state_dict().items()}
         saved = {k: (tuple(t.shape), t.dtype) for k, t in state.items()}
         if expected != saved:
@@ -686,14 +705,16 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         return network.eval()
 
     def _move_to_usable_device(self) -> None:
-        self.device_ = _usable_device(self.device_)
-        self.network_.to(device=self.device_)
+        self.device_ = usable_device(self.device_, stacklevel=3)
+        place(self.network_, self.device_)
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A new dict: on Python 3.11+ ``object.__getstate__`` returns the instance's own
+        # ``__dict__``, and the live estimator must keep its network (and its device).
+        state = dict(super().__getstate__())
         network = state.get("network_")
-        if network is not None and any(t.device.type != "cpu" for t in network.state_dict().values()):
-            state["network_"] = copy.deepcopy(network).to("cpu")
+        if network is not None and not is_on_cpu(network):
+            state["network_"] = cpu_copy(network)
         return state
 
     def __setstate__(self, state):
@@ -1151,26 +1172,6 @@ validation_scores_, best_validation_score_
 SINGLE_THREAD_WORK = 1 << 17
 
 
-def _usable_device(device: torch.device) -> torch.device:
-    """The device a model trained on ``device`` can live on here: that one, or else the CPU.
-
-    Unpickling and loading a model file both place the network with it. A
-    GPU that is absent (or an index beyond the GPUs present) means the CPU,
-    with a warning.
-    """
-    if device.type == "cpu":
-        return device
-    if device.type == "cuda" and torch.cuda.is_available() \
-            and (device.index or 0) < torch.cuda.device_count():
-        return device
-    if device.type == "mps" and torch.backends.mps.is_available():
-        return device
-    kind = "CUDA" if device.type == "cuda" else f"device {str(device)!r}"
-    warnings.warn(f"This model was trained on {kind}, which is not available here; it was "
-                  "loaded on the CPU.", UserWarning, stacklevel=4)
-    return torch.device("cpu")
-
-
 def _training_threads(batch_size: int, network: torch.nn.Module) -> int:
     """Torch threads for training: one for small tabular networks, else the budget.
 
@@ -1227,10 +1228,19 @@ def _uniform_labels(y: np.ndarray) -> np.ndarray:
     return y
 
 
-def _predict_chunk_rows(network: torch.nn.Module) -> int:
-    """Rows per forward pass: at most :data:`PREDICT_CHUNK_VALUES` values per activation."""
-    widest = max((max(p.shape) for p in network.parameters() if p.ndim == 2), default=1)
-    rows = min(PREDICT_CHUNK_ROWS, PREDICT_CHUNK_VALUES // widest)
+def _predict_chunk_rows(network: torch.nn.Module, device: torch.device = torch.device("cpu")
+                        ) -> int:
+    """Rows per forward pass in predict, in whole :data:`PREDICT_ROW_BLOCK` blocks.
+
+    Cache-sized on the CPU (:data:`PREDICT_CHUNK_ROWS`, :data:`PREDICT_CHUNK_VALUES`
+    values per activation); on an accelerator up to 2**20 rows and 2**24 values, so
+    that host↔device copies and kernel launches do not dominate a large predict.
+    """
+    if device.type == "cpu":
+        max_rows, max_values = PREDICT_CHUNK_ROWS, PREDICT_CHUNK_VALUES
+    else:
+        max_rows, max_values = ACCELERATOR_PASS_ROWS, ACCELERATOR_PASS_VALUES
+    rows = min(max_rows, max_values // activation_width(network))
     return max(PREDICT_ROW_BLOCK, rows - rows % PREDICT_ROW_BLOCK)
 
 

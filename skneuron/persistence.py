@@ -82,7 +82,7 @@ _CHUNK_BYTES = 2**20
 #: Format versions above this are not a newer skneuron's but nonsense.
 _MAX_PLAUSIBLE_VERSION = 10_000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-#: Devices a model file may name; CUDA and MPS fall back to the CPU where absent.
+#: Devices a model file may name; where absent, loading falls back (``usable_device``).
 _DEVICE = re.compile(r"cpu|cuda(?::[0-9]{1,2})?|mps")
 #: dtypes of the inline arrays of text or objects (class labels, feature names).
 _TEXT_DTYPE = re.compile(r"[<>|=]?(?:U[1-9][0-9]{0,8}|O)")
@@ -600,8 +600,9 @@ def load(path: str | os.PathLike):
         When the file was saved with other versions of skneuron, torch,
         scikit-learn or numpy than the ones running.
     UserWarning
-        When the model was trained on a GPU that is not available here; it is
-        loaded on the CPU.
+        When the model was trained on a device that is not available here: it
+        is loaded on the current CUDA device for a CUDA index this machine
+        does not have, else on the CPU.
 
     Examples
     --------

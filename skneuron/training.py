@@ -40,6 +40,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from skneuron._adam import Adam
+from skneuron._device import accelerator_pass_rows, resolve_device
 
 __all__ = [
     "EpochReport",
@@ -59,39 +60,6 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 LossGradientFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 #: ``score_fn(outputs, targets) -> scalar tensor``, higher is better.
 ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → CUDA when available, else CPU; anything else as torch reads it.
-
-    Parameters
-    ----------
-    device : str or torch.device, default="auto"
-        ``"auto"``, or any device torch understands (``"cpu"``, ``"cuda:1"`` …).
-
-    Returns
-    -------
-    torch.device
-
-    Raises
-    ------
-    ValueError
-        If torch does not know the device, or CUDA is asked for but not available.
-
-    Examples
-    --------
-    >>> resolve_device("cpu")
-    device(type='cpu')
-    """
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device {device!r} is not a device torch knows: {exc}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was asked for, but CUDA is not available here.")
-    return resolved
 
 
 @dataclass(frozen=True)
@@ -425,7 +393,10 @@ def fit_network(
         loss above ``DIVERGENCE_FACTOR`` times the best and above it by more
         than ``DIVERGENCE_MARGIN``) always restore, with a warning.
     generator : torch.Generator, optional
-        Source of the epoch permutations, on the device of ``X``.
+        Source of the epoch permutations, on the CPU or on the device of
+        ``X``. A CPU generator gives the same permutations whatever the
+        device (the estimators use one), so that a GPU fit and a CPU fit with
+        one seed differ only by rounding.
     callbacks : sequence of callable
         Each is called with an :class:`EpochReport` after every epoch.
     num_threads : int, optional
@@ -479,6 +450,7 @@ def fit_network(
     members = getattr(module, "members", 1)
     callbacks = (*callbacks, *_OBSERVERS.get())
     initial_state = best_state = _snapshot(module)
+    validation_rows = _validation_chunk_rows(module, X.device)
     result = TrainingResult()
 
     with _torch_threads(num_threads):
@@ -493,7 +465,7 @@ def fit_network(
                 if not math.isfinite(loss):
                     result.stop_reason = "non_finite"
                     break
-                score = _score(module, validation, score_fn)
+                score = _score(module, validation, score_fn, validation_rows)
                 result.loss_curve.append(loss)
                 if isinstance(score, list):  # one score per member: each keeps its best
                     improved_members = rule.update_members(loss, score)
@@ -553,7 +525,9 @@ def _scheduled(learning_rate: float, schedule, n_steps: int) -> list[float]:
 
 def _train_one_epoch(gradients, optimizer, X, Y, weights, batch_size, generator,
                      learning_rates=None, members: int = 1) -> float:
-    permutation = torch.randperm(X.shape[0], device=X.device, generator=generator)
+    # Drawn where the generator is: a CPU generator gives the same order on every device.
+    on = X.device if generator is None else generator.device
+    permutation = torch.randperm(X.shape[0], device=on, generator=generator).to(X.device)
     # index_select: a faster gather than X[permutation] on the CPU.
     X, Y = X.index_select(0, permutation), Y.index_select(0, permutation)
     if weights is not None:  # (n,), or (members, n): each member's weights of the rows
@@ -649,15 +623,57 @@ def _autograd_loss_gradient(loss_fn: LossFn) -> LossGradientFn:
     return loss_and_gradient
 
 
-def _score(module, validation, score_fn) -> float | list[float] | None:
+def _score(module, validation, score_fn, chunk_rows: int | None = None
+           ) -> float | list[float] | None:
     """The validation score, or one per member when the validation data weighs the
-    rows per member (``(X_val, Y_val, weights)`` with weights of shape (members, n_val))."""
+    rows per member (``(X_val, Y_val, weights)`` with weights of shape (members, n_val)).
+
+    The forward pass runs over ``chunk_rows`` rows at a time (all at once when
+    None), and the score once over all the outputs.
+    """
     if validation is None or score_fn is None:
         return None
     module.eval()
+    X_val = validation[0]
     with torch.inference_mode():
-        score = score_fn(module(validation[0]), *validation[1:])
+        if chunk_rows is None or X_val.shape[0] <= chunk_rows:
+            outputs = module(X_val)
+        else:  # rows are the second-to-last dimension, also with members
+            outputs = torch.cat([module(X_val[start:start + chunk_rows])
+                                 for start in range(0, X_val.shape[0], chunk_rows)], dim=-2)
+        score = score_fn(outputs, *validation[1:])
     return score.tolist() if score.ndim else float(score)
+
+
+def _validation_chunk_rows(module: torch.nn.Module, device: torch.device) -> int | None:
+    """Rows per validation forward pass of ``module`` on ``device``; None for all at once.
+
+    On the CPU validation runs in one pass, as it always has (so its scores
+    keep their bits). On an accelerator a pass is bounded by
+    :data:`~skneuron._device.ACCELERATOR_PASS_VALUES` values per layer's
+    activations, so that a large validation set cannot exhaust a small
+    GPU's memory.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network being trained.
+    device : torch.device
+        Where it is trained.
+
+    Returns
+    -------
+    int or None
+
+    Examples
+    --------
+    >>> net = torch.nn.Linear(1000, 10)
+    >>> _validation_chunk_rows(net, torch.device("cpu")) is None
+    True
+    >>> _validation_chunk_rows(net, torch.device("cuda"))
+    16777
+    """
+    return None if device.type == "cpu" else accelerator_pass_rows(module)
 
 
 def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:

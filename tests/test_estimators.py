@@ -19,8 +19,12 @@ from sklearn.preprocessing import StandardScaler
 from skneuron import NeuronFormula, TaskNeuronClassifier, TaskNeuronRegressor
 from skneuron.discovery import DiscoveryResult
 from skneuron.nn import Standardized, TaskNeuronNetwork
+from skneuron.training import resolve_device
 
 FAST = {"hidden_layer_sizes": (16,), "max_iter": 30, "batch_size": 32}
+#: For tests of what only the CPU promises: an int random_state gives the same bits in
+#: every fit and however rows are batched (CUDA kernels may sum in another order).
+CPU = {"device": "cpu"}
 
 
 # Short test fits stop at max_iter on purpose.
@@ -53,7 +57,7 @@ def test_regressor_fits_discovers_and_predicts(regression_data):
     assert reg.n_features_in_ == 5 and reg.n_outputs_ == 1
     assert reg.n_iter_ == len(reg.loss_curve_) <= 100
     assert reg.loss_curve_[-1] < reg.loss_curve_[0]
-    assert reg.device_ == torch.device("cpu")
+    assert reg.device_ == resolve_device("auto")
     assert isinstance(reg.network_, Standardized)
     assert isinstance(reg.network_.body, TaskNeuronNetwork)
     assert reg.validation_scores_ is None
@@ -61,9 +65,9 @@ def test_regressor_fits_discovers_and_predicts(regression_data):
 
 def test_same_random_state_gives_identical_fits(regression_data):
     X, y = regression_data
-    first = TaskNeuronRegressor(**FAST, random_state=3).fit(X, y)
-    second = TaskNeuronRegressor(**FAST, random_state=3).fit(X, y)
-    other = TaskNeuronRegressor(**FAST, random_state=4).fit(X, y)
+    first = TaskNeuronRegressor(**FAST, **CPU, random_state=3).fit(X, y)
+    second = TaskNeuronRegressor(**FAST, **CPU, random_state=3).fit(X, y)
+    other = TaskNeuronRegressor(**FAST, **CPU, random_state=4).fit(X, y)
     assert first.formula_ == second.formula_
     np.testing.assert_array_equal(first.predict(X), second.predict(X))
     assert not np.array_equal(first.predict(X), other.predict(X))
@@ -71,7 +75,7 @@ def test_same_random_state_gives_identical_fits(regression_data):
 
 def test_refit_of_the_same_instance_is_reproducible(regression_data):
     X, y = regression_data
-    reg = TaskNeuronRegressor(**FAST, random_state=0)
+    reg = TaskNeuronRegressor(**FAST, **CPU, random_state=0)
     before = reg.fit(X, y).predict(X)
     np.testing.assert_array_equal(reg.fit(X, y).predict(X), before)
 
@@ -146,8 +150,9 @@ def test_classifier_refuses_a_single_class():
 
 def test_sample_weight_changes_the_fit(regression_data):
     X, y = regression_data
-    plain = TaskNeuronRegressor(formula="x", **FAST, random_state=0).fit(X, y)
-    ones = TaskNeuronRegressor(formula="x", **FAST, random_state=0).fit(X, y, np.ones(len(y)))
+    plain = TaskNeuronRegressor(formula="x", **FAST, **CPU, random_state=0).fit(X, y)
+    ones = TaskNeuronRegressor(formula="x", **FAST, **CPU, random_state=0).fit(
+        X, y, np.ones(len(y)))
     np.testing.assert_array_equal(plain.predict(X), ones.predict(X))
 
     # Two groups with opposite targets for the same inputs: weights decide which one wins.
@@ -229,7 +234,7 @@ def test_pipeline_and_cross_val_score(regression_data):
 def test_grid_search_in_parallel(classification_data):
     X, y = classification_data
     pipe = make_pipeline(StandardScaler(), TaskNeuronClassifier(max_iter=20, batch_size=32,
-                                                                  random_state=0))
+                                                                  random_state=0, **CPU))
     grid = {"taskneuronclassifier__hidden_layer_sizes": [(8,), (16, 8)]}
     search = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)
     assert search.best_score_ > 0.8
@@ -273,7 +278,7 @@ def test_pickled_network_state_is_on_the_cpu(regression_data):
 def test_a_cuda_pickle_loads_on_a_cpu_machine(regression_data, monkeypatch):
     """A model whose device_ says CUDA unpickles onto the CPU when CUDA is absent."""
     X, y = regression_data
-    reg = TaskNeuronRegressor(**FAST, random_state=0).fit(X, y)
+    reg = TaskNeuronRegressor(**FAST, **CPU, random_state=0).fit(X, y)
     expected = reg.predict(X)
     reg.device_ = torch.device("cuda")  # as if trained on a GPU machine
     state = pickle.dumps(reg)
@@ -298,9 +303,10 @@ def test_device_parameter(regression_data, monkeypatch):
 def fitted_pair(regression_data, classification_data):
     """A regressor with every kind of term and a classifier, each with its training rows."""
     X, y = regression_data
-    reg = TaskNeuronRegressor(**FAST, formula="x + x**2 + inter(2) + sin(x)", random_state=0)
+    reg = TaskNeuronRegressor(**FAST, **CPU, formula="x + x**2 + inter(2) + sin(x)",
+                              random_state=0)
     Xc, yc = classification_data
-    clf = TaskNeuronClassifier(**FAST, random_state=0).fit(Xc, yc)
+    clf = TaskNeuronClassifier(**FAST, **CPU, random_state=0).fit(Xc, yc)
     return (reg.fit(X, y).predict, X), (clf.predict_proba, Xc)
 
 
@@ -352,7 +358,7 @@ def test_written_out_loss_gradients_are_autograds(estimator, n_outputs, targets)
 def test_compile_trains_a_classifier_like_the_uncompiled_one():
     X, y = load_iris(return_X_y=True)
     params = {"hidden_layer_sizes": (8,), "formula": "x + x**2", "max_iter": 5,
-              "batch_size": 32, "random_state": 0}
+              "batch_size": 32, "random_state": 0, **CPU}  # the CPU's compiler
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="torch.compile failed")
         eager = TaskNeuronClassifier(**params).fit(X, y)

@@ -39,7 +39,7 @@ def model(tmp_path_factory):
     """A small fitted regressor with every kind of term, its file and the file's members."""
     X, y = make_regression(100, 3, random_state=0)
     reg = TaskNeuronRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0,
-                              formula="x + sin(x) + inter(2, rank=2)").fit(X, y)
+                              formula="x + sin(x) + inter(2, rank=2)", device="cpu").fit(X, y)
     path = tmp_path_factory.mktemp("model") / "base.skn"
     reg.save(path)
     with zipfile.ZipFile(path) as archive:
@@ -216,7 +216,8 @@ def test_the_largest_manifest_allowed_still_loads_quickly(model, tmp_path, fille
     assert seconds < MAX_SECONDS and extra < MAX_EXTRA_MB, (seconds, extra)
 
 
-def test_an_absent_gpu_loads_on_the_cpu_with_a_warning(model, tmp_path):
+def test_an_absent_gpu_loads_on_the_cpu_with_a_warning(model, tmp_path, fake_gpus):
+    fake_gpus(0)  # with a GPU, cuda:7 would load on it (tests/test_device.py)
     reg, X, manifest, weights = model
     path = tmp_path / "gpu.skn"
     build(path, [("manifest.json", tampered(manifest, lambda m: m["model"]["fitted"].update(
