@@ -61,6 +61,12 @@ AUTO_EARLY_STOPPING_ROWS = 10_000
 #: when every fold has at least this many rows.
 MIN_FOLD_ROWS = 20
 
+#: Most waves (continuous inputs × frequencies) of the periodic term ``periodic`` adds
+#: to a discovered formula: each wave is an input of every first-layer neuron.
+PERIODIC_WAVE_BUDGET = 512
+#: Frequencies of the periodic candidate discovery judges when ``periodic=0``.
+DEFAULT_CANDIDATE_FREQUENCIES = 8
+
 #: How numeric input columns are scaled (see :func:`skneuron._tabular.input_encoding`).
 INPUT_SCALING = "standard"
 
@@ -409,8 +415,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             options = {"max_order": self.max_order, "rank": self.rank, "random_state": int(seed)}
             if "periodic_inputs" in inspect.signature(METHODS[self.discovery]).parameters:
                 options["periodic_inputs"] = len(self._input_encoding["numeric"])
-                if self._base_formula().periodic:  # in every formula already: no candidate
-                    options["periodic"] = 0
+                # A candidate only if the term is not in every formula already, and with
+                # no more waves than the network would give it.
+                options["periodic"] = 0 if self._base_formula().periodic else \
+                    min(DEFAULT_CANDIDATE_FREQUENCIES, self._periodic_frequencies_allowed())
             options.update(self.discovery_params or {})  # a periodic candidate, if asked for
             result = discover_formula(X_std, discovery_targets, method=self.discovery, **options)
             if self.verbose:
@@ -421,10 +429,18 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         return NeuronFormula.coerce(self.formula, rank=self.rank), None
 
     def _base_formula(self) -> NeuronFormula:
-        """The terms every discovered formula keeps: ``x``, and the periodic term when
-        ``periodic`` is positive and there are continuous inputs for it to read."""
-        has_numeric = bool(self._input_encoding["numeric"])
-        return NeuronFormula(periodic=self.periodic if has_numeric else 0)
+        """The terms every discovered formula keeps: ``x``, and the periodic term.
+
+        The periodic term reads the continuous inputs, at most
+        :data:`PERIODIC_WAVE_BUDGET` waves in all: on wide data it gets fewer
+        frequencies per input, or none.
+        """
+        return NeuronFormula(periodic=min(self.periodic, self._periodic_frequencies_allowed()))
+
+    def _periodic_frequencies_allowed(self) -> int:
+        """Most frequencies per continuous input within :data:`PERIODIC_WAVE_BUDGET`."""
+        n_continuous = len(self._input_encoding["numeric"])
+        return PERIODIC_WAVE_BUDGET // n_continuous if n_continuous else 0
 
     def _build_network(self, n_features, seed) -> Standardized:
         inputs = self._input_stage()
@@ -783,8 +799,9 @@ default="from_dtype"
         With ``formula="auto"``, every discovered formula keeps, besides
         ``x``, the periodic term ``periodic(periodic)``: per continuous input,
         that many learned waves ``sin(2π f x + φ)`` (a numeric embedding as a
-        task-neuron term). 0 leaves it to discovery. Ignored when a formula
-        is given.
+        task-neuron term), at most 512 waves in all (fewer frequencies, or
+        none, on wide data). 0 leaves the term to discovery. Ignored when a
+        formula is given.
     alpha : float, default=1e-4
         L2 penalty on the weights, as in :class:`~sklearn.neural_network.MLPRegressor`.
     batch_size : int or "auto", default="auto"
@@ -1180,8 +1197,10 @@ def _training_threads(batch_size: int, network: torch.nn.Module) -> int:
     cross-validation) share the cores. Larger ones use what
     :func:`~skneuron.training.thread_budget` allows in this worker.
     """
-    widest = max(p.shape[-1] for p in network.parameters() if p.ndim == 2)
-    return 1 if batch_size * widest < SINGLE_THREAD_WORK else thread_budget()
+    members = getattr(network, "members", 1)
+    matrix_ndim = 3 if members > 1 else 2  # weight matrices, with a member dimension or not
+    widest = max(p.shape[-1] for p in network.parameters() if p.ndim == matrix_ndim)
+    return 1 if batch_size * widest * members < SINGLE_THREAD_WORK else thread_budget()
 
 
 def _minus_ones(like: torch.Tensor) -> torch.Tensor:

@@ -50,7 +50,8 @@ def test_regressor_fits_discovers_and_predicts(regression_data):
     reg = TaskNeuronRegressor(max_iter=100, random_state=0).fit(X, y)
     assert isinstance(reg.formula_, NeuronFormula)
     assert isinstance(reg.discovery_, DiscoveryResult)
-    assert reg.formula_ == reg.discovery_.formula | NeuronFormula()
+    # Every discovered formula keeps x and, by default, the periodic term.
+    assert reg.formula_ == reg.discovery_.formula | NeuronFormula(periodic=8)
     assert reg.formula_.pure_orders[0] == 1
     assert reg.predict(X).shape == (300,)
     assert reg.score(X, y) > 0.9
@@ -60,7 +61,8 @@ def test_regressor_fits_discovers_and_predicts(regression_data):
     assert reg.device_ == resolve_device("auto")
     assert isinstance(reg.network_, Standardized)
     assert isinstance(reg.network_.body, TaskNeuronNetwork)
-    assert reg.validation_scores_ is None
+    assert reg.network_.body.members == 4 and reg.do_early_stopping_  # cross-fitted members
+    assert len(reg.validation_scores_) == reg.n_iter_
 
 
 def test_same_random_state_gives_identical_fits(regression_data):
@@ -87,7 +89,9 @@ def test_discovered_interaction_only_formula_keeps_the_linear_term(regression_da
     monkeypatch.setattr(estimators, "discover_formula", lambda *args, **kwargs: found)
     reg = TaskNeuronRegressor(**FAST, random_state=0).fit(*regression_data)
     assert reg.discovery_ is found
-    assert reg.formula_.terms == ("x", "inter(3, rank=4)")
+    assert reg.formula_.terms == ("x", "inter(3, rank=4)", "periodic(8)")
+    without = TaskNeuronRegressor(**FAST, periodic=0, random_state=0).fit(*regression_data)
+    assert without.formula_.terms == ("x", "inter(3, rank=4)")
 
 
 @pytest.mark.parametrize("formula", ["x + x**2 + inter(2, rank=3)", NeuronFormula((1, 3))])
@@ -201,14 +205,18 @@ def test_early_stopping_restores_the_best_weights(classification_data):
     assert clf.best_validation_score_ == max(clf.validation_scores_)
 
 
-@pytest.mark.parametrize(("n_samples", "early_stopping", "expected"), [
-    (10_000, "auto", False), (10_001, "auto", True), (10_001, False, False), (300, True, True)])
-def test_auto_early_stopping_holds_out_rows_on_large_data_only(n_samples, early_stopping, expected):
+@pytest.mark.parametrize(("n_members", "n_samples", "early_stopping", "expected"), [
+    (1, 10_000, "auto", False), (1, 10_001, "auto", True), (1, 10_001, False, False),
+    (1, 300, True, True), (4, 79, "auto", False), (4, 80, "auto", True), (4, 300, False, False)])
+def test_auto_early_stopping(n_members, n_samples, early_stopping, expected):
+    """One network holds out rows above 10 000 rows; members validate on their folds once
+    each fold has 20 rows."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n_samples, 2))
     y = X[:, 0] - X[:, 1]
     reg = TaskNeuronRegressor(formula="x", hidden_layer_sizes=(4,), max_iter=2, batch_size=1000,
-                              early_stopping=early_stopping, random_state=0).fit(X, y)
+                              n_members=n_members, early_stopping=early_stopping,
+                              random_state=0).fit(X, y)
     assert reg.do_early_stopping_ is expected
     if expected:
         assert len(reg.validation_scores_) == reg.n_iter_ == 2
@@ -218,7 +226,8 @@ def test_auto_early_stopping_holds_out_rows_on_large_data_only(n_samples, early_
 
 def test_warm_start_can_turn_early_stopping_on(regression_data):
     X, y = regression_data
-    reg = TaskNeuronRegressor(**{**FAST, "max_iter": 3}, warm_start=True, random_state=0).fit(X, y)
+    reg = TaskNeuronRegressor(**{**FAST, "max_iter": 3}, early_stopping=False, warm_start=True,
+                              random_state=0).fit(X, y)
     assert reg.validation_scores_ is None
     reg.set_params(early_stopping=True).fit(X, y)
     assert len(reg.validation_scores_) <= 3 and reg.n_iter_ == 3 + len(reg.validation_scores_)

@@ -350,6 +350,8 @@ BAD_PARAMS = {
     "discovery_params": ["fast", {"bogus": 1}, {"max_order": 2}],
     "max_order": [0, 7, 2.5],
     "rank": [0, 1.5],
+    "n_members": [0, 2.5],
+    "periodic": [-1, 65, 1.5],
     "alpha": [-1.0, np.nan, np.inf],
     "batch_size": [0, "big", 1.5],
     "learning_rate_init": [0.0, -1.0, np.nan, np.inf],

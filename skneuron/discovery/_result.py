@@ -48,7 +48,7 @@ class DiscoveryResult:
     >>> result.method, result.formula.terms
     ('td', ('x', 'x**2'))
     >>> {t: round(p, 2) for t, p in result.term_probabilities.items()}
-    {'x': 1.0, 'x**2': 1.0, 'x**3': 0.02, 'inter(2, rank=8)': 0.01, 'inter(3, rank=8)': 0.01}
+    {'x': 1.0, 'x**2': 1.0, 'x**3': 0.02, 'inter(2, rank=8)': 0.01, 'inter(3, rank=8)': 0.01, 'periodic(8)': 0.01}
     """
 
     formula: NeuronFormula
