@@ -41,6 +41,9 @@ REAL_RIVAL_SHARES = {LGBM: 0.5, REALMLP: 0.5, MLP: 0.9}
 REAL_FIT_LIMITS = {REALMLP: 1 / 20, LGBM: 3.0}  # TD's median fit ≤ limit × the rival's
 NONLINEAR_SHARE, STABILITY_SHARE = 0.8, 0.95
 LINEAR_FORMULA = "x"
+#: The tag of the run that measures RealMLP-TD at its default 256 epochs on a few sets;
+#: when its CSV is next to the real suite's, the summary compares the two.
+UNCAPPED_TAG = "realmlp256"
 
 
 # --------------------------------------------------------------------- tables
@@ -139,9 +142,7 @@ def _share_line(label: str, wins: pd.Series, target: float) -> str:
 
 def primary_means(frame: pd.DataFrame) -> pd.DataFrame:
     """Data sets × models: the mean primary score over seeds (R² or accuracy)."""
-    score = frame.assign(score=np.where(frame["task"] == "regression", frame["r2"],
-                                        frame["accuracy"]))
-    return per_dataset_means(score, "score")
+    return per_dataset_means(frame.assign(score=_primary_column(frame)), "score")
 
 
 def beats(means: pd.DataFrame, model: str, rival: str, margin: float = 0.0) -> pd.Series:
@@ -257,6 +258,27 @@ def overall_table(frame: pd.DataFrame) -> pd.DataFrame:
     table["median fit s"] = [f"{fits[m]:.3g}" for m in models]
     table["median predict s"] = [f"{predicts[m]:.3g}" for m in models]
     return table.sort_values("mean rank", key=lambda r: r.astype(float))
+
+
+def epoch_cap_table(capped: pd.DataFrame, uncapped: pd.DataFrame,
+                    capped_epochs, uncapped_epochs) -> pd.DataFrame:
+    """RealMLP-TD's mean score ± std and mean fit seconds per data set, capped and not."""
+    columns = {}
+    for run, frame, epochs in (("suite", capped, capped_epochs),
+                               (UNCAPPED_TAG, uncapped, uncapped_epochs)):
+        rows = frame[(frame["model"] == REALMLP) & frame["dataset"].isin(uncapped["dataset"])]
+        scores = mean_std_table(rows.assign(score=_primary_column(rows)), "score")[REALMLP]
+        label = f"{run}, {epochs} epochs"
+        columns[f"{label}: score"] = scores.str.replace("**", "", regex=False)
+        columns[f"{label}: fit s"] = per_dataset_means(rows, "fit_s")[REALMLP].map(
+            "{:.1f}".format)
+    table = pd.DataFrame(columns)
+    table.index.name = "data set"
+    return table
+
+
+def _primary_column(frame: pd.DataFrame) -> np.ndarray:
+    return np.where(frame["task"] == "regression", frame["r2"], frame["accuracy"])
 
 
 def stability_table(stability: pd.DataFrame) -> pd.DataFrame:
@@ -487,11 +509,11 @@ def context_lines(context: dict) -> list[str]:
     if not context:
         return []
     if context.get("tabular"):
-        epochs = context.get("competitor_params", {}).get(REALMLP, {}).get("n_epochs")
+        epochs = _realmlp_epochs(context)
         settings = ("Every model at its own defaults, with its own preprocessing of the raw "
                     "table (`benchmarks/competitors.py`); RealMLP-TD "
                     + (f"**capped at {epochs} epochs** (its default: 256)"
-                       if epochs not in (None, "256") else "at its default 256 epochs") + ".")
+                       if epochs != "256" else "at its default 256 epochs") + ".")
     else:
         settings = (f"Shared network settings (sklearn MLP, TaskNeuron, linear neuron): "
                     f"{context['network_params']}; everything else at each estimator's defaults.")
@@ -528,8 +550,7 @@ def write_report(suite: str, out: Path, tag: str = "") -> Path:
     speed = _read(out / f"speed_{name}.csv")
     scaling = _read(out / f"scaling_{name}.csv")
     stability = _read(out / f"stability_{name}.csv")
-    context_path = out / f"context_{name}.json"
-    context = json.loads(context_path.read_text()) if context_path.exists() else {}
+    context = _context(out / f"context_{name}.json")
     tabular = context.get("tabular", suite == "real")
 
     lines = [f"# Benchmark suite `{name}`", ""] + context_lines(context) + ["", "## Targets", ""]
@@ -571,6 +592,8 @@ def write_report(suite: str, out: Path, tag: str = "") -> Path:
         formulas = formulas_table(frame)
         if formulas is not None:
             lines += ["", "## Formulas found (count over seeds)", ""] + markdown(formulas)
+    if tabular and not tag and frame is not None:
+        lines += _epoch_cap_section(suite, out, frame, context)
     if stability is not None:
         lines += ["", f"## Formula stability ({_n_states(stability)} random states, the seed-0 "
                   "training split)", "",
@@ -589,6 +612,30 @@ def write_report(suite: str, out: Path, tag: str = "") -> Path:
     path = out / f"summary_{name}.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _context(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _realmlp_epochs(context: dict):
+    return context.get("competitor_params", {}).get(REALMLP, {}).get("n_epochs", "256")
+
+
+def _epoch_cap_section(suite: str, out: Path, frame: pd.DataFrame, context: dict) -> list[str]:
+    """RealMLP-TD capped against the run tagged :data:`UNCAPPED_TAG`, if there is one."""
+    uncapped_name = output_name(suite, UNCAPPED_TAG)
+    uncapped = _read(out / f"suite_{uncapped_name}.csv")
+    if uncapped is None:
+        return []
+    uncapped_context = _context(out / f"context_{uncapped_name}.json")
+    capped_epochs, uncapped_epochs = _realmlp_epochs(context), _realmlp_epochs(uncapped_context)
+    command = uncapped_context.get("command", f"a run tagged {UNCAPPED_TAG}")
+    lines = ["", f"## RealMLP-TD: {capped_epochs} epochs against {uncapped_epochs}", "",
+             f"The suite caps RealMLP-TD's epochs; `{command}` measured it at "
+             f"{uncapped_epochs} epochs on these sets (score: mean ± std over seeds; fit "
+             "seconds on this machine at the time of each run).", ""]
+    return lines + markdown(epoch_cap_table(frame, uncapped, capped_epochs, uncapped_epochs))
 
 
 def _accuracy_section(frame: pd.DataFrame) -> list[str]:
