@@ -255,9 +255,13 @@ def overall_table(frame: pd.DataFrame) -> pd.DataFrame:
     wins = {m: beats(means, OURS, m).dropna() for m in models}
     table[f"{OURS} ≥ it on"] = ["—" if m == OURS or wins[m].empty
                                 else f"{int(wins[m].sum())} of {len(wins[m])}" for m in models]
-    table["median fit s"] = [f"{fits[m]:.3g}" for m in models]
-    table["median predict s"] = [f"{predicts[m]:.3g}" for m in models]
+    table["median fit s"] = [_seconds(fits[m]) for m in models]
+    table["median predict s"] = [_seconds(predicts[m]) for m in models]
     return table.sort_values("mean rank", key=lambda r: r.astype(float))
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
 
 
 def epoch_cap_table(capped: pd.DataFrame, uncapped: pd.DataFrame,
@@ -556,6 +560,9 @@ def write_report(suite: str, out: Path, tag: str = "") -> Path:
     lines = [f"# Benchmark suite `{name}`", ""] + context_lines(context) + ["", "## Targets", ""]
     if tabular and frame is not None:
         lines += real_verdicts(frame, stability)
+        if REALMLP in set(frame["model"]) and _realmlp_epochs(context) != "256":
+            lines.append(f"- RealMLP-TD ran {_realmlp_epochs(context)} of its 256 default epochs "
+                         "here: its scores and fit times are the capped model's.")
     elif frame is not None:
         lines += quality_verdicts(frame) + discovery_verdict(frame)
     if speed is not None:

@@ -24,11 +24,11 @@ REAL_MODELS = tuple(TABULAR_COMPETITORS)
 #: The parts a run can measure; each suite runs its ``parts`` unless told otherwise.
 PARTS = ("accuracy", "speed", "scaling", "stability")
 
-#: RealMLP-TD's epochs in the real suite (its default: 256). On 2 CPU threads a step
-#: (batch 256, validation each epoch) takes ≈ 0.016 s on an idle machine and ≈ 0.15 s
-#: under a load average of 4–5: 256 epochs over the 24 sets × 3 seeds would be ≈ 67 min
-#: idle, so the suite caps them (≈ 8 min at 32 epochs). ``--realmlp-epochs 256`` runs
-#: the default (see the docs for capped against uncapped scores).
+#: RealMLP-TD's epochs in the real suite (its default: 256). On 2 CPU threads a training
+#: step (batch 256) took 0.016–0.3 s here depending on the machine's load; at 32 epochs its
+#: 72 fits took 46 of the first full run's 69 minutes (load average 3–5 on 2 cores), so its
+#: default would take several hours. ``--realmlp-epochs 256`` runs the default; the summary
+#: compares the two on a few small sets.
 REALMLP_EPOCHS = 32
 
 

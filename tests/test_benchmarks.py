@@ -345,7 +345,7 @@ def test_real_summary_computes_the_issue_verdicts_from_the_csvs(tmp_path):
         "sets (67%; target ≥ 80%) — **missed**. Not on: clf_c.",
         f"- {TD}'s formula identical over 5 random states: 3 of 4 data sets (75%; target "
         "≥ 95%) — **missed**. Not on: clf_d.",
-        "| RealMLP-TD | 1.75 | 1 of 4 | 30 | 0.01 |",
+        "| RealMLP-TD | 1.75 | 1 of 4 | 30.00 | 0.010 |",
         "| clf_d | **differs**: `x` (4), `x + x**3` (1) |",
         "## RealMLP-TD: 256 epochs against 256",  # no context: both read as the default
         "| reg_a | 0.8500 ± 0.0014 | 30.0 | 0.8800 ± 0.0014 | 240.0 |",
