@@ -1,4 +1,7 @@
-"""The competitors: factories with the same preprocessing and network settings.
+"""The competitors: model factories, one registry per kind of suite.
+
+:data:`COMPETITORS` — the synthetic suites (``quick``, ``full``), on numeric
+arrays, with the same preprocessing and network settings:
 
 - ``TaskNeuron-TD`` / ``TaskNeuron-SR``: our estimators with their defaults
   (``discovery="td"`` / ``"sr"``);
@@ -15,6 +18,30 @@ through a ``StandardScaler`` pipeline and, for regression, a target
 standardised by ``TransformedTargetRegressor`` (ours standardise inside as
 well; without it sklearn's MLP fails on targets in the hundreds). LightGBM
 gets the raw inputs and target (trees do not care about scale).
+
+:data:`TABULAR_COMPETITORS` — the ``real`` suite, on raw pandas tables (numeric,
+boolean and ``category`` columns, missing values as NaN). Each model runs at
+its own defaults and does its own preprocessing inside its factory, as a
+careful user would set it up:
+
+- ``TaskNeuron-TD`` / ``TaskNeuron-SR`` / ``LinearNeuron``: our estimators,
+  given the table as it is once they read ``category`` columns themselves
+  (a ``categorical_features`` parameter), until then behind
+  :class:`~skneuron.preprocessing.TabularEncoder` (:func:`tabular_input`);
+- ``sklearn-MLP``: made fair — numeric columns median-imputed with missing
+  indicators and standardised, categories one-hot encoded with missing as a
+  category of its own, ``hidden_layer_sizes=(64, 64)``, ``early_stopping=True``,
+  and for regression a standardised target (``TransformedTargetRegressor``);
+- ``HistGradientBoosting``: ``HistGradientBoostingRegressor/Classifier``,
+  whose ``categorical_features="from_dtype"`` reads the ``category`` columns;
+- ``LightGBM``: defaults; ``category`` columns are native;
+- ``RealMLP-TD``: pytabkit's pre-tuned MLP on CPU, numeric columns
+  median-imputed with missing indicators (it refuses NaN there).
+
+``ours`` marks our estimators: ablation parameters (``--params``) go to them.
+The factories of the other tabular competitors pass the parameters a suite
+sets for them (:attr:`~benchmarks.suites.Suite.competitor_params`, e.g.
+RealMLP-TD's epoch cap) to the model.
 """
 
 from __future__ import annotations
@@ -24,13 +51,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.compose import TransformedTargetRegressor
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor, make_column_selector
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from benchmarks.datasets import REGRESSION
 from skneuron import TaskNeuronClassifier, TaskNeuronRegressor
+from skneuron.preprocessing import TabularEncoder
 
 #: Network settings every neural competitor shares (values: our defaults).
 SHARED_NETWORK_PARAMS = ("hidden_layer_sizes", "max_iter", "batch_size")
@@ -44,6 +74,7 @@ class Competitor:
     build: Callable[..., object]
     neural: bool = True
     requires: str | None = None
+    ours: bool = False  # ablation parameters (--params) apply
 
     def available(self) -> bool:
         return self.requires is None or importlib.util.find_spec(self.requires) is not None
@@ -71,11 +102,19 @@ def _scaled(task: str, estimator):
     return model
 
 
-def _task_neuron(**fixed):
-    def build(task, seed, network_params, n_jobs):
-        cls = TaskNeuronRegressor if task == REGRESSION else TaskNeuronClassifier
-        return _scaled(task, cls(random_state=seed, **network_params, **fixed))
-    return build
+#: Our competitors: the default estimator, with symbolic regression, with linear neurons.
+OUR_VARIANTS = {"TaskNeuron-TD": {"discovery": "td"}, "TaskNeuron-SR": {"discovery": "sr"},
+                "LinearNeuron": {"formula": "x"}}
+
+
+def _our_competitors(wrap) -> list[Competitor]:
+    """Our variants as competitors; ``wrap(task, estimator)`` adds the preprocessing."""
+    def factory(fixed):
+        def build(task, seed, params, n_jobs):
+            cls = TaskNeuronRegressor if task == REGRESSION else TaskNeuronClassifier
+            return wrap(task, cls(random_state=seed, **params, **fixed))
+        return build
+    return [Competitor(name, factory(fixed), ours=True) for name, fixed in OUR_VARIANTS.items()]
 
 
 def _mlp(task, seed, network_params, n_jobs):
@@ -93,20 +132,85 @@ def _lightgbm(task, seed, network_params, n_jobs):
 COMPETITORS = {
     c.name: c
     for c in (
-        Competitor("TaskNeuron-TD", _task_neuron(discovery="td")),
-        Competitor("TaskNeuron-SR", _task_neuron(discovery="sr")),
-        Competitor("LinearNeuron", _task_neuron(formula="x")),
+        *_our_competitors(_scaled),
         Competitor("sklearn-MLP", _mlp),
         Competitor("LightGBM", _lightgbm, neural=False, requires="lightgbm"),
     )
 }
 
 
-def available(names) -> list[Competitor]:
-    """The competitors ``names`` that can run here; a note for each one that cannot."""
+# ------------------------------------------------------------ raw tables
+#: The columns a table's numeric and categorical transformers take (booleans count as 0/1).
+NUMERIC_COLUMNS = make_column_selector(dtype_include=["number", "bool"])
+CATEGORY_COLUMNS = make_column_selector(dtype_include="category")
+
+def tabular_input(estimator):
+    """Our estimator as it takes a raw table: as is once it reads ``category`` columns.
+
+    Until the estimators have a ``categorical_features`` parameter, a
+    :class:`~skneuron.preprocessing.TabularEncoder` in front does it for them
+    (numbers kept, missing ones set to the median; categories one-hot).
+    """
+    if "categorical_features" in estimator.get_params():
+        return estimator
+    return Pipeline([("encode", TabularEncoder()), ("model", estimator)])
+
+
+def _numeric_imputer():
+    """Missing numbers set to the training median, with an indicator column for each."""
+    return SimpleImputer(strategy="median", add_indicator=True)
+
+
+def _fair_mlp(task, seed, params, n_jobs):
+    """sklearn's MLP as a careful user sets it up on a table."""
+    encode = ColumnTransformer([
+        ("numeric", make_pipeline(_numeric_imputer(), StandardScaler()), NUMERIC_COLUMNS),
+        ("categorical", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
+                                      OneHotEncoder(handle_unknown="ignore")),
+         CATEGORY_COLUMNS),
+    ])
+    cls = MLPRegressor if task == REGRESSION else MLPClassifier
+    model = make_pipeline(encode, cls(**{"hidden_layer_sizes": (64, 64), "early_stopping": True,
+                                         "random_state": seed, **params}))
+    if task == REGRESSION:
+        model = TransformedTargetRegressor(regressor=model, transformer=StandardScaler())
+    return model
+
+
+def _hist_gradient_boosting(task, seed, params, n_jobs):
+    cls = HistGradientBoostingRegressor if task == REGRESSION else HistGradientBoostingClassifier
+    return cls(random_state=seed, **params)
+
+
+def _realmlp(task, seed, params, n_jobs):
+    """RealMLP-TD on CPU; it encodes categories itself but refuses missing numbers."""
+    from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
+
+    impute = ColumnTransformer([("numeric", _numeric_imputer(), NUMERIC_COLUMNS)],
+                               remainder="passthrough", verbose_feature_names_out=False)
+    cls = RealMLP_TD_Regressor if task == REGRESSION else RealMLP_TD_Classifier
+    return make_pipeline(impute.set_output(transform="pandas"),
+                         cls(device="cpu", random_state=seed, n_threads=n_jobs, verbosity=0,
+                             **params))
+
+
+TABULAR_COMPETITORS = {
+    c.name: c
+    for c in (
+        *_our_competitors(lambda task, estimator: tabular_input(estimator)),
+        Competitor("sklearn-MLP", _fair_mlp),
+        Competitor("HistGradientBoosting", _hist_gradient_boosting, neural=False),
+        Competitor("LightGBM", _lightgbm, neural=False, requires="lightgbm"),
+        Competitor("RealMLP-TD", _realmlp, requires="pytabkit"),
+    )
+}
+
+
+def available(names, registry=COMPETITORS) -> list[Competitor]:
+    """The competitors ``names`` of ``registry`` that can run here; a note for each that cannot."""
     chosen = []
     for name in names:
-        competitor = COMPETITORS[name]
+        competitor = registry[name]
         if competitor.available():
             chosen.append(competitor)
         else:

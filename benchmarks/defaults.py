@@ -14,7 +14,6 @@ the tables go to stdout and ``benchmarks/results/defaults.md``.
 from __future__ import annotations
 
 import argparse
-import ast
 import time
 import warnings
 from pathlib import Path
@@ -27,6 +26,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from benchmarks.run import parse_params
 from skneuron import TaskNeuronClassifier, TaskNeuronRegressor
 
 RESULTS = Path(__file__).parent / "results"
@@ -91,7 +91,7 @@ def main():
     parser.add_argument("--params", nargs="*", default=[], help="key=value estimator params")
     parser.add_argument("--seeds", type=int, default=1, help="also average seeds 0..N-1")
     args = parser.parse_args()
-    params = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.params)}
+    params = parse_params(args.params)
     table = "# Out of the box: default estimators against sklearn's default MLP\n\n" + run(params)[0]
     if args.seeds > 1:
         table += "\n\n" + mean_over_seeds(params, args.seeds)

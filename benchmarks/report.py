@@ -1,6 +1,12 @@
 """Turn a suite's CSVs into ``summary_<suite>.md`` and PNG plots, with the target verdicts.
 
     python -m benchmarks.report --suite quick     # re-render from the CSVs in benchmarks/results
+    python -m benchmarks.report --suite real --tag short   # an ablation's *_real_short.* files
+
+The ``quick`` and ``full`` suites are judged against issue 4's targets (against
+sklearn's MLP, LightGBM and the linear neuron); the ``real`` suite against
+issue 16's (mean rank, wins against every competitor, median fit times, the
+formula's stability across seeds).
 
 Every number in the summary is computed here from the CSVs that
 :mod:`benchmarks.run` wrote; the plots need ``matplotlib`` (the ``bench``
@@ -18,14 +24,26 @@ import pandas as pd
 
 OURS, SR, LINEAR, MLP, LGBM = ("TaskNeuron-TD", "TaskNeuron-SR", "LinearNeuron", "sklearn-MLP",
                                "LightGBM")
-MODEL_ORDER = (OURS, SR, LINEAR, MLP, LGBM)
-COLORS = dict(zip(MODEL_ORDER, ("C0", "C1", "C2", "C3", "C4"), strict=True))  # same in every plot
+HGB, REALMLP = "HistGradientBoosting", "RealMLP-TD"
+MODEL_ORDER = (OURS, SR, LINEAR, MLP, HGB, LGBM, REALMLP)
+COLORS = {model: f"C{i}" for i, model in enumerate(MODEL_ORDER)}  # same in every plot
 PRIMARY = {"regression": ("r2", "R²"), "classification": ("accuracy", "accuracy")}
 SECONDARY = {"regression": ("rmse", "RMSE"), "classification": ("log_loss", "log-loss")}
 
 #: The issue's targets.
 QUALITY_SHARE, LGBM_SHARE, LGBM_GAP = 0.8, 0.5, 0.02
 FIT_RATIO, PREDICT_RATIO, DISCOVERY_SHARE = 1.0, 1.0, 0.10
+
+#: Issue 16's targets on the real suite: the share of data sets where TD's mean score is
+#: at least each rival's; TD's median fit time against RealMLP-TD's and LightGBM's;
+#: TD ≥ the linear neuron where its formula is not linear; the formula's stability.
+REAL_RIVAL_SHARES = {LGBM: 0.5, REALMLP: 0.5, MLP: 0.9}
+REAL_FIT_LIMITS = {REALMLP: 1 / 20, LGBM: 3.0}  # TD's median fit ≤ limit × the rival's
+NONLINEAR_SHARE, STABILITY_SHARE = 0.8, 0.95
+LINEAR_FORMULA = "x"
+#: The tag of the run that measures RealMLP-TD at its default 256 epochs on a few sets;
+#: when its CSV is next to the real suite's, the summary compares the two.
+UNCAPPED_TAG = "realmlp256"
 
 
 # --------------------------------------------------------------------- tables
@@ -61,7 +79,8 @@ def mean_std_table(frame: pd.DataFrame, column: str, digits: int = 4) -> pd.Data
             if np.isnan(mean):
                 cells.loc[dataset, model] = "—"
                 continue
-            text = f"{mean:.{digits}f}" + ("" if np.isnan(std) else f" ± {std:.{digits}f}")
+            places = 0 if abs(mean) >= 1000 else digits  # RMSE in dollars needs no decimals
+            text = f"{mean:,.{places}f}" + ("" if np.isnan(std) else f" ± {std:,.{places}f}")
             cells.loc[dataset, model] = f"**{text}**" if mean == best[dataset] else text
     cells.index.name = "data set"
     return cells
@@ -121,25 +140,163 @@ def _share_line(label: str, wins: pd.Series, target: float) -> str:
             f"≥ {target:.0%}) — {verdict}. Not on: {lost}.")
 
 
+def primary_means(frame: pd.DataFrame) -> pd.DataFrame:
+    """Data sets × models: the mean primary score over seeds (R² or accuracy)."""
+    return per_dataset_means(frame.assign(score=_primary_column(frame)), "score")
+
+
+def beats(means: pd.DataFrame, model: str, rival: str, margin: float = 0.0) -> pd.Series:
+    """Per data set: is ``model``'s mean score ≥ ``rival``'s − ``margin`` (NaN where not both)."""
+    if model not in means or rival not in means:
+        return pd.Series(dtype=float)
+    both = means[model].notna() & means[rival].notna()
+    return (means[model] >= means[rival] - margin).where(both)
+
+
 def quality_verdicts(frame: pd.DataFrame, model: str = OURS) -> list[str]:
     """The quality targets for ``model``, from mean primary scores per data set."""
-    score = frame.assign(score=np.where(frame["task"] == "regression", frame["r2"],
-                                        frame["accuracy"]))
-    means = per_dataset_means(score, "score")
+    means = primary_means(frame)
     if model not in means:
         return [f"- {model} was not run."]
 
-    def beats(rival, margin=0.0):
-        if rival not in means:
-            return pd.Series(dtype=float)
-        return (means[model] >= means[rival] - margin).where(means[rival].notna())
-
     return [
-        _share_line(f"{model} ≥ sklearn MLP", beats(MLP), QUALITY_SHARE),
-        _share_line(f"{model} ≥ linear-neuron network", beats(LINEAR), QUALITY_SHARE),
+        _share_line(f"{model} ≥ sklearn MLP", beats(means, model, MLP), QUALITY_SHARE),
+        _share_line(f"{model} ≥ linear-neuron network", beats(means, model, LINEAR),
+                    QUALITY_SHARE),
         _share_line(f"{model} within {LGBM_GAP:.2f} (R² / accuracy) of LightGBM or better",
-                    beats(LGBM, LGBM_GAP), LGBM_SHARE),
+                    beats(means, model, LGBM, LGBM_GAP), LGBM_SHARE),
     ]
+
+
+# ------------------------------------------------------- real-suite verdicts
+def mean_ranks(means: pd.DataFrame) -> pd.Series:
+    """Each model's rank per data set by mean score (1 = best, ties averaged), averaged."""
+    return means.rank(axis=1, ascending=False, method="average").mean().rename("mean rank")
+
+
+def median_fit_seconds(frame: pd.DataFrame, models=None) -> pd.Series:
+    """Per model, the median over data sets of its mean fit seconds (over seeds).
+
+    With ``models``, only the data sets where all of them ran count, so that
+    the medians compare like with like.
+    """
+    fits = per_dataset_means(frame, "fit_s")
+    if models is not None:
+        fits = fits[list(models)].dropna()
+    return fits.median()
+
+
+def nonlinear_datasets(frame: pd.DataFrame, model: str = OURS) -> list[str]:
+    """The data sets where ``model``'s formula is not the linear ``x`` on most seeds."""
+    rows = frame[frame["model"] == model]
+    linear = (rows["formula"] == LINEAR_FORMULA).groupby(rows["dataset"], sort=False).mean()
+    return list(linear.index[linear < 0.5])
+
+
+def stability_shares(stability: pd.DataFrame) -> pd.DataFrame:
+    """Data sets × discovery models: did every ``random_state`` give the same formula."""
+    identical = stability.groupby(["dataset", "model"], sort=False)["formula"].nunique() == 1
+    return identical.unstack()
+
+
+def real_verdicts(frame: pd.DataFrame, stability: pd.DataFrame | None) -> list[str]:
+    """Issue 16's targets, from the real suite's CSVs."""
+    means = primary_means(frame)
+    if OURS not in means:
+        return [f"- {OURS} was not run."]
+    lines = [_share_line(f"{OURS} ≥ {rival}", beats(means, OURS, rival), share)
+             for rival, share in REAL_RIVAL_SHARES.items()]
+    ranks = mean_ranks(means).sort_values()
+    best = ranks.index[0]
+    verdict = "**met**" if ranks[OURS] <= ranks.min() else "**missed**"
+    lines.append(f"- {OURS}'s mean rank best of all competitors: {ranks[OURS]:.2f} "
+                 f"(best: {best} {ranks[best]:.2f}) — {verdict}.")
+    for rival, limit in REAL_FIT_LIMITS.items():
+        if rival not in means:
+            lines.append(f"- Median fit time ≤ {_limit_text(limit)} {rival}'s: not measured "
+                         f"({rival} was not run).")
+            continue
+        medians = median_fit_seconds(frame, (OURS, rival))
+        ratio = medians[OURS] / medians[rival]
+        lines.append(f"- Median fit time ≤ {_limit_text(limit)} {rival}'s: {ratio:.3g}× "
+                     f"({medians[OURS]:.2f} s vs {medians[rival]:.2f} s) — "
+                     f"{'**met**' if ratio <= limit else '**missed**'}.")
+    nonlinear = nonlinear_datasets(frame)
+    if not nonlinear:
+        lines.append(f"- {OURS} ≥ linear neurons where the formula is not linear: not measured "
+                     f"(the formula is `{LINEAR_FORMULA}` on most seeds of every data set).")
+    else:
+        lines.append(_share_line(
+            f"{OURS} ≥ linear neurons on the data sets where its formula is not "
+            f"`{LINEAR_FORMULA}`", beats(means.loc[nonlinear], OURS, LINEAR), NONLINEAR_SHARE))
+    if stability is not None and OURS in set(stability["model"]):
+        lines.append(_share_line(f"{OURS}'s formula identical over {_n_states(stability)} "
+                                 "random states", stability_shares(stability)[OURS],
+                                 STABILITY_SHARE))
+    return lines
+
+
+def _limit_text(limit: float) -> str:
+    return f"1/{round(1 / limit)} of" if limit < 1 else f"{limit:g}×"
+
+
+def _n_states(stability: pd.DataFrame) -> int:
+    return stability["random_state"].nunique()
+
+
+def overall_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per model: mean rank, TD's wins against it, median fit and predict seconds."""
+    means = primary_means(frame)
+    models = _models(frame)
+    ranks = mean_ranks(means)
+    fits, predicts = median_fit_seconds(frame), per_dataset_means(frame, "predict_s").median()
+    table = pd.DataFrame(index=pd.Index(models, name="model"))
+    table["mean rank"] = [f"{ranks[m]:.2f}" for m in models]
+    wins = {m: beats(means, OURS, m).dropna() for m in models}
+    table[f"{OURS} ≥ it on"] = ["—" if m == OURS or wins[m].empty
+                                else f"{int(wins[m].sum())} of {len(wins[m])}" for m in models]
+    table["median fit s"] = [_seconds(fits[m]) for m in models]
+    table["median predict s"] = [_seconds(predicts[m]) for m in models]
+    return table.sort_values("mean rank", key=lambda r: r.astype(float))
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
+
+
+def epoch_cap_table(capped: pd.DataFrame, uncapped: pd.DataFrame,
+                    capped_epochs, uncapped_epochs) -> pd.DataFrame:
+    """RealMLP-TD's mean score ± std and mean fit seconds per data set, capped and not."""
+    columns = {}
+    for run, frame, epochs in (("suite", capped, capped_epochs),
+                               (UNCAPPED_TAG, uncapped, uncapped_epochs)):
+        rows = frame[(frame["model"] == REALMLP) & frame["dataset"].isin(uncapped["dataset"])]
+        scores = mean_std_table(rows.assign(score=_primary_column(rows)), "score")[REALMLP]
+        label = f"{run}, {epochs} epochs"
+        columns[f"{label}: score"] = scores.str.replace("**", "", regex=False)
+        columns[f"{label}: fit s"] = per_dataset_means(rows, "fit_s")[REALMLP].map(
+            "{:.1f}".format)
+    table = pd.DataFrame(columns)
+    table.index.name = "data set"
+    return table
+
+
+def _primary_column(frame: pd.DataFrame) -> np.ndarray:
+    return np.where(frame["task"] == "regression", frame["r2"], frame["accuracy"])
+
+
+def stability_table(stability: pd.DataFrame) -> pd.DataFrame:
+    """Data sets × discovery models: ``identical`` or each formula found with its count."""
+    def cell(found):
+        counts = found.value_counts()
+        if len(counts) == 1:
+            return f"identical: `{counts.index[0]}`"
+        return "**differs**: " + ", ".join(f"`{f}` ({c})" for f, c in counts.items())
+
+    table = stability.groupby(["dataset", "model"], sort=False)["formula"].agg(cell).unstack()
+    table = table.loc[list(dict.fromkeys(stability["dataset"]))]
+    table.index.name = "data set"
+    return table
 
 
 def discovery_verdict(frame: pd.DataFrame, model: str = OURS) -> list[str]:
@@ -228,7 +385,9 @@ def plot_accuracy(frame: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     tasks = [t for t in PRIMARY if t in set(frame["task"])]
-    figure, axes = plt.subplots(len(tasks), 1, figsize=(11, 3.6 * len(tasks)), squeeze=False)
+    most = frame.groupby("task")["dataset"].nunique().max()  # the widest panel's data sets
+    figure, axes = plt.subplots(len(tasks), 1, figsize=(max(11, 0.9 * most + 2), 3.6 * len(tasks)),
+                                squeeze=False)
     for axis, task in zip(axes[:, 0], tasks):
         rows = frame[frame["task"] == task]
         column, label = PRIMARY[task]
@@ -283,30 +442,85 @@ def plot_scaling(scaling: pd.DataFrame, path: Path) -> None:
     plt.close(figure)
 
 
-def _plots(suite: str, out: Path, frame, scaling) -> list[str]:
+def plot_fit_time(frame: pd.DataFrame, path: Path) -> None:
+    """Mean fit seconds per data set (log scale, smallest set first), and median fit time
+    against mean rank per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fits = per_dataset_means(frame, "fit_s")[_models(frame)]
+    sizes = frame.groupby("dataset")["n_train"].first()
+    fits = fits.loc[sizes.loc[fits.index].sort_values(kind="stable").index]
+    ranks, medians = mean_ranks(primary_means(frame)), fits.median()
+    figure, (per_set, summary) = plt.subplots(
+        1, 2, figsize=(max(11, 0.45 * len(fits) + 5), 4.2), width_ratios=(2.4, 1))
+    for model in fits.columns:
+        per_set.semilogy(range(len(fits)), fits[model], marker="o", label=model,
+                         color=COLORS.get(model))
+        summary.scatter(medians[model], ranks[model], color=COLORS.get(model), label=model)
+        summary.annotate(model, (medians[model], ranks[model]), fontsize=7,
+                         textcoords="offset points", xytext=(4, 3))
+    per_set.set_xticks(range(len(fits)), fits.index, rotation=60, ha="right", fontsize=8)
+    per_set.set_ylabel("mean fit seconds")
+    per_set.set_title("fit time per data set (smallest training split first)")
+    per_set.grid(which="both", alpha=0.3)
+    per_set.legend(fontsize=7, ncol=2)
+    summary.set_xscale("log")
+    summary.invert_yaxis()
+    summary.set_xlabel("median fit seconds over data sets")
+    summary.set_ylabel("mean rank (1 = best)")
+    summary.set_title("fit time against rank")
+    summary.grid(which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _plots(name: str, out: Path, frame, scaling, fit_time: bool = False) -> dict[str, list[str]]:
+    """Draw the plots of the CSVs there are; return their markdown image lines by kind."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         print("note: matplotlib is not installed — no plots (pip install -e '.[bench]')")
-        return []
-    lines = []
+        return {}
+    drawn = []
     if frame is not None:
-        plot_accuracy(frame, out / f"accuracy_{suite}.png")
-        lines.append(f"![accuracy](accuracy_{suite}.png)")
+        drawn.append((plot_accuracy, frame, "accuracy", "accuracy"))
+        if fit_time:
+            drawn.append((plot_fit_time, frame, "fit_time", "fit time"))
     if scaling is not None:
-        plot_scaling(scaling, out / f"scaling_{suite}.png")
-        lines.append(f"![fit time scaling](scaling_{suite}.png)")
-    return lines
+        drawn.append((plot_scaling, scaling, "scaling", "fit time scaling"))
+    for plot, data, kind, _ in drawn:
+        plot(data, out / f"{kind}_{name}.png")
+    return {kind: [f"![{label}]({kind}_{name}.png)"] for _, _, kind, label in drawn}
 
 
 # --------------------------------------------------------------------- report
 def _read(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path) if path.exists() else None
+    """The CSV at ``path``, or None if there is none or it has no rows."""
+    frame = pd.read_csv(path) if path.exists() else None
+    return None if frame is None or frame.empty else frame
+
+
+def output_name(suite: str, tag: str = "") -> str:
+    """The ``<suite>`` part of the file names: ``real`` or, with a tag, ``real_<tag>``."""
+    return f"{suite}_{tag}" if tag else suite
 
 
 def context_lines(context: dict) -> list[str]:
     if not context:
         return []
+    if context.get("tabular"):
+        epochs = _realmlp_epochs(context)
+        settings = ("Every model at its own defaults, with its own preprocessing of the raw "
+                    "table (`benchmarks/competitors.py`); RealMLP-TD "
+                    + (f"**capped at {epochs} epochs** (its default: 256)"
+                       if epochs != "256" else "at its default 256 epochs") + ".")
+    else:
+        settings = (f"Shared network settings (sklearn MLP, TaskNeuron, linear neuron): "
+                    f"{context['network_params']}; everything else at each estimator's defaults.")
     lines = [
         f"Produced by `{context['command']}` on {context['date_utc']} "
         f"({context['run_minutes']} min): {context['cpus']} CPUs ({context['machine']}), "
@@ -316,9 +530,11 @@ def context_lines(context: dict) -> list[str]:
            f"{context['load_average'][1]} at the end" if "load_average" in context else "")
         + ".",
         f"Versions: {context['versions']}.",
-        f"Shared network settings (sklearn MLP, TaskNeuron, linear neuron): "
-        f"{context['network_params']}; everything else at each estimator's defaults.",
+        settings,
     ]
+    if context.get("estimator_params"):
+        lines.append(f"**Our estimators' extra parameters (`--params`):** "
+                     f"{context['estimator_params']}.")
     if context.get("taken"):
         lines.append("CSVs taken: " + ", ".join(f"{part} {date}"
                                                 for part, date in context["taken"].items()) + ".")
@@ -327,49 +543,106 @@ def context_lines(context: dict) -> list[str]:
     return lines
 
 
-def write_report(suite: str, out: Path) -> Path:
-    """Write ``summary_<suite>.md`` (and plots) from the CSVs in ``out``; return its path."""
-    frame = _read(out / f"suite_{suite}.csv")
-    speed = _read(out / f"speed_{suite}.csv")
-    scaling = _read(out / f"scaling_{suite}.csv")
-    context_path = out / f"context_{suite}.json"
-    context = json.loads(context_path.read_text()) if context_path.exists() else {}
+def write_report(suite: str, out: Path, tag: str = "") -> Path:
+    """Write ``summary_<suite>.md`` (and plots) from the CSVs in ``out``; return its path.
 
-    lines = [f"# Benchmark suite `{suite}`", ""] + context_lines(context) + ["", "## Targets", ""]
-    if frame is not None:
+    With ``tag``, the files are those of a tagged run: ``suite_<suite>_<tag>.csv``,
+    ``summary_<suite>_<tag>.md``, ...
+    """
+    name = output_name(suite, tag)
+    frame = _read(out / f"suite_{name}.csv")
+    speed = _read(out / f"speed_{name}.csv")
+    scaling = _read(out / f"scaling_{name}.csv")
+    stability = _read(out / f"stability_{name}.csv")
+    context = _context(out / f"context_{name}.json")
+    tabular = context.get("tabular", suite == "real")
+
+    lines = [f"# Benchmark suite `{name}`", ""] + context_lines(context) + ["", "## Targets", ""]
+    if tabular and frame is not None:
+        lines += real_verdicts(frame, stability)
+        if REALMLP in set(frame["model"]) and _realmlp_epochs(context) != "256":
+            lines.append(f"- RealMLP-TD ran {_realmlp_epochs(context)} of its 256 default epochs "
+                         "here: its scores and fit times are the capped model's.")
+    elif frame is not None:
         lines += quality_verdicts(frame) + discovery_verdict(frame)
     if speed is not None:
         lines += speed_verdicts(speed)
-    if frame is not None and SR in set(frame["model"]):
+    if not tabular and frame is not None and SR in set(frame["model"]):
         lines += ["", "For comparison, the same quality shares for symbolic-regression discovery:",
                   ""] + quality_verdicts(frame, SR) + discovery_verdict(frame, SR)
-    plots = _plots(suite, out, frame, scaling)
+    plots = _plots(name, out, frame, scaling, fit_time=tabular)
+    if tabular and frame is not None:
+        lines += ["", "## Overall", "",
+                  "Mean rank: each model's rank per data set by mean score over seeds (R² or "
+                  "accuracy; 1 = best, ties averaged), averaged over the data sets. "
+                  f"\"{OURS} ≥ it on\": the data sets where {OURS}'s mean score is at least "
+                  "the model's. Median fit / predict s: the median over data sets of the mean "
+                  "over seeds.", ""]
+        lines += markdown(overall_table(frame))
     if frame is not None:
-        lines += _accuracy_section(frame) + plots[:1]
+        lines += _accuracy_section(frame) + plots.get("accuracy", [])
         lines += ["", "## Costs (all data sets and seeds)", "",
                   "Peak memory: RSS growth during the fit (see `benchmarks/measure.py`). "
-                  "Predict rows/s here is on the small test splits; the throughput target "
-                  "is measured in the speed section.", ""]
+                  "Predict rows/s here is on the small test splits"
+                  + ("." if tabular else "; the throughput target is measured in the speed "
+                     "section."), ""]
         lines += markdown(costs_table(frame))
         for column, title, pattern in (("fit_s", "Mean fit seconds", "{:.2f}"),
+                                       ("predict_s", "Mean predict seconds", "{:.3f}"),
                                        ("discovery_s", "Mean discovery seconds", "{:.2f}"),
                                        ("n_params", "Parameters (LightGBM: leaves)", "{:,.0f}")):
             means = per_dataset_means(frame, column)[_models(frame)]
             means = means.loc[:, (means.fillna(0) != 0).any()]  # drop models without it
             lines += ["", f"{title} per data set:", ""]
             lines += markdown(means.map(_fmt_or_dash(pattern)))
+        lines += [""] + plots.get("fit_time", [])
         formulas = formulas_table(frame)
         if formulas is not None:
             lines += ["", "## Formulas found (count over seeds)", ""] + markdown(formulas)
+    if tabular and not tag and frame is not None:
+        lines += _epoch_cap_section(suite, out, frame, context)
+    if stability is not None:
+        lines += ["", f"## Formula stability ({_n_states(stability)} random states, the seed-0 "
+                  "training split)", "",
+                  "Each discovery model fitted through its own factory with `max_iter=1` and "
+                  "`random_state` 0, 1, …; the formula it found.", ""]
+        lines += markdown(stability_table(stability))
+        shares = stability_shares(stability).mean()
+        lines += ["", "Share of data sets with one formula over all random states: "
+                  + ", ".join(f"{model} {share:.0%}" for model, share in shares.items()) + "."]
     if speed is not None:
         lines += ["", "## Speed (fixed epochs; best of the repeats)", ""]
         lines += markdown(speed_table(speed))
     if scaling is not None:
         lines += ["", "## Fit time against n and D (friedman1, fixed epochs, seed 0)", ""]
-        lines += markdown(scaling_table(scaling)) + [""] + plots[-1:]
-    path = out / f"summary_{suite}.md"
+        lines += markdown(scaling_table(scaling)) + [""] + plots.get("scaling", [])
+    path = out / f"summary_{name}.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _context(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _realmlp_epochs(context: dict):
+    return context.get("competitor_params", {}).get(REALMLP, {}).get("n_epochs", "256")
+
+
+def _epoch_cap_section(suite: str, out: Path, frame: pd.DataFrame, context: dict) -> list[str]:
+    """RealMLP-TD capped against the run tagged :data:`UNCAPPED_TAG`, if there is one."""
+    uncapped_name = output_name(suite, UNCAPPED_TAG)
+    uncapped = _read(out / f"suite_{uncapped_name}.csv")
+    if uncapped is None:
+        return []
+    uncapped_context = _context(out / f"context_{uncapped_name}.json")
+    capped_epochs, uncapped_epochs = _realmlp_epochs(context), _realmlp_epochs(uncapped_context)
+    command = uncapped_context.get("command", f"a run tagged {UNCAPPED_TAG}")
+    lines = ["", f"## RealMLP-TD: {capped_epochs} epochs against {uncapped_epochs}", "",
+             f"The suite caps RealMLP-TD's epochs; `{command}` measured it at "
+             f"{uncapped_epochs} epochs on these sets (score: mean ± std over seeds; fit "
+             "seconds on this machine at the time of each run).", ""]
+    return lines + markdown(epoch_cap_table(frame, uncapped, capped_epochs, uncapped_epochs))
 
 
 def _accuracy_section(frame: pd.DataFrame) -> list[str]:
@@ -388,8 +661,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="quick")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--tag", default="", help="the tag of the run to render")
     args = parser.parse_args(argv)
-    print(f"written: {write_report(args.suite, args.out)}")
+    print(f"written: {write_report(args.suite, args.out, args.tag)}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
     python -m benchmarks.run --suite quick            # a few minutes on 2 cores
     python -m benchmarks.run --suite full             # adds 20 000 and 200 000 rows
     python -m benchmarks.run --suite quick --only iris diabetes --seeds 1 --parts accuracy
+    python -m benchmarks.run --suite real             # 24 real tables, formula stability
+    python -m benchmarks.run --suite real --models TaskNeuron-TD LightGBM --only Wages Car \
+        --params max_iter=50 alpha=1e-3 --tag short   # an ablation, in *_real_short.*
 
 Writes, in ``--out`` (default ``benchmarks/results``):
 
@@ -10,18 +13,27 @@ Writes, in ``--out`` (default ``benchmarks/results``):
   fit / discovery / predict times, peak memory, parameter count, formula);
 - ``speed_<suite>.csv`` — the speed targets' fixed-epoch fits and predict throughput;
 - ``scaling_<suite>.csv`` — fit time against n and against D;
+- ``stability_<suite>.csv`` — the formula discovered with 5 ``random_state`` values
+  on the seed-0 training split of every data set (the ``real`` suite's default);
 - ``summary_<suite>.md`` and PNG plots (see :mod:`benchmarks.report`).
+
+With ``--tag NAME`` every file is called ``<kind>_<suite>_NAME.<ext>`` instead, so
+an ablation (``--params key=value ...``, our estimators' parameters) does not
+overwrite the default run.
 
 Every competitor sees the same split (``train_test_split(test_size=0.25,
 random_state=seed)``, stratified for classification) and runs with the same
 thread limit (``--threads``, default 2: BLAS, OpenMP, torch and LightGBM's
 ``n_jobs``), because the speed targets are stated for 2 cores and each
-library should use them as it sees fit.
+library should use them as it sees fit. In the ``real`` suite every model
+gets the raw pandas table and keeps its own defaults and preprocessing
+(:data:`~benchmarks.competitors.TABULAR_COMPETITORS`).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import json
 import math
@@ -39,10 +51,11 @@ from benchmarks import report
 from benchmarks.competitors import available, describe, shared_network_params
 from benchmarks.datasets import CLASSIFICATION, REGRESSION, scaling_data
 from benchmarks.measure import PeakMemory, scores, thread_limits, timed, timed_settled
-from benchmarks.suites import ALL_MODELS, SUITES, Suite, fixed_epochs, get_suite
+from benchmarks.real_datasets import example_table
+from benchmarks.suites import (ALL_MODELS, PARTS, REAL_MODELS, SUITES, Suite, fixed_epochs,
+                               get_suite)
 
 RESULTS = Path(__file__).parent / "results"
-PARTS = ("accuracy", "speed", "scaling")
 
 
 # ------------------------------------------------------------------- accuracy
@@ -63,13 +76,13 @@ def measure_fit(competitor, task, seed, network_params, n_jobs, X_train, y_train
 
 def accuracy_rows(suite: Suite, competitors, n_jobs: int, log=print):
     """Yield one result row per data set × seed × competitor."""
-    network_params = shared_network_params(suite.network_overrides)
     for dataset in suite.datasets:
         for seed in suite.seeds:
             X_train, X_test, y_train, y_test = split(dataset, seed, suite.test_size)
             for competitor in competitors:
-                model, costs = measure_fit(competitor, dataset.task, seed, network_params,
-                                           n_jobs, X_train, y_train)
+                model, costs = measure_fit(competitor, dataset.task, seed,
+                                           suite.params_for(competitor), n_jobs, X_train,
+                                           y_train)
                 _, predict_s = timed(model.predict, X_test)
                 row = {
                     "suite": suite.name, "dataset": dataset.name, "family": dataset.family,
@@ -172,6 +185,39 @@ def scaling_rows(settings, competitors, n_jobs: int, log=print):
             yield row
 
 
+# ------------------------------------------------------------------ stability
+#: The ``random_state`` values of the formula-stability part.
+STABILITY_SEEDS = (0, 1, 2, 3, 4)
+#: The competitors whose formula is discovered (the stability part runs those chosen).
+DISCOVERY_MODELS = ("TaskNeuron-TD", "TaskNeuron-SR")
+
+
+def stability_rows(suite: Suite, competitors, n_jobs: int, log=print):
+    """The formula each discovery competitor finds with each of :data:`STABILITY_SEEDS`.
+
+    Discovery runs as users get it: the competitor's own factory (the same
+    preprocessing, our estimator's defaults and the suite's ``--params``) fits
+    the seed-0 training split with ``max_iter=1`` — the formula is discovered
+    before training starts — and its ``formula_`` is read.
+    """
+    chosen = [c for c in competitors if c.name in DISCOVERY_MODELS]
+    for dataset in suite.datasets:
+        X_train, _, y_train, _ = split(dataset, 0, suite.test_size)
+        for competitor in chosen:
+            params = {**suite.params_for(competitor), "max_iter": 1}
+            for random_state in STABILITY_SEEDS:
+                model, seconds = timed(
+                    competitor.build(dataset.task, random_state, params, n_jobs).fit,
+                    X_train, y_train)
+                info = describe(model)
+                log(f"{dataset.name:>22} stability {competitor.name:>14} random_state "
+                    f"{random_state}: {info['formula']}")
+                yield {"suite": suite.name, "dataset": dataset.name, "task": dataset.task,
+                       "model": competitor.name, "random_state": random_state,
+                       "formula": info["formula"], "discovery_s": info["discovery_s"],
+                       "fit_s": seconds}
+
+
 # ------------------------------------------------------------------------ run
 #: The columns of each CSV, in order.
 COLUMNS = {
@@ -182,6 +228,8 @@ COLUMNS = {
               "repeats", "discovery_s", "n_params", "n_iter", "formula"),
     "scaling": ("axis", "n_samples", "n_features", "model", "epochs", "fit_s", "discovery_s",
                 "peak_mem_mb", "formula"),
+    "stability": ("suite", "dataset", "task", "model", "random_state", "formula", "discovery_s",
+                  "fit_s"),
 }
 
 
@@ -205,45 +253,62 @@ def _cell(value):
     return value
 
 
-def warm_up(competitors, n_jobs: int) -> None:
-    """Fit every competitor once on tiny data so imports and first calls are not timed."""
-    X, y = scaling_data(300, 5)
+def warm_up(suite: Suite, competitors, n_jobs: int) -> None:
+    """Fit every competitor once on tiny data so imports and first calls are not timed.
+
+    Networks with a ``max_iter`` train for 2 epochs. A tabular suite's
+    competitors warm up on a small table with a category, a boolean and
+    missing values, so their encoders' first calls run too.
+    """
+    X, y = example_table(300) if suite.tabular else scaling_data(300, 5)
     labels = (y > np.median(y)).astype(int)
     for competitor in competitors:
+        params = suite.params_for(competitor)
+        if competitor.ours or "max_iter" in params:
+            params = {**params, "max_iter": 2}
         for task, target in ((REGRESSION, y), (CLASSIFICATION, labels)):
-            timed(competitor.build(task, 0, shared_network_params({"max_iter": 2}), n_jobs).fit,
-                  X, target)
+            timed(competitor.build(task, 0, params, n_jobs).fit, X, target)
 
 
-def run(suite: Suite, out: Path = RESULTS, parts=PARTS, threads: int = 2, note: str = "",
-        log=print, command: str | None = None) -> Path:
-    """Run ``parts`` of ``suite``; write the CSVs, the summary and the plots; return the summary."""
+def run(suite: Suite, out: Path = RESULTS, parts=None, threads: int = 2, note: str = "",
+        log=print, command: str | None = None, tag: str = "") -> Path:
+    """Run ``parts`` of ``suite`` (default: its own); write the CSVs, summary and plots.
+
+    Returns the summary's path. ``tag`` labels every file written
+    (``suite_<suite>_<tag>.csv``, ...), so that an ablation keeps the default
+    run's files.
+    """
+    parts = suite.parts if parts is None else parts
+    name = report.output_name(suite.name, tag)
     started, load_before = time.perf_counter(), _load_average()
     if load_before > (os.cpu_count() or 1) - 0.5:
         worst = (f", most of all those of {threads}-thread BLAS/OpenMP code (sklearn's MLP, "
                  "LightGBM)" if threads > 1 else "")
         print(f"note: the machine is busy (load average {load_before:.1f} on {os.cpu_count()} "
               f"CPUs): timings will be polluted{worst}; accuracy is unaffected.", flush=True)
-    competitors = available(suite.models)
+    competitors = available(suite.models, suite.registry)
     with thread_limits(threads):
-        warm_up(competitors, threads)
+        warm_up(suite, competitors, threads)
         if "accuracy" in parts:
             write_csv(accuracy_rows(suite, competitors, threads, log),
-                      out / f"suite_{suite.name}.csv", COLUMNS["suite"])
+                      out / f"suite_{name}.csv", COLUMNS["suite"])
         if "speed" in parts and suite.speed is not None:
             write_csv(speed_rows(suite.speed, competitors_for_speed(competitors), threads, log),
-                      out / f"speed_{suite.name}.csv", COLUMNS["speed"])
+                      out / f"speed_{name}.csv", COLUMNS["speed"])
         if "scaling" in parts and suite.scaling is not None:
             write_csv(scaling_rows(suite.scaling, competitors, threads, log),
-                      out / f"scaling_{suite.name}.csv", COLUMNS["scaling"])
+                      out / f"scaling_{name}.csv", COLUMNS["scaling"])
+        if "stability" in parts and any(c.name in DISCOVERY_MODELS for c in competitors):
+            write_csv(stability_rows(suite, competitors, threads, log),
+                      out / f"stability_{name}.csv", COLUMNS["stability"])
     context = run_context(suite, parts, threads, note, time.perf_counter() - started, command)
     context["load_average"] = [round(load_before, 1), round(_load_average(), 1)]
-    path = out / f"context_{suite.name}.json"
+    path = out / f"context_{name}.json"
     earlier = json.loads(path.read_text()).get("taken", {}) if path.exists() else {}
     context["taken"] = {**earlier, **dict.fromkeys(
         [p for p in PARTS if p in parts], context["date_utc"])}  # CSVs of earlier runs stay
     path.write_text(json.dumps(context, indent=1) + "\n")
-    return report.write_report(suite.name, out)
+    return report.write_report(suite.name, out, tag)
 
 
 def competitors_for_speed(competitors):
@@ -270,8 +335,13 @@ def run_context(suite: Suite, parts, threads: int, note: str, seconds: float,
         "cpus": os.cpu_count(),
         "machine": f"{platform.machine()} {platform.system()}",
         "versions": _versions(),
-        "network_params": {k: str(v) for k, v in
-                           shared_network_params(suite.network_overrides).items()},
+        "network_params": ({} if suite.tabular else
+                           {k: str(v) for k, v in
+                            shared_network_params(suite.network_overrides).items()}),
+        "estimator_params": {k: str(v) for k, v in suite.estimator_params.items()},
+        "competitor_params": {name: {k: str(v) for k, v in params.items()}
+                              for name, params in suite.competitor_params.items()},
+        "tabular": suite.tabular,
         "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "run_minutes": round(seconds / 60, 1),
         "note": note,
@@ -295,22 +365,65 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
-def main(argv=None, default_parts=PARTS, module: str = "benchmarks.run") -> Path:
+def parse_params(pairs) -> dict:
+    """``["max_iter=50", "alpha=1e-3"]`` as ``{"max_iter": 50, "alpha": 0.001}``.
+
+    Each value must be a Python literal (a number, a quoted string, a tuple,
+    ``None``, ...): it is read with :func:`ast.literal_eval`, never evaluated
+    as code.
+
+    Raises
+    ------
+    ValueError
+        For an item without ``=`` or with an empty key, or a value that is not
+        a literal (``__import__('os')``, ``1 + 1``, an unquoted word).
+    """
+    params = {}
+    for pair in pairs or ():
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--params takes key=value items; got {pair!r}")
+        try:
+            params[key.strip()] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise ValueError(f"--params {pair!r}: the value is not a Python literal (quote "
+                             "a string: \"activation='tanh'\")") from None
+    return params
+
+
+def main(argv=None, default_parts=None, module: str = "benchmarks.run") -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", choices=sorted(SUITES), default="quick")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--seeds", type=int, help="number of seeds (0..N-1); default 3")
     parser.add_argument("--only", nargs="+", help="data set names or families to run")
-    parser.add_argument("--models", nargs="+", choices=ALL_MODELS, help="competitors to run")
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(default_parts))
+    parser.add_argument("--models", nargs="+", choices=sorted(set(ALL_MODELS + REAL_MODELS)),
+                        help="competitors to run")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=default_parts,
+                        help="default: the suite's own (real: accuracy stability)")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads for BLAS, OpenMP, torch and LightGBM (default 2)")
+    parser.add_argument("--params", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="extra parameters of our estimators (TaskNeuron-*, LinearNeuron), "
+                             "as Python literals, e.g. max_iter=50 alpha=1e-3")
+    parser.add_argument("--realmlp-epochs", type=int, metavar="N",
+                        help="RealMLP-TD's epochs in the real suite (default: the suite's cap; "
+                             "256 is RealMLP's own default)")
+    parser.add_argument("--tag", default="",
+                        help="label of the output files (suite_<suite>_TAG.csv, ...), e.g. for "
+                             "an ablation")
     parser.add_argument("--note", default="", help="a line for the summary, e.g. the machine")
     args = parser.parse_args(argv)
-    suite = get_suite(args.suite, seeds=args.seeds, only=args.only, models=args.models)
+    try:
+        params = parse_params(args.params)
+    except ValueError as error:
+        parser.error(str(error))
+    suite = get_suite(args.suite, seeds=args.seeds, only=args.only, models=args.models,
+                      params=params, realmlp_epochs=args.realmlp_epochs)
     command = f"python -m {module} " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
-    summary = run(suite, args.out, args.parts, args.threads, args.note, command=command.strip())
+    summary = run(suite, args.out, args.parts, args.threads, args.note, command=command.strip(),
+                  tag=args.tag)
     print(f"\nwritten: {summary}")
     return summary
 

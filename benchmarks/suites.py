@@ -4,16 +4,32 @@
 sets and the generated ones at a few thousand rows. ``full`` adds the generated
 data sets at 20 000 rows and friedman1 at 200 000 (one 200 000-row data set
 keeps the run under 45 minutes on 2 cores), and scales the fit-time curves up
-to 200 000 rows and 500 features.
+to 200 000 rows and 500 features. ``real`` is 24 real tables (raw pandas
+frames with text columns and missing values, :mod:`benchmarks.real_datasets`)
+against gradient boosting and RealMLP-TD, each model at its own defaults, and
+the stability of the discovered formula across seeds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from benchmarks.competitors import (COMPETITORS, TABULAR_COMPETITORS, Competitor,
+                                    shared_network_params)
 from benchmarks.datasets import BUNDLED, Dataset, dataset
+from benchmarks.real_datasets import REAL_DATASETS, RealDataset
 
-ALL_MODELS = ("TaskNeuron-TD", "TaskNeuron-SR", "LinearNeuron", "sklearn-MLP", "LightGBM")
+ALL_MODELS = tuple(COMPETITORS)
+REAL_MODELS = tuple(TABULAR_COMPETITORS)
+#: The parts a run can measure; each suite runs its ``parts`` unless told otherwise.
+PARTS = ("accuracy", "speed", "scaling", "stability")
+
+#: RealMLP-TD's epochs in the real suite (its default: 256). On 2 CPU threads a training
+#: step (batch 256) took 0.016–0.3 s here depending on the machine's load; at 32 epochs its
+#: 72 fits took 46 of the first full run's 69 minutes (load average 3–5 on 2 cores), so its
+#: default would take several hours. ``--realmlp-epochs 256`` runs the default; the summary
+#: compares the two on a few small sets.
+REALMLP_EPOCHS = 32
 
 
 def fixed_epochs(epochs: int) -> dict:
@@ -58,16 +74,41 @@ class ScalingSettings:
 
 @dataclass(frozen=True)
 class Suite:
-    """Everything one benchmark run measures."""
+    """Everything one benchmark run measures.
+
+    A ``tabular`` suite's data sets are raw tables and its competitors those
+    of :data:`~benchmarks.competitors.TABULAR_COMPETITORS`, each at its own
+    defaults; the others share our network settings on numeric arrays.
+    ``estimator_params`` go to our estimators only (ablations, ``--params``);
+    ``competitor_params`` to the named competitor (RealMLP-TD's epoch cap).
+    """
 
     name: str
-    datasets: tuple[Dataset, ...]
+    datasets: tuple[Dataset | RealDataset, ...]
     seeds: tuple[int, ...] = (0, 1, 2)
     models: tuple[str, ...] = ALL_MODELS
     network_overrides: dict = field(default_factory=dict)  # on top of our defaults
     speed: SpeedSettings | None = SpeedSettings()
     scaling: ScalingSettings | None = ScalingSettings()
     test_size: float = 0.25
+    tabular: bool = False
+    parts: tuple[str, ...] = ("accuracy", "speed", "scaling")
+    estimator_params: dict = field(default_factory=dict)
+    competitor_params: dict = field(default_factory=dict)  # name -> that model's parameters
+
+    @property
+    def registry(self) -> dict[str, Competitor]:
+        """The competitors this suite chooses its ``models`` from."""
+        return TABULAR_COMPETITORS if self.tabular else COMPETITORS
+
+    def params_for(self, competitor: Competitor) -> dict:
+        """What ``competitor.build`` gets: shared network settings, then ours' extra params.
+
+        In a tabular suite nothing is shared: every model keeps its defaults.
+        """
+        shared = {} if self.tabular else shared_network_params(self.network_overrides)
+        own = self.competitor_params.get(competitor.name, {})
+        return {**shared, **(self.estimator_params if competitor.ours else {}), **own}
 
 
 _QUICK_GENERATED = [("friedman1", 2_000), ("friedman2", 2_000), ("friedman3", 2_000),
@@ -91,13 +132,21 @@ SUITES = {
             sample_sizes=(1_000, 3_000, 10_000, 30_000, 100_000, 200_000),
             feature_counts=(10, 30, 100, 300, 500), base_samples=10_000, epochs=10),
     ),
+    "real": Suite("real", REAL_DATASETS, models=REAL_MODELS, speed=None, scaling=None,
+                  tabular=True, parts=("accuracy", "stability"),
+                  competitor_params={"RealMLP-TD": {"n_epochs": REALMLP_EPOCHS}}),
 }
 
 
 def get_suite(name: str, *, seeds: int | None = None, only: list[str] | None = None,
-              models: list[str] | None = None) -> Suite:
-    """The named suite, optionally with fewer seeds, data sets or models."""
-    suite = SUITES[name]
+              models: list[str] | None = None, params: dict | None = None,
+              realmlp_epochs: int | None = None) -> Suite:
+    """The named suite, optionally with fewer seeds, data sets or models, our ``params``
+    (for ablations) or another epoch count for RealMLP-TD."""
+    suite = replace(SUITES[name], estimator_params=dict(params or {}))
+    if realmlp_epochs is not None:
+        suite = replace(suite, competitor_params={**suite.competitor_params,
+                                                  "RealMLP-TD": {"n_epochs": realmlp_epochs}})
     if seeds is not None:
         suite = replace(suite, seeds=tuple(range(seeds)))
     if only:
@@ -106,8 +155,9 @@ def get_suite(name: str, *, seeds: int | None = None, only: list[str] | None = N
             raise ValueError(f"--only {only} matches none of {[d.name for d in suite.datasets]}")
         suite = replace(suite, datasets=chosen)
     if models:
-        unknown = set(models) - set(ALL_MODELS)
+        unknown = set(models) - set(suite.registry)
         if unknown:
-            raise ValueError(f"unknown models {sorted(unknown)}; choose from {ALL_MODELS}")
+            raise ValueError(f"unknown models {sorted(unknown)} in suite {name!r}; choose from "
+                             f"{tuple(suite.registry)}")
         suite = replace(suite, models=tuple(models))
     return suite

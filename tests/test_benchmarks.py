@@ -4,16 +4,17 @@ import csv
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
-pytest.importorskip("pandas")
+pd = pytest.importorskip("pandas")
 
 from benchmarks import measure, report  # noqa: E402
 from benchmarks.competitors import COMPETITORS, final_estimator, shared_network_params  # noqa: E402
 from benchmarks.datasets import FAMILIES, dataset  # noqa: E402
-from benchmarks.run import main, run  # noqa: E402
+from benchmarks.run import COLUMNS, main, run  # noqa: E402
 from benchmarks.suites import (  # noqa: E402
-    SUITES, ScalingSettings, SpeedSettings, fixed_epochs, get_suite)
+    REALMLP_EPOCHS, SUITES, ScalingSettings, SpeedSettings, fixed_epochs, get_suite)
 
 TINY = replace(
     get_suite("quick", seeds=1, only=["iris", "diabetes"],
@@ -159,3 +160,210 @@ def test_compile_probe_times_the_training_gradients_and_weighs_saving_against_co
     assert verdict({**figures, "compile_cold": 13.0}).endswith("does not pay there.")
     assert verdict({**figures, "compile_warm": 0.5, "compile_cold": 13.0}).endswith(
         "pays there once the cache is warm.")
+
+
+# ------------------------------------------------------------------ real suite
+def test_real_loader_gives_the_documented_tables():
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    from benchmarks.datasets import CLASSIFICATION, REGRESSION
+    from benchmarks.real_datasets import REAL_DATASETS
+
+    kinds, with_categories, with_missing = [], 0, 0
+    for data in REAL_DATASETS:
+        X, y = data.load()
+        assert X.shape == (data.n_samples, data.n_features), data.name
+        assert 500 <= len(X) <= 50_000 and len(y) == len(X), data.name
+        assert data.target not in X and not set(data.drop) & set(X.columns), data.name
+        assert y.notna().all(), data.name
+        categories = [c for c in X if str(X[c].dtype) == "category"]
+        assert set(data.codes) <= set(categories), data.name
+        for column in set(X.columns) - set(categories):  # no text left outside categories
+            assert is_numeric_dtype(X[column]) or is_bool_dtype(X[column]), (data.name, column)
+        with_categories += bool(categories)
+        with_missing += bool(X.isna().any().any())
+        if data.task == REGRESSION:
+            assert y.dtype == float, data.name
+            kinds.append(REGRESSION)
+        else:
+            assert y.nunique() >= 2, data.name
+            kinds.append("binary" if y.nunique() == 2 else "multiclass")
+            assert data.task == CLASSIFICATION
+    assert len(REAL_DATASETS) >= 20 and len({d.name for d in REAL_DATASETS}) == len(kinds)
+    assert kinds.count(REGRESSION) >= 10 and kinds.count("binary") >= 5
+    assert kinds.count("multiclass") >= 4
+    assert with_categories >= 10 and with_missing >= 5
+
+    # The labels are the column as it ships; leaky and id columns are gone; loading repeats.
+    from benchmarks.real_datasets import real_dataset
+
+    fishing, labels = real_dataset("Fishing").load()
+    assert set(labels) == {"beach", "pier", "boat", "charter"}
+    assert "price" not in fishing and "pbeach" in fishing
+    again, labels_again = real_dataset("Fishing").load()
+    pd.testing.assert_frame_equal(fishing, again)
+    pd.testing.assert_series_equal(labels, labels_again)
+    males, _ = real_dataset("Males").load()
+    assert males["residence"].isna().sum() == 1245 and "nr" not in males
+
+
+def test_docs_table_the_real_data_sets_as_they_load():
+    from pathlib import Path
+
+    from benchmarks.real_datasets import describe_table
+
+    rows = report.markdown(describe_table())
+    root = Path(__file__).resolve().parent.parent
+    for page in ("benchmarks/README.md", "docs/benchmarks.md"):
+        text = (root / page).read_text(encoding="utf-8")
+        for row in rows:
+            assert row in text, (page, row)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_tabular_competitors_take_a_raw_table(monkeypatch):
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import Pipeline
+
+    from benchmarks.competitors import TABULAR_COMPETITORS, tabular_input
+    from benchmarks.real_datasets import example_table
+    from skneuron import TaskNeuronRegressor
+    from skneuron.preprocessing import TabularEncoder
+
+    X, y = example_table(120)
+    assert X["size"].isna().any() and X["colour"].isna().any()
+    mlp = TABULAR_COMPETITORS["sklearn-MLP"].build("regression", 0, {}, 1)
+    assert isinstance(mlp, TransformedTargetRegressor)  # a standardised target
+    mlp.fit(X, y)
+    network = final_estimator(mlp)
+    assert network.hidden_layer_sizes == (64, 64) and network.early_stopping
+    # 2 numeric columns + the size's missing indicator + the boolean + 3 colours and "missing"
+    assert mlp.regressor_[0].transform(X).shape[1] == 2 + 1 + 1 + 4
+    assert mlp.score(X, y) > 0.5
+    labels = np.where(y > np.median(y), "high", "low")
+    classifier = TABULAR_COMPETITORS["sklearn-MLP"].build("classification", 0, {}, 1)
+    assert set(classifier.fit(X, labels).predict(X)) == {"high", "low"}
+
+    # Ours: behind TabularEncoder until the estimator reads category dtypes itself.
+    if "categorical_features" not in TaskNeuronRegressor().get_params():
+        encoded = tabular_input(TaskNeuronRegressor())
+        assert isinstance(encoded, Pipeline) and isinstance(encoded[0], TabularEncoder)
+    monkeypatch.setattr(TaskNeuronRegressor, "get_params",
+                        lambda self, deep=True: {"categorical_features": "from_dtype"})
+    native = TaskNeuronRegressor()
+    assert tabular_input(native) is native
+
+
+def test_params_are_python_literals_for_our_estimators_only():
+    from benchmarks.competitors import TABULAR_COMPETITORS
+    from benchmarks.run import parse_params
+
+    assert parse_params(["max_iter=50", "alpha=1e-3", "hidden_layer_sizes=(8, 8)",
+                         "activation='tanh'", "discovery_params=None"]) == {
+        "max_iter": 50, "alpha": 1e-3, "hidden_layer_sizes": (8, 8), "activation": "tanh",
+        "discovery_params": None}
+    for bad in ("alpha=__import__('os').getcwd()", "max_iter=1 + 1", "activation=tanh",
+                "max_iter", "=3", "rank=[i for i in range(3)]"):
+        with pytest.raises(ValueError):
+            parse_params([bad])
+    with pytest.raises(SystemExit):
+        main(["--suite", "real", "--params", "alpha=exec('1')"])
+    suite = get_suite("real", params={"max_iter": 7})
+    registry = TABULAR_COMPETITORS
+    assert suite.params_for(registry["TaskNeuron-TD"]) == {"max_iter": 7}
+    assert suite.params_for(registry["LinearNeuron"]) == {"max_iter": 7}
+    for rival in ("LightGBM", "sklearn-MLP", "HistGradientBoosting"):
+        assert suite.params_for(registry[rival]) == {}
+    assert suite.params_for(registry["RealMLP-TD"]) == {"n_epochs": REALMLP_EPOCHS}
+    uncapped = get_suite("real", realmlp_epochs=256)
+    assert uncapped.params_for(registry["RealMLP-TD"]) == {"n_epochs": 256}
+    quick = get_suite("quick", params={"alpha": 0.1})
+    assert quick.params_for(COMPETITORS["TaskNeuron-SR"])["alpha"] == 0.1
+    assert "alpha" not in quick.params_for(COMPETITORS["sklearn-MLP"])
+    with pytest.raises(ValueError, match="unknown models"):
+        get_suite("quick", models=["RealMLP-TD"])
+
+
+def _real_rows(scores, fits, formulas):
+    """CSV rows of a made-up real run: one per data set × seed × model."""
+    rows = []
+    for dataset, by_model in scores.items():
+        task = "regression" if dataset.startswith("reg") else "classification"
+        metric = "r2" if task == "regression" else "accuracy"
+        for seed, noise in enumerate((-0.001, 0.001)):
+            for model, score in by_model.items():
+                rows.append({**dict.fromkeys(COLUMNS["suite"], np.nan),
+                             "suite": "real", "dataset": dataset, "task": task, "seed": seed,
+                             "n_train": 100, "model": model, metric: score + noise,
+                             "fit_s": fits[model], "predict_s": 0.01,
+                             "predict_rows_per_s": 1000.0, "peak_mem_mb": 1.0,
+                             "formula": formulas.get((dataset, model), "")})
+    return pd.DataFrame(rows)
+
+
+def test_real_summary_computes_the_issue_verdicts_from_the_csvs(tmp_path):
+    TD, LN, MLP, LGBM, REAL = ("TaskNeuron-TD", "LinearNeuron", "sklearn-MLP", "LightGBM",
+                               "RealMLP-TD")
+    scores = {  # mean scores; TD ties LightGBM on reg_b
+        "reg_a": {TD: 0.80, LN: 0.70, MLP: 0.75, LGBM: 0.90, REAL: 0.85},
+        "reg_b": {TD: 0.60, LN: 0.60, MLP: 0.50, LGBM: 0.60, REAL: 0.70},
+        "clf_c": {TD: 0.95, LN: 0.96, MLP: 0.90, LGBM: 0.93, REAL: 0.94},
+        "clf_d": {TD: 0.70, LN: 0.65, MLP: 0.71, LGBM: 0.60, REAL: 0.80},
+    }
+    fits = {TD: 1.0, LN: 0.5, MLP: 2.0, LGBM: 0.4, REAL: 30.0}
+    formulas = {(d, TD): "x + x**2" for d in ("reg_a", "clf_c", "clf_d")}
+    formulas[("reg_b", TD)] = "x"
+    frame = _real_rows(scores, fits, formulas)
+    frame.to_csv(tmp_path / "suite_real.csv", index=False)
+    uncapped = _real_rows({"reg_a": {REAL: 0.88}}, {REAL: 240.0}, {})  # RealMLP at 256 epochs
+    uncapped.to_csv(tmp_path / "suite_real_realmlp256.csv", index=False)
+    stability = pd.DataFrame(
+        [{"dataset": d, "model": TD, "random_state": r,
+          "formula": "x + x**3" if (d, r) == ("clf_d", 4) else "x"}
+         for d in scores for r in range(5)])
+    stability.to_csv(tmp_path / "stability_real.csv", index=False)
+
+    means = report.primary_means(frame)
+    ranks = report.mean_ranks(means)
+    # reg_a: LGBM 1, REAL 2, TD 3, MLP 4, LN 5; reg_b: REAL 1, TD/LN/LGBM 3, MLP 5;
+    # clf_c: LN 1, TD 2, REAL 3, LGBM 4, MLP 5; clf_d: REAL 1, MLP 2, TD 3, LN 4, LGBM 5.
+    assert ranks[TD] == pytest.approx((3 + 3 + 2 + 3) / 4)
+    assert ranks[REAL] == pytest.approx((2 + 1 + 3 + 1) / 4)
+    assert report.nonlinear_datasets(frame) == ["reg_a", "clf_c", "clf_d"]
+
+    text = report.write_report("real", tmp_path).read_text()
+    for line in (
+        f"- {TD} ≥ LightGBM: 3 of 4 data sets (75%; target ≥ 50%) — **met**. Not on: reg_a.",
+        f"- {TD} ≥ RealMLP-TD: 1 of 4 data sets (25%; target ≥ 50%) — **missed**.",
+        f"- {TD} ≥ sklearn-MLP: 3 of 4 data sets (75%; target ≥ 90%) — **missed**. "
+        "Not on: clf_d.",
+        f"- {TD}'s mean rank best of all competitors: 2.75 (best: RealMLP-TD 1.75) — "
+        "**missed**.",
+        "- Median fit time ≤ 1/20 of RealMLP-TD's: 0.0333× (1.00 s vs 30.00 s) — **met**.",
+        "- Median fit time ≤ 3× LightGBM's: 2.5× (1.00 s vs 0.40 s) — **met**.",
+        f"- {TD} ≥ linear neurons on the data sets where its formula is not `x`: 2 of 3 data "
+        "sets (67%; target ≥ 80%) — **missed**. Not on: clf_c.",
+        f"- {TD}'s formula identical over 5 random states: 3 of 4 data sets (75%; target "
+        "≥ 95%) — **missed**. Not on: clf_d.",
+        "| RealMLP-TD | 1.75 | 1 of 4 | 30.00 | 0.010 |",
+        "| clf_d | **differs**: `x` (4), `x + x**3` (1) |",
+        "## RealMLP-TD: 256 epochs against 256",  # no context: both read as the default
+        "| reg_a | 0.8500 ± 0.0014 | 30.0 | 0.8800 ± 0.0014 | 240.0 |",
+    ):
+        assert line in text, line
+
+
+def test_real_suite_command_line_writes_tagged_files(tmp_path):
+    path = main(["--suite", "real", "--only", "titanic", "--seeds", "1", "--models",
+                 "TaskNeuron-TD", "LightGBM", "--params", "max_iter=2", "hidden_layer_sizes=(4,)",
+                 "--tag", "tiny", "--threads", "1", "--out", str(tmp_path)])
+    assert path == tmp_path / "summary_real_tiny.md"
+    rows = _rows(tmp_path / "suite_real_tiny.csv")
+    assert {r["model"] for r in rows} == {"TaskNeuron-TD", "LightGBM"} and len(rows) == 2
+    assert {r["n_iter"] for r in rows if r["model"] == "TaskNeuron-TD"} == {"2"}
+    stability = _rows(tmp_path / "stability_real_tiny.csv")
+    assert [r["random_state"] for r in stability] == ["0", "1", "2", "3", "4"]
+    assert not (tmp_path / "suite_real.csv").exists()
+    text = path.read_text()
+    assert "'max_iter': '2'" in text and "## Formula stability" in text
+    assert "TaskNeuron-TD ≥ LightGBM: " in text
