@@ -26,6 +26,10 @@ from sklearn.utils.validation import check_array
 
 __all__ = ["categorical_mask", "code_matrix", "learn_categories"]
 
+#: Text longer than this is not kept as a category (it encodes as unseen): a
+#: category is a label, and the model file keeps every category it learned.
+MAX_CATEGORY_LENGTH = 1000
+
 
 def as_frame(X):
     """``X`` as a pandas DataFrame if it is a data frame of any library, else None.
@@ -160,9 +164,10 @@ def _holds_numbers(column) -> bool:
 def learn_categories(table, mask: np.ndarray) -> list:
     """The sorted categories seen in each categorical column (None for the others).
 
-    Missing values (None, NaN, pandas' NA) are not categories. Categories are
-    sorted; values of different types (numbers and text) are sorted by type
-    name first.
+    Missing values (None, NaN, pandas' NA) are not categories, nor is text of
+    more than :data:`MAX_CATEGORY_LENGTH` characters. Categories are sorted;
+    values of different types (numbers and text) are sorted by type name
+    first.
 
     Examples
     --------
@@ -178,7 +183,9 @@ def learn_categories(table, mask: np.ndarray) -> list:
         if not categorical:
             categories.append(None)
             continue
-        values = [_plain(v) for v in pd.unique(_frame(table).iloc[:, j].dropna().to_numpy(dtype=object))]
+        column = _frame(table).iloc[:, j].dropna().to_numpy(dtype=object)
+        values = [_plain(v) for v in pd.unique(column)
+                  if not (isinstance(v, str) and len(v) > MAX_CATEGORY_LENGTH)]
         key = None if _one_type(values) else (lambda v: (type(v).__name__, v))
         categories.append(np.array(sorted(values, key=key), dtype=object))
     return categories

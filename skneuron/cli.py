@@ -283,10 +283,9 @@ def run_fit(args, out=None) -> dict:
     from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import KFold, StratifiedKFold
-    from sklearn.pipeline import Pipeline
 
+    from skneuron._tabular import as_table, categorical_mask
     from skneuron.persistence import save
-    from skneuron.preprocessing import TabularEncoder
 
     out = out or sys.stdout
     check_output_path(args.out)
@@ -304,13 +303,12 @@ def run_fit(args, out=None) -> dict:
     y = y.to_numpy() if task == "classification" else y.astype(float).to_numpy()
     cls = _estimator_class(task)
     params = {"random_state": args.seed, **parse_params(args.param or [], cls)}
-    model = Pipeline([("encode", TabularEncoder()), ("model", cls(**params))])
-    max_iter = model[-1].max_iter
-
-    encoder = TabularEncoder().fit(X)
-    categorical = list(encoder.categories_)
+    # The estimator reads the table itself: text columns as categories, gaps as missing.
+    model = cls(**params)
+    max_iter = model.max_iter
+    n_categorical = int(categorical_mask(as_table(X), model.categorical_features).sum())
     print(f"{args.data}: {len(X)} rows, {X.shape[1]} columns"
-          + (f" ({len(categorical)} categorical, one-hot encoded)" if categorical else ""), file=out)
+          + (f" ({n_categorical} categorical)" if n_categorical else ""), file=out)
     if task == "classification":
         print(f"task: classification of {args.target!r} ({len(np.unique(y))} classes)", file=out)
     else:
@@ -344,7 +342,7 @@ def run_fit(args, out=None) -> dict:
         seconds = time.perf_counter() - start
     _stop_if_interrupted()  # a model whose training Ctrl-C cut short is not saved
 
-    estimator = model[-1]
+    estimator = model
     print(f"formula: {estimator.formula_}", file=out)
     print(f"  terms: {', '.join(estimator.formula_.terms)}", file=out)
     print(f"fitted in {seconds:.1f} s ({estimator.n_iter_} epochs)", file=out)
