@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import math
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -69,16 +68,6 @@ DEFAULT_CANDIDATE_FREQUENCIES = 8
 
 #: How numeric input columns are scaled (see :func:`skneuron._tabular.input_encoding`).
 INPUT_SCALING = "standard"
-
-_SCHEDULES = {
-    None: None,
-    "cosine": lambda t: 0.5 * (1.0 + math.cos(math.pi * t)),
-    "linear": lambda t: 1.0 - t,
-    "coslog4": lambda t: 0.5 * (1.0 - math.cos(2 * math.pi * math.log2(1 + 15 * t))),
-}
-# Exploration switches (temporary).
-_RECIPE = {"betas": (0.9, 0.999), "schedule": None, "label_smoothing": 0.0,
-           "val_metric": "logloss"}
 
 #: Rows per forward pass in predict on the CPU, so inference memory stays bounded.
 PREDICT_CHUNK_ROWS = 65_536
@@ -494,8 +483,6 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             callbacks=[print_progress] if self.verbose else [],
             num_threads=_training_threads(batch_size, self.network_.body),
             compile=self.compile,
-            betas=_RECIPE["betas"],
-            lr_schedule=_SCHEDULES[_RECIPE["schedule"]],
             fault_advice=f"Lower learning_rate_init (now {self.learning_rate_init:g}) or use a "
                          "smaller max_order (fewer high powers in the formula).",
         )
@@ -1004,7 +991,9 @@ warm_start, device, compile
     formula_, discovery_, network_, device_, n_features_in_, feature_names_in_, \
 is_categorical_, categories_, n_iter_, loss_curve_, best_loss_, do_early_stopping_, \
 validation_scores_, best_validation_score_
-        As in :class:`TaskNeuronRegressor`.
+        As in :class:`TaskNeuronRegressor`, except that ``validation_scores_`` and
+        ``best_validation_score_`` are the held-out mean log-likelihood (minus the
+        log-loss, higher is better) rather than R².
 
     See Also
     --------
@@ -1064,40 +1053,26 @@ validation_scores_, best_validation_score_
 
     def _loss_and_gradient(self, outputs, targets):
         # With several members, outputs are (members, batch, ·) and targets (batch, ·).
-        network = getattr(self, "network_", None)
-        smoothing = _RECIPE["label_smoothing"] if network is not None and network.body.training \
-            else 0.0
         if outputs.shape[-1] == 1:  # binary: log-loss of the logit; gradient σ(logit) − target
-            if smoothing:
-                targets = targets * (1 - smoothing) + smoothing / 2
             losses = F.binary_cross_entropy_with_logits(outputs, targets.expand_as(outputs),
                                                         reduction="none")
             return losses.squeeze(-1), torch.sigmoid(outputs).sub_(targets)
         index = targets.unsqueeze(-1).expand(*outputs.shape[:-1], 1)
         log_probabilities = F.log_softmax(outputs, dim=-1)
-        if smoothing:
-            soft = torch.full_like(outputs, smoothing / outputs.shape[-1])
-            soft.scatter_add_(-1, index, torch.full_like(outputs[..., :1], 1 - smoothing))
-            losses = -(soft * log_probabilities).sum(-1)
-            return losses, log_probabilities.exp().sub_(soft)
         # multiclass: cross-entropy of the logits; gradient softmax − one-hot
         losses = log_probabilities.gather(-1, index).squeeze(-1).neg_()
         gradients = log_probabilities.exp()
         return losses, gradients.scatter_add_(-1, index, _minus_ones(gradients))
 
     def _validation_score(self, outputs, targets, weights=None):
-        """Accuracy; one per member when ``weights`` weigh the rows per member."""
-        if _RECIPE.get("val_metric") == "logloss":
-            if outputs.shape[-1] == 1:
-                per_row = -F.binary_cross_entropy_with_logits(
-                    outputs, targets.expand_as(outputs), reduction="none").squeeze(-1)
-            else:
-                index = targets.unsqueeze(-1).expand(*outputs.shape[:-1], 1)
-                per_row = F.log_softmax(outputs, dim=-1).gather(-1, index).squeeze(-1)
-        elif outputs.shape[-1] == 1:
-            per_row = ((outputs > 0).to(targets.dtype) == targets).squeeze(-1).float()
+        """Mean log-likelihood of the true class (minus the log-loss); one per member when
+        ``weights`` weigh the rows per member."""
+        if outputs.shape[-1] == 1:
+            per_row = -F.binary_cross_entropy_with_logits(
+                outputs, targets.expand_as(outputs), reduction="none").squeeze(-1)
         else:
-            per_row = (outputs.argmax(dim=-1) == targets).float()
+            index = targets.unsqueeze(-1).expand(*outputs.shape[:-1], 1)
+            per_row = F.log_softmax(outputs, dim=-1).gather(-1, index).squeeze(-1)
         if weights is None:
             return per_row.mean()
         return (per_row * weights).sum(-1) / weights.sum(-1)

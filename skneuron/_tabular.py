@@ -282,7 +282,7 @@ def _name(feature_names, j: int) -> str:
 
 #: A categorical column with more categories than this keeps the most frequent ones
 #: as one-hot columns and groups the others into one "other" column.
-MAX_ONEHOT_CATEGORIES = 16
+MAX_ONEHOT_CATEGORIES = 64
 #: Smooth clipping bound of robustly scaled numeric columns (RealMLP's choice).
 SMOOTH_CLIP = 3.0
 
