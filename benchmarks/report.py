@@ -538,6 +538,9 @@ def context_lines(context: dict) -> list[str]:
     if context.get("taken"):
         lines.append("CSVs taken: " + ", ".join(f"{part} {date}"
                                                 for part, date in context["taken"].items()) + ".")
+    for model, date in context.get("reused", {}).items():
+        lines.append(f"{model}'s rows are those of the run of {date} (`--reuse {model}`): "
+                     "its scores do not depend on skneuron, its fit times were measured then.")
     if context.get("note"):
         lines.append(f"**Note:** {context['note']}")
     return lines

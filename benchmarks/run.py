@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import itertools
 import csv
 import json
 import math
@@ -271,15 +272,20 @@ def warm_up(suite: Suite, competitors, n_jobs: int) -> None:
 
 
 def run(suite: Suite, out: Path = RESULTS, parts=None, threads: int = 2, note: str = "",
-        log=print, command: str | None = None, tag: str = "") -> Path:
+        log=print, command: str | None = None, tag: str = "", reuse=()) -> Path:
     """Run ``parts`` of ``suite`` (default: its own); write the CSVs, summary and plots.
 
     Returns the summary's path. ``tag`` labels every file written
     (``suite_<suite>_<tag>.csv``, ...), so that an ablation keeps the default
-    run's files.
+    run's files. The accuracy rows of the models in ``reuse`` are not measured
+    again but kept from the existing ``suite_<suite>_<tag>.csv`` (for a model
+    that does not depend on skneuron's code, such as RealMLP-TD, which takes
+    most of the real suite's time); the context records where they came from.
     """
     parts = suite.parts if parts is None else parts
     name = report.output_name(suite.name, tag)
+    kept_rows, kept_from = _reused_rows(out / f"suite_{name}.csv", out / f"context_{name}.json",
+                                        reuse, suite)
     started, load_before = time.perf_counter(), _load_average()
     if load_before > (os.cpu_count() or 1) - 0.5:
         worst = (f", most of all those of {threads}-thread BLAS/OpenMP code (sklearn's MLP, "
@@ -290,7 +296,8 @@ def run(suite: Suite, out: Path = RESULTS, parts=None, threads: int = 2, note: s
     with thread_limits(threads):
         warm_up(suite, competitors, threads)
         if "accuracy" in parts:
-            write_csv(accuracy_rows(suite, competitors, threads, log),
+            fresh = [c for c in competitors if c.name not in kept_from]
+            write_csv(itertools.chain(accuracy_rows(suite, fresh, threads, log), kept_rows),
                       out / f"suite_{name}.csv", COLUMNS["suite"])
         if "speed" in parts and suite.speed is not None:
             write_csv(speed_rows(suite.speed, competitors_for_speed(competitors), threads, log),
@@ -303,12 +310,33 @@ def run(suite: Suite, out: Path = RESULTS, parts=None, threads: int = 2, note: s
                       out / f"stability_{name}.csv", COLUMNS["stability"])
     context = run_context(suite, parts, threads, note, time.perf_counter() - started, command)
     context["load_average"] = [round(load_before, 1), round(_load_average(), 1)]
+    if kept_from and "accuracy" in parts:
+        context["reused"] = kept_from
     path = out / f"context_{name}.json"
     earlier = json.loads(path.read_text()).get("taken", {}) if path.exists() else {}
     context["taken"] = {**earlier, **dict.fromkeys(
         [p for p in PARTS if p in parts], context["date_utc"])}  # CSVs of earlier runs stay
     path.write_text(json.dumps(context, indent=1) + "\n")
     return report.write_report(suite.name, out, tag)
+
+
+def _reused_rows(csv_path: Path, context_path: Path, models, suite: Suite):
+    """The earlier accuracy rows of ``models`` and, per model, the run they came from."""
+    if not models:
+        return [], {}
+    if not csv_path.exists():
+        raise SystemExit(f"--reuse: no earlier results in {csv_path}")
+    with csv_path.open(newline="") as handle:
+        rows = [row for row in csv.DictReader(handle)
+                if row["model"] in models and row["dataset"] in
+                {dataset.name for dataset in suite.datasets}]
+    missing = set(models) - {row["model"] for row in rows}
+    if missing:
+        raise SystemExit(f"--reuse: {csv_path} has no rows of {', '.join(sorted(missing))}")
+    earlier = json.loads(context_path.read_text()) if context_path.exists() else {}
+    source = earlier.get("reused", {})
+    date = earlier.get("taken", {}).get("accuracy", earlier.get("date_utc", "an earlier run"))
+    return rows, {model: source.get(model, date) for model in models}
 
 
 def competitors_for_speed(competitors):
@@ -412,6 +440,10 @@ def main(argv=None, default_parts=None, module: str = "benchmarks.run") -> Path:
     parser.add_argument("--tag", default="",
                         help="label of the output files (suite_<suite>_TAG.csv, ...), e.g. for "
                              "an ablation")
+    parser.add_argument("--reuse", nargs="+", default=[], metavar="MODEL",
+                        choices=sorted(set(ALL_MODELS + REAL_MODELS)),
+                        help="keep these models' accuracy rows from the existing results "
+                             "instead of measuring them again (e.g. RealMLP-TD)")
     parser.add_argument("--note", default="", help="a line for the summary, e.g. the machine")
     args = parser.parse_args(argv)
     try:
@@ -423,7 +455,7 @@ def main(argv=None, default_parts=None, module: str = "benchmarks.run") -> Path:
     command = f"python -m {module} " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     summary = run(suite, args.out, args.parts, args.threads, args.note, command=command.strip(),
-                  tag=args.tag)
+                  tag=args.tag, reuse=args.reuse)
     print(f"\nwritten: {summary}")
     return summary
 

@@ -367,3 +367,36 @@ def test_real_suite_command_line_writes_tagged_files(tmp_path):
     text = path.read_text()
     assert "'max_iter': '2'" in text and "## Formula stability" in text
     assert "TaskNeuron-TD ≥ LightGBM: " in text
+
+
+def test_reuse_keeps_a_models_rows_and_names_their_run(tmp_path):
+    common = ["--suite", "real", "--only", "titanic", "--seeds", "1", "--parts", "accuracy",
+              "--params", "max_iter=2", "hidden_layer_sizes=(4,)", "--threads", "1",
+              "--out", str(tmp_path)]
+    main(common + ["--models", "TaskNeuron-TD", "LightGBM"])
+    lightgbm = [r for r in _rows(tmp_path / "suite_real.csv") if r["model"] == "LightGBM"]
+    path = main(common + ["--models", "TaskNeuron-TD", "LightGBM", "--reuse", "LightGBM"])
+    rows = _rows(tmp_path / "suite_real.csv")
+    assert [r for r in rows if r["model"] == "LightGBM"] == lightgbm  # not fitted again
+    assert {r["model"] for r in rows} == {"TaskNeuron-TD", "LightGBM"} and len(rows) == 2
+    assert "LightGBM's rows are those of the run of " in path.read_text()
+    with pytest.raises(SystemExit, match="no rows of HistGradientBoosting"):
+        main(common + ["--reuse", "HistGradientBoosting"])
+
+
+def test_ablation_changes_one_setting_per_variant_and_restores_it(tmp_path, monkeypatch):
+    import skneuron._tabular as tabular
+    from benchmarks import ablation
+
+    assert ablation.VARIANTS["defaults"] == ({}, {})
+    with ablation.constants({"skneuron._tabular.MAX_ONEHOT_CATEGORIES": 3}):
+        assert tabular.MAX_ONEHOT_CATEGORIES == 3
+    assert tabular.MAX_ONEHOT_CATEGORIES != 3
+    monkeypatch.setitem(ablation.VARIANTS, "tiny", ({"max_iter": 2, "n_members": 1}, {}))
+    monkeypatch.setitem(ablation.VARIANTS, "defaults", ({"max_iter": 2}, {}))
+    path = ablation.main(["--variants", "defaults", "tiny", "--only", "titanic", "--seeds", "1",
+                          "--threads", "1", "--out", str(tmp_path)])
+    rows = _rows(tmp_path / "ablation_real.csv")
+    assert [(r["variant"], r["n_iter"]) for r in rows] == [("defaults", "2"), ("tiny", "2")]
+    text = path.read_text()
+    assert "| tiny | " in text and "of 1)" in text and "| titanic | " in text

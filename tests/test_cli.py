@@ -25,6 +25,24 @@ def test_demo_prints_formulas_and_a_table_against_the_mlp(capsys, monkeypatch):
     assert out.count("discovered formula: σ(") == 2
     assert "| tiny regression | TaskNeuron | R² " in out
     assert "| tiny classification | sklearn MLP | accuracy " in out
+    assert "| tiny regression | HistGradientBoosting | R² " in out
+
+
+def test_demo_mlp_is_the_fair_one():
+    """Scaled inputs, a standardised target and early stopping, as in the real suite."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    from skneuron.cli import _demo_rivals
+
+    (label, pipeline), _ = _demo_rivals("regression", seed=0)
+    scaler, regressor = (step for _, step in pipeline.steps)
+    assert label == "sklearn MLP" and isinstance(scaler, StandardScaler)
+    assert isinstance(regressor, TransformedTargetRegressor)
+    assert isinstance(regressor.transformer, StandardScaler)
+    assert regressor.regressor.early_stopping and regressor.regressor.hidden_layer_sizes == (64, 64)
+    (_, classifier), _ = _demo_rivals("classification", seed=0)
+    assert classifier.steps[-1][1].early_stopping
 
 
 def test_console_entry_point_runs_as_a_module():

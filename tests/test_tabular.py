@@ -175,12 +175,15 @@ def test_categories_of_mixed_types_sort_and_code_consistently():
 
 
 def test_many_categories_keep_the_most_frequent_and_group_the_rest():
-    codes = np.repeat(np.arange(30.0), np.arange(30, 0, -1))[:, None]  # category 0 most frequent
-    spec = input_encoding(codes, np.array([True]), [np.arange(30)], feature_names=["c"])
+    kept = skneuron._tabular.MAX_ONEHOT_CATEGORIES
+    k = kept + 14
+    codes = np.repeat(np.arange(float(k)), np.arange(k, 0, -1))[:, None]  # 0 most frequent
+    spec = input_encoding(codes, np.array([True]), [np.arange(k)], feature_names=["c"])
     table = spec["tables"][0]
-    assert table.shape == (31, 17)  # 16 kept + "other"; the last row is "unknown"
+    assert table.shape == (k + 1, kept + 1)  # kept + "other"; the last row is "unknown"
     assert spec["names"][-1] == "c=other" and spec["names"][0] == "c=0"
-    assert table[29, 16] == 1.0 and table[30].sum() == 0.0
+    assert table[k - 1, kept] == 1.0 and table[k].sum() == 0.0
+    assert table[kept - 1, kept - 1] == 1.0  # the least frequent kept category
 
 
 def test_robust_scaling_smoothly_clips_outliers():

@@ -1,0 +1,132 @@
+"""Ablation of the default estimator on the real-data suite: one default changed at a time.
+
+``python -m benchmarks.ablation`` fits ``TaskNeuron-TD`` on the real suite's data sets and
+split seeds once per variant in :data:`VARIANTS` — each the defaults with one setting
+changed (an estimator parameter, or a module constant such as the input scaling) — and
+writes ``results/ablation_real.csv`` and ``results/ablation_real.md``: per variant the mean
+score change against the defaults, on how many data sets it is better or worse, and its
+median fit time; per data set the mean scores. The defaults' rows come from
+``results/suite_real.csv`` (the same splits and seeds) unless ``defaults`` is among the
+variants run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks import report
+from benchmarks.run import COLUMNS, RESULTS, accuracy_rows, write_csv
+from benchmarks.suites import get_suite
+from benchmarks.measure import thread_limits
+
+OURS = "TaskNeuron-TD"
+
+#: name -> (estimator parameters, {"module.CONSTANT": value}); each changes the defaults.
+VARIANTS: dict[str, tuple[dict, dict]] = {
+    "defaults": ({}, {}),
+    "n_members=1": ({"n_members": 1}, {}),
+    "periodic=0": ({"periodic": 0}, {}),
+    "n_iter_no_change=10": ({"n_iter_no_change": 10}, {}),
+    "robust scaling": ({}, {"skneuron._estimators.INPUT_SCALING": "robust"}),
+    "one-hot ≤ 16": ({}, {"skneuron._tabular.MAX_ONEHOT_CATEGORIES": 16}),
+    "previous defaults": ({"n_members": 1, "periodic": 0, "n_iter_no_change": 10},
+                          {"skneuron._tabular.MAX_ONEHOT_CATEGORIES": 16}),
+}
+
+
+@contextlib.contextmanager
+def constants(overrides: dict):
+    """Set module constants (``"package.module.NAME": value``) for the block."""
+    saved = []
+    try:
+        for dotted, value in overrides.items():
+            module_name, name = dotted.rsplit(".", 1)
+            module = importlib.import_module(module_name)
+            saved.append((module, name, getattr(module, name)))
+            setattr(module, name, value)
+        yield
+    finally:
+        for module, name, value in reversed(saved):
+            setattr(module, name, value)
+
+
+def variant_rows(variant: str, seeds: int | None, only, threads: int):
+    """Yield the accuracy rows of ``OURS`` under ``variant``, each labelled with it."""
+    params, overrides = VARIANTS[variant]
+    suite = get_suite("real", seeds=seeds, only=only, models=[OURS], params=params)
+    competitors = [suite.registry[OURS]]
+    with constants(overrides):
+        for row in accuracy_rows(suite, competitors, threads,
+                                 log=lambda line: print(f"[{variant}] {line}", flush=True)):
+            yield {**row, "variant": variant}
+
+
+def summary(frame: pd.DataFrame) -> list[str]:
+    """Markdown lines: per variant against the defaults, then the per-data-set means."""
+    frame = frame.assign(score=report._primary_column(frame))
+    means = frame.pivot_table(index="dataset", columns="variant", values="score", aggfunc="mean")
+    order = [v for v in VARIANTS if v in means.columns]
+    means = means[order]
+    task = frame.groupby("dataset")["task"].first()
+    rows = []
+    for variant in order[1:]:
+        change = means[variant] - means["defaults"]
+        rows.append({
+            "variant": variant,
+            "mean change, regression R²": f"{change[task == 'regression'].mean():+.4f}",
+            "mean change, classification accuracy":
+                f"{change[task != 'regression'].mean():+.4f}",
+            "better / worse (of sets)": f"{(change > 0).sum()} / {(change < 0).sum()} "
+                                        f"(of {len(change)})",
+            "median fit s": f"{frame[frame.variant == variant].groupby('dataset')['fit_s'].mean().median():.2f}",
+        })
+    defaults_fit = frame[frame.variant == "defaults"].groupby("dataset")["fit_s"].mean().median()
+    lines = ["# Ablation of the defaults on the real suite", "",
+             f"`{OURS}` at its defaults against variants that each change one setting "
+             "(`python -m benchmarks.ablation`, `benchmarks/ablation.py`); the same "
+             "splits and seeds as the real suite; score = R² (regression) or accuracy "
+             "(classification), mean over seeds. A positive change means the variant "
+             f"scored higher than the defaults. Median fit of the defaults: {defaults_fit:.2f} s.",
+             ""]
+    lines += report.markdown(pd.DataFrame(rows).set_index("variant"))
+    lines += ["", "Mean score per data set:", ""]
+    lines += report.markdown(means.map(lambda v: f"{v:.4f}"))
+    return lines
+
+
+def main(argv=None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
+                        default=[v for v in VARIANTS if v != "defaults"])
+    parser.add_argument("--seeds", type=int, help="number of seeds (0..N-1); default 3")
+    parser.add_argument("--only", nargs="+", help="data set names to run")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    rows = []
+    if "defaults" not in args.variants:
+        earlier = pd.read_csv(args.out / "suite_real.csv")
+        earlier = earlier[earlier.model == OURS].assign(variant="defaults")
+        if args.only:
+            earlier = earlier[earlier.dataset.isin(args.only)]
+        if args.seeds is not None:
+            earlier = earlier[earlier.seed < args.seeds]
+        rows += earlier.to_dict("records")
+    with thread_limits(args.threads):
+        for variant in args.variants:
+            rows += list(variant_rows(variant, args.seeds, args.only, args.threads))
+    csv_path = args.out / "ablation_real.csv"
+    write_csv(rows, csv_path, ["variant", *COLUMNS["suite"]])
+    path = args.out / "ablation_real.md"
+    path.write_text("\n".join(summary(pd.read_csv(csv_path))) + "\n")
+    print(f"written: {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()
