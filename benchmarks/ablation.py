@@ -6,8 +6,8 @@ changed (an estimator parameter, or a module constant such as the input scaling)
 writes ``results/ablation_real.csv`` and ``results/ablation_real.md``: per variant the mean
 score change against the defaults, on how many data sets it is better or worse, and its
 median fit time; per data set the mean scores. The defaults' rows come from
-``results/suite_real.csv`` (the same splits and seeds) unless ``defaults`` is among the
-variants run.
+``results/suite_real.csv`` (the same splits and seeds), read when the summary is written,
+unless ``defaults`` is among the variants run; ``--report`` re-renders the summary.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import itertools
 from pathlib import Path
 
 import pandas as pd
@@ -99,6 +100,27 @@ def summary(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+def defaults_rows(out: Path, only=None, seeds: int | None = None) -> pd.DataFrame:
+    """The real suite's ``OURS`` rows (``suite_real.csv``), as the ``defaults`` variant."""
+    earlier = pd.read_csv(out / "suite_real.csv")
+    earlier = earlier[earlier.model == OURS].assign(variant="defaults")
+    if only:
+        earlier = earlier[earlier.dataset.isin(only)]
+    if seeds is not None:
+        earlier = earlier[earlier.seed < seeds]
+    return earlier
+
+
+def write_summary(out: Path, only=None, seeds: int | None = None) -> Path:
+    """Render ``ablation_real.md`` from ``ablation_real.csv`` (and the defaults' rows)."""
+    frame = pd.read_csv(out / "ablation_real.csv")
+    if "defaults" not in set(frame.variant):
+        frame = pd.concat([defaults_rows(out, only, seeds), frame], ignore_index=True)
+    path = out / "ablation_real.md"
+    path.write_text("\n".join(summary(frame)) + "\n")
+    return path
+
+
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
@@ -107,23 +129,16 @@ def main(argv=None) -> Path:
     parser.add_argument("--only", nargs="+", help="data set names to run")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--report", action="store_true",
+                        help="only re-render the summary from the CSVs")
     args = parser.parse_args(argv)
-    rows = []
-    if "defaults" not in args.variants:
-        earlier = pd.read_csv(args.out / "suite_real.csv")
-        earlier = earlier[earlier.model == OURS].assign(variant="defaults")
-        if args.only:
-            earlier = earlier[earlier.dataset.isin(args.only)]
-        if args.seeds is not None:
-            earlier = earlier[earlier.seed < args.seeds]
-        rows += earlier.to_dict("records")
-    with thread_limits(args.threads):
-        for variant in args.variants:
-            rows += list(variant_rows(variant, args.seeds, args.only, args.threads))
-    csv_path = args.out / "ablation_real.csv"
-    write_csv(rows, csv_path, ["variant", *COLUMNS["suite"]])
-    path = args.out / "ablation_real.md"
-    path.write_text("\n".join(summary(pd.read_csv(csv_path))) + "\n")
+    if not args.report:
+        rows = itertools.chain.from_iterable(  # written as they come: a crash keeps them
+            variant_rows(variant, args.seeds, args.only, args.threads)
+            for variant in args.variants)
+        with thread_limits(args.threads):
+            write_csv(rows, args.out / "ablation_real.csv", ["variant", *COLUMNS["suite"]])
+    path = write_summary(args.out, args.only, args.seeds)
     print(f"written: {path}")
     return path
 

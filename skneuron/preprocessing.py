@@ -1,10 +1,12 @@
 """Default preprocessing of tables: numbers kept, categories one-hot encoded.
 
-:class:`TabularEncoder` is what the command line puts in front of the
-estimator. Its fitted state is plain data (medians, category lists), so a
-pipeline of it and an estimator fits in the safe model format of
-:mod:`skneuron.persistence`. Scaling is not needed: the estimators
-standardise their inputs themselves.
+:class:`TabularEncoder` turns a table into a numeric matrix for estimators
+that need one. skneuron's own estimators read tables themselves
+(``categorical_features="from_dtype"``), so they do not need it; the
+command line used it before they did, and model files of that time hold a
+pipeline of it and an estimator. Its fitted state is plain data (medians,
+category lists), so such a pipeline fits in the safe model format of
+:mod:`skneuron.persistence`.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ EXPECTED_OUTPUT = {
                                 "linear neuron: test accuracy"],
     "compare_discovery.py": ["TD: σ(", "SR: σ(", "discovery='sr'"],
     "pipeline_search.py": ["best parameters:", "pickle round trip: identical predictions"],
+    "real_table.py": ["Discovered neuron: σ(", "categorical columns: [", "test R²: task neurons",
+                      "test R²: fair MLP", "test R²: HistGradientBoosting"],
     "regression_formula.py": ["Discovered neuron: σ(", "held-out R²", "LaTeX:",
                               "test R²: task neurons"],
     "save_and_load.py": ["saved and loaded wine.skn: identical probabilities",
