@@ -1,22 +1,16 @@
-"""scikit-learn's estimator contract, run on both estimators with default parameters."""
+"""scikit-learn's estimator contract, run on both estimators with default parameters.
+
+No check is expected to fail: ``check_sample_weight_equivalence_on_dense_data``
+passes because a fit merges identical rows into one weighted row and orders
+the rows canonically (:func:`skneuron._tabular.merge_duplicate_rows`), so a
+sample of weight 2 and a sample given twice are the same training data.
+"""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skneuron import TaskNeuronClassifier, TaskNeuronRegressor
 
-# Minibatch SGD visits a sample of weight 2 once per epoch but a duplicated
-# sample twice, each time in a different batch with a different step, so the
-# two fits are equal only in expectation, never to the check's tolerance.
-EXPECTED_FAILED = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "minibatch SGD: weighting a sample is equivalent to repeating it only in expectation"
-    ),
-}
 
-
-@parametrize_with_checks(
-    [TaskNeuronRegressor(), TaskNeuronClassifier()],
-    expected_failed_checks=lambda estimator: EXPECTED_FAILED,
-)
+@parametrize_with_checks([TaskNeuronRegressor(), TaskNeuronClassifier()])
 def test_sklearn_contract(estimator, check):
     check(estimator)
