@@ -229,7 +229,12 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), optional
-            Weights of the samples in the training loss.
+            Non-negative weights of the samples. Identical rows are merged into
+            one carrying their total weight and rows of weight zero are
+            dropped, so a weight of ``k`` is the same as ``k`` copies of the
+            row. The weights enter the scaling of the inputs and of the
+            regression target, TD discovery, the training loss and the
+            early-stopping score (see ``docs/method.md``, "Sample weights").
 
         Returns
         -------
