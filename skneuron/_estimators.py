@@ -205,6 +205,9 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         """``(mean, scale)`` mapping network outputs to the target scale, or ``(None, None)``."""
         return None, None
 
+    def _learn_target_scaling(self, y, sample_weight) -> None:
+        """Learn how targets are scaled for training, from the (weighted) training rows."""
+
     def _stratify(self, targets):
         """Labels to stratify the early-stopping split by, or None."""
         return None
@@ -222,7 +225,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), optional
-            Weights of the samples in the training loss.
+            Non-negative weights of the samples; rows of weight zero are
+            dropped. The weights enter the scaling of the inputs and of the
+            regression target, TD discovery, the training loss and the
+            early-stopping score (see ``docs/method.md``, "Sample weights").
 
         Returns
         -------
@@ -255,9 +261,14 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         X = self._validate_input(X, y, reset=not continuing)
         y = self._validate_targets(y, reset=not continuing)
         check_consistent_length(X, y)
-        sample_weight = _uniform_as_none(
-            _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        )
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+        kept = sample_weight > 0  # a row of zero weight is a row removed
+        if not kept.all():
+            X, y, sample_weight = X[kept], y[kept], sample_weight[kept]
+        sample_weight = _uniform_as_none(sample_weight)
+        if not continuing:
+            self._learn_target_scaling(y, sample_weight)
         _hidden_sizes(self.hidden_layer_sizes)  # fail early on a bad value
         rng = check_random_state(self.random_state)
         discovery_seed, init_seed, split_seed, shuffle_seed = rng.randint(np.iinfo(np.int32).max, size=4)
@@ -271,7 +282,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         if not continuing:
             self._input_encoding = _tabular.input_encoding(
                 X, self.is_categorical_, self.categories_, scaling=INPUT_SCALING,
-                feature_names=getattr(self, "feature_names_in_", None))
+                feature_names=getattr(self, "feature_names_in_", None),
+                sample_weight=sample_weight)
         X_std = self._encoded(X)
 
         if isinstance(self.early_stopping, str):  # "auto"
@@ -282,7 +294,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         train, weights, validation = self._split(targets, sample_weight, split_seed)
         if not continuing:
             self.formula_, self.discovery_ = self._resolve_formula(
-                X_std[train], discovery_targets[train], discovery_seed
+                X_std[train], discovery_targets[train],
+                None if sample_weight is None else sample_weight[train], discovery_seed
             )
             self.network_ = self._build_network(X.shape[1], init_seed)
             self.loss_curve_, self.n_iter_ = [], 0
@@ -322,10 +335,11 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
         Returns ``(train, weights, validation)``: ``weights`` is None, the
         sample weights of ``train``, or with several members one row of
-        weights per member; ``validation`` is None, the held-out rows, or with
-        several members ``(rows, weights)`` — each member is validated on the
-        fold it does not train on (cross-fitting: every row trains all members
-        but one and validates that one).
+        weights per member; ``validation`` is None or ``(rows, weights)``:
+        the held-out rows and their sample weights (None when equal), or with
+        several members all rows and one row of weights per member — each
+        member is validated on the fold it does not train on (cross-fitting:
+        every row trains all members but one and validates that one).
         """
         rows = np.arange(len(targets))
         if not self.do_early_stopping_:
@@ -347,7 +361,9 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 f"The validation set is too small ({len(val)} rows) for early stopping; "
                 "increase validation_fraction or set early_stopping=False."
             )
-        return train, None if sample_weight is None else sample_weight[train], val
+        if sample_weight is None:
+            return train, None, (val, None)
+        return train, sample_weight[train], (val, sample_weight[val])
 
     def _folds(self, targets, seed) -> np.ndarray:
         """The fold of every row, one fold per member (stratified for classifiers)."""
@@ -399,7 +415,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 f"{np.nanmax(np.abs(codes)):.3g}); rescale it, e.g. divide by a power of ten.")
         return features
 
-    def _resolve_formula(self, X_std, discovery_targets, seed):
+    def _resolve_formula(self, X_std, discovery_targets, sample_weight, seed):
         if isinstance(self.formula, str) and self.formula == "auto":
             options = {"max_order": self.max_order, "rank": self.rank, "random_state": int(seed)}
             if "periodic_inputs" in inspect.signature(METHODS[self.discovery]).parameters:
@@ -409,7 +425,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 options["periodic"] = 0 if self._base_formula().periodic else \
                     min(DEFAULT_CANDIDATE_FREQUENCIES, self._periodic_frequencies_allowed())
             options.update(self.discovery_params or {})  # a periodic candidate, if asked for
-            result = discover_formula(X_std, discovery_targets, method=self.discovery, **options)
+            result = discover_formula(X_std, discovery_targets, method=self.discovery,
+                                      sample_weight=sample_weight, **options)
             if self.verbose:
                 print(result, flush=True)
             # Discovery chooses the terms that join the linear one: keeping ``x`` in every
@@ -455,14 +472,12 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
 
         target_dtype = self._target_dtype()
-        if isinstance(validation, tuple):  # rows and one row of weights per member
-            rows, member_weights = validation
-            validation = (as_tensor(X_std[rows]), as_tensor(targets[rows], target_dtype),
-                          as_tensor(member_weights))
-        elif validation is not None:
-            validation = (as_tensor(X_std[validation]), as_tensor(targets[validation],
-                                                                  target_dtype))
-        batch_size = 200 if self.batch_size == "auto" else self.batch_size
+        if validation is not None:  # rows, and their weights (one row per member) or None
+            rows, validation_weights = validation
+            validation = (as_tensor(X_std[rows]), as_tensor(targets[rows], target_dtype))
+            if validation_weights is not None:
+                validation += (as_tensor(validation_weights),)
+        batch_size = min(200, len(train)) if self.batch_size == "auto" else self.batch_size
         return fit_network(
             self.network_.body,
             as_tensor(X_std[train]),
@@ -894,9 +909,11 @@ default="from_dtype"
         y = _check_y(y, multi_output=True, y_numeric=True, estimator=self).astype(np.float64)
         if reset:
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-            Y = y.reshape(len(y), -1)
-            self._target_mean, self._target_scale, self._target_constant = _tabular.mean_and_scale(Y)
         return y
+
+    def _learn_target_scaling(self, y, sample_weight):
+        self._target_mean, self._target_scale, self._target_constant = \
+            _tabular.mean_and_scale(y.reshape(len(y), -1), sample_weight)
 
     def _encode_targets(self, y):
         Y = (y.reshape(len(y), -1) - self._target_mean) / self._target_scale

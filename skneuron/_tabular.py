@@ -288,7 +288,7 @@ SMOOTH_CLIP = 3.0
 
 
 def input_encoding(codes: np.ndarray, mask: np.ndarray, categories: list, *,
-                   scaling: str = "robust", feature_names=None) -> dict:
+                   scaling: str = "robust", feature_names=None, sample_weight=None) -> dict:
     """What :class:`skneuron.nn.TabularInput` needs to encode rows like ``codes``.
 
     Numeric columns are centred and scaled — ``"robust"``: by the median and
@@ -311,6 +311,11 @@ def input_encoding(codes: np.ndarray, mask: np.ndarray, categories: list, *,
         How numeric columns are scaled.
     feature_names : sequence of str, optional
         Column names, for the names of the encoded columns.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Positive weights of the rows: the centres and scales are weighted
+        statistics (weighted mean and standard deviation, or weighted
+        quartiles), and the most frequent categories are those of largest
+        total weight. None weighs the rows equally.
 
     Returns
     -------
@@ -330,7 +335,7 @@ def input_encoding(codes: np.ndarray, mask: np.ndarray, categories: list, *,
     names = [str(n) for n in feature_names] if feature_names is not None \
         else [f"x{j}" for j in range(codes.shape[1])]
     numeric = np.flatnonzero(~mask)
-    center, scale = _numeric_statistics(codes[:, numeric], scaling)
+    center, scale = _numeric_statistics(codes[:, numeric], scaling, sample_weight)
     missing = [int(j) for j in numeric if np.isnan(codes[:, j]).any()]
     spec = {
         "n_inputs": codes.shape[1],
@@ -340,28 +345,31 @@ def input_encoding(codes: np.ndarray, mask: np.ndarray, categories: list, *,
     }
     encoded_names = [names[j] for j in numeric] + [f"{names[j]} is missing" for j in missing]
     for j in spec["categorical"]:
-        table, labels = _category_table(codes[:, j], categories[j])
+        table, labels = _category_table(codes[:, j], categories[j], sample_weight)
         spec["tables"].append(table)
         encoded_names += [f"{names[j]}={label}" for label in labels]
     spec["names"] = encoded_names
     return spec
 
 
-def _numeric_statistics(columns: np.ndarray, scaling: str):
+def _numeric_statistics(columns: np.ndarray, scaling: str, sample_weight=None):
     """Centre and scale of each column, ignoring missing values (constant → scale 1)."""
     n = columns.shape[1]
     center, scale = np.zeros(n), np.ones(n)
     for j in range(n):
-        values = columns[:, j][~np.isnan(columns[:, j])]
+        present = ~np.isnan(columns[:, j])
+        values = columns[:, j][present]
+        weights = None if sample_weight is None else sample_weight[present]
         if values.size == 0:
             continue
         if scaling == "standard":
-            mean, std, _ = mean_and_scale(values[:, None])
+            mean, std, _ = mean_and_scale(values[:, None], weights)
             center[j], scale[j] = mean[0], std[0]
             continue
         # Quartiles of the values divided by their peak, so no difference overflows.
         peak = max(np.abs(values).max(), np.finfo(np.float64).tiny)
-        q25, median, q75 = np.percentile(values / peak, [25, 50, 75])
+        q25, median, q75 = (np.percentile(values / peak, [25, 50, 75]) if weights is None
+                            else _weighted_quantiles(values / peak, weights, [0.25, 0.5, 0.75]))
         spread = q75 - q25 if q75 > q25 else np.ptp(values / peak) / 2
         center[j] = median * peak
         if spread > 0:
@@ -369,7 +377,8 @@ def _numeric_statistics(columns: np.ndarray, scaling: str):
     return center, scale
 
 
-def mean_and_scale(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mean_and_scale(A: np.ndarray, sample_weight: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Column means, standard deviations and the constant-column mask of ``A``.
 
     Each column is divided by its largest magnitude first, so values near the
@@ -377,20 +386,44 @@ def mean_and_scale(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     column is constant when its variance is within the rounding error of its
     mean (scikit-learn's test in ``StandardScaler``), so a target of tiny
     magnitude (1e-30) still counts as varying; constant columns get scale 1.
+    With ``sample_weight`` (positive, one per row) the mean and standard
+    deviation are weighted; None weighs the rows equally.
+
+    Examples
+    --------
+    >>> mean, std, constant = mean_and_scale(np.array([[0.0], [2.0]]), np.array([3.0, 1.0]))
+    >>> mean, std.round(4), constant
+    (array([0.5]), array([0.866]), array([False]))
     """
     peak = np.abs(A).max(axis=0)
     peak = np.where(peak > 0, peak, 1.0)
     B = A / peak
-    mean, std = B.mean(axis=0), B.std(axis=0)
+    if sample_weight is None:
+        mean, std = B.mean(axis=0), B.std(axis=0)
+    else:
+        mean = np.average(B, axis=0, weights=sample_weight)
+        std = np.sqrt(np.average((B - mean) ** 2, axis=0, weights=sample_weight))
     eps = np.finfo(np.float64).eps
     constant = std**2 <= len(A) * eps * std**2 + (len(A) * mean * eps) ** 2
     return mean * peak, np.where(constant, 1.0, std * peak), constant
 
 
+def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles) -> np.ndarray:
+    """Quantiles of the distribution putting ``weights`` on ``values`` (inverted CDF).
 
-def _category_table(codes: np.ndarray, categories: np.ndarray):
+    With integer weights, the quantiles of the values repeated that many
+    times under numpy's ``method="inverted_cdf"``.
+    """
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    positions = np.searchsorted(cumulative, np.asarray(quantiles) * cumulative[-1], side="left")
+    return values[order][np.minimum(positions, len(values) - 1)]
+
+
+def _category_table(codes: np.ndarray, categories: np.ndarray, sample_weight=None):
     """Encoding table of one categorical column: row i encodes category i, the last row
-    encodes missing or unseen values; and the names of its columns."""
+    encodes missing or unseen values; and the names of its columns. The kept
+    categories are those of largest total weight (count without weights)."""
     k = len(categories)
     present = ~np.isnan(codes)
     has_missing = not present.all()
@@ -398,7 +431,8 @@ def _category_table(codes: np.ndarray, categories: np.ndarray):
         table = np.zeros((k + 1, 1))
         table[:k, 0] = [-1.0, 1.0][:k] if k == 2 else [1.0]
         return table, [f"{categories[-1]}" if k else "?"]
-    counts = np.bincount(codes[present].astype(np.int64), minlength=k)
+    counts = np.bincount(codes[present].astype(np.int64), minlength=k,
+                         weights=None if sample_weight is None else sample_weight[present])
     kept = np.sort(np.argsort(-counts, kind="stable")[:MAX_ONEHOT_CATEGORIES])
     others = k > len(kept)
     width = len(kept) + others + has_missing

@@ -126,11 +126,33 @@ def varying_columns(A: np.ndarray, scale: np.ndarray | None = None) -> np.ndarra
     return scale > 1e-12 * np.maximum(np.abs(A).max(axis=0), 1.0)
 
 
-def standardise(A: np.ndarray) -> np.ndarray:
-    """Each column centred and scaled to unit variance; a constant column only centred."""
-    scale = A.std(axis=0)
+def standardise(A: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
+    """Each column centred and scaled to unit variance; a constant column only centred.
+
+    With ``sample_weight`` the mean and variance are the rows' weighted ones.
+    """
+    if sample_weight is None:
+        mean, scale = A.mean(axis=0), A.std(axis=0)
+    else:
+        mean = np.average(A, axis=0, weights=sample_weight)
+        scale = np.sqrt(np.average((A - mean) ** 2, axis=0, weights=sample_weight))
     scale[~varying_columns(A, scale)] = 1.0
-    return (A - A.mean(axis=0)) / scale
+    return (A - mean) / scale
+
+
+def check_weights(sample_weight, n_samples: int) -> np.ndarray | None:
+    """Non-negative float64 weights of ``n_samples`` rows, or None when they are all equal.
+
+    Equal weights weigh nothing: the unweighted computation runs, bit for bit.
+    """
+    if sample_weight is None:
+        return None
+    weights = check_array(sample_weight, dtype=np.float64, ensure_2d=False,
+                          input_name="sample_weight")
+    if weights.shape != (n_samples,) or (weights < 0).any() or not weights.any():
+        raise ValueError(f"sample_weight must hold {n_samples} non-negative weights, not all "
+                         "zero.")
+    return None if np.all(weights == weights[0]) else weights
 
 
 def warn_no_informative_term(method: str, reason: str) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skneuron.discovery._common import (MIN_SAMPLES, check_data, linear_result,
+from skneuron.discovery._common import (MIN_SAMPLES, check_data, check_weights, linear_result,
                                         seeded_generator, standardise, too_few_samples,
                                         validate_options, varying_columns)
 from skneuron.discovery._result import DiscoveryResult
@@ -67,6 +67,7 @@ def discover_sr(
     max_samples: int = 2000,
     random_state: int | np.random.RandomState | None = None,
     n_jobs: int | None = None,
+    sample_weight: ArrayLike | None = None,
 ) -> DiscoveryResult:
     """Discover a neuron formula by vectorized symbolic regression (NeuronSeek-SR).
 
@@ -186,6 +187,11 @@ def discover_sr(
         when that batch is large; ``None`` means 1 unless in a
         :func:`joblib.parallel_config` context. The result does not depend on
         it.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative row weights. Rows of weight zero are left out, and ``X``
+        and ``Y`` are standardised with the weighted means and variances; the
+        search's least-squares fits and cross-validated errors weigh the
+        sampled rows equally. Equal weights give the unweighted result.
 
     Returns
     -------
@@ -255,6 +261,9 @@ def discover_sr(
     start = time.perf_counter()
     functions = _function_names(function_set)
     X, Y = check_data(X, Y)
+    weights = check_weights(sample_weight, len(X))
+    if weights is not None:  # a row of weight zero is no row
+        X, Y, weights = X[weights > 0], Y[weights > 0], weights[weights > 0]
     details = {"function_set": functions, "parsimony_coefficient": parsimony_coefficient}
     reason = too_few_samples(len(X))
     if reason:
@@ -263,10 +272,12 @@ def discover_sr(
     rng = seeded_generator(random_state)
     rows = rng.permutation(len(X))[:max_samples]
     X, Y = X[rows], Y[rows]
+    weights = None if weights is None else weights[rows]
     standardized = _needs_standardizing(X) if standardize == "auto" else bool(standardize)
     if standardized:
-        X = standardise(X)
-    y_mean, y_scale = Y.mean(axis=0), Y.std(axis=0)
+        X = standardise(X, weights)
+    y_mean = np.average(Y, axis=0, weights=weights)
+    y_scale = np.sqrt(np.average((Y - y_mean) ** 2, axis=0, weights=weights))
     informative = varying_columns(Y, y_scale)
     if not informative.any():
         return linear_result("sr", start, "the target is constant", warn=True, details=details)

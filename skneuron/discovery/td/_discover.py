@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval
 from threadpoolctl import threadpool_limits
 
-from skneuron.discovery._common import (MIN_SAMPLES, check_data, linear_result,
+from skneuron.discovery._common import (MIN_SAMPLES, check_data, check_weights, linear_result,
                                         seeded_generator, standardise, too_few_samples,
                                         validate_options)
 from skneuron.discovery._result import DiscoveryResult
@@ -65,6 +65,7 @@ def discover_td(
     # The training of the dual-stream models:
     n_epochs: int = 40, batch_size: int = 256, learning_rate: float = 0.01,
     periodic: int = 8, periodic_inputs: int | None = None,
+    sample_weight: ArrayLike | None = None,
 ) -> DiscoveryResult:
     """Discover which pure-power and CP-interaction terms a task neuron needs.
 
@@ -161,6 +162,12 @@ def discover_td(
         The periodic candidate reads the first ``periodic_inputs`` columns of
         ``X`` only (all by default); the estimators pass their continuous
         inputs, which their input stage puts first.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative row weights. Rows of weight zero are left out; the
+        standardisation, the dual-stream models' training loss, the subset
+        refits (weighted least squares) and the cross-validated errors of the
+        subsets and of the periodic candidate are weighted. Equal weights
+        give the unweighted result, bit for bit.
 
     Returns
     -------
@@ -243,16 +250,21 @@ def discover_td(
     """
     start = time.perf_counter()
     X, Y = check_data(X, Y)
+    weights = check_weights(sample_weight, len(X))
+    if weights is not None:  # a row of weight zero is no row
+        X, Y, weights = X[weights > 0], Y[weights > 0], weights[weights > 0]
     reason = too_few_samples(len(X))
     if reason:
         return linear_result("td", start, reason)
-    X, Y = standardise(X), standardise(Y)
+    X, Y = standardise(X, weights), standardise(Y, weights)
     if not np.any(Y):
         return linear_result("td", start, "the target is constant", warn=True)
 
     rng = seeded_generator(random_state)
     rows = rng.permutation(len(X))[:max_samples]
     X, Y = X[rows], Y[rows]
+    if weights is not None:  # of mean 1, so that sums of weights count rows
+        weights = weights[rows] / weights[rows].mean()
     fold_of_row = np.arange(len(rows)) % cv  # rows are already in random order
     generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
     n_steps = max(n_epochs * math.ceil(len(rows) / batch_size), _MIN_STEPS)
@@ -260,11 +272,12 @@ def discover_td(
     with _single_threaded():
         model = DualStreamPolynomial(X.shape[1], Y.shape[1], max_order, rank, cv, generator)
         train_mse = train(model, X, Y, fold_of_row, n_steps=n_steps, batch_size=batch_size,
-                          learning_rate=learning_rate, generator=generator)
-        refits = cross_validate_subsets(model, X, Y, fold_of_row, masks)
+                          learning_rate=learning_rate, generator=generator,
+                          sample_weight=weights)
+        refits = cross_validate_subsets(model, X, Y, fold_of_row, masks, sample_weight=weights)
         selection = select_subset(refits.mse, refits.lowest_errors, masks, max_order, tolerance)
         verdict = _periodic_verdict(model, X, Y, fold_of_row, masks[selection.best], selection,
-                                    periodic, periodic_inputs, rng)
+                                    periodic, periodic_inputs, rng, weights)
 
     selected = masks[selection.best]
     names = _term_names(max_order, rank)
@@ -279,13 +292,13 @@ def discover_td(
         "train_mse": {"A": train_mse[0], "B": train_mse[1]},
     }
     probabilities = {name: float(p) for name, p in zip(names, selection.probabilities)}
-    score = _validation_score(refits.mse_per_output[selection.best], Y)
+    score = _validation_score(refits.mse_per_output[selection.best], Y, weights)
     if verdict is not None:
         probabilities[f"periodic({periodic})"] = verdict.probability
         details["periodic_mse"] = {"without": float(verdict.mse_without.mean()),
                                    "with": float(verdict.mse_with.mean())}
         if verdict.keep:
-            score = _validation_score(verdict.mse_with, Y)
+            score = _validation_score(verdict.mse_with, Y, weights)
     keep_periodic = verdict is not None and verdict.keep
     if not (selected.any() or keep_periodic):
         reason = ("no term lowers the cross-validated error by more than its price "
@@ -349,24 +362,33 @@ def _selection_details(refits: CrossValidatedRefits, selection: SubsetSelection,
     }
 
 
-def _validation_score(mse_per_output: np.ndarray, Y: np.ndarray) -> float:
+def _validation_score(mse_per_output: np.ndarray, Y: np.ndarray, weights=None) -> float:
     """Cross-validated R² from per-output errors, averaged over the non-constant outputs."""
-    variance = Y.var(axis=0)
+    mean = np.average(Y, axis=0, weights=weights)
+    variance = np.average((Y - mean) ** 2, axis=0, weights=weights)
     informative = variance > 0
     r2 = 1.0 - mse_per_output[informative] / variance[informative]
     return float(np.mean(r2)) if r2.size else float("nan")
 
 
 def _periodic_verdict(model, X, Y, fold_of_row, mask, selection: SubsetSelection,
-                      n_frequencies: int, n_inputs: int | None, rng) -> PeriodicVerdict | None:
+                      n_frequencies: int, n_inputs: int | None, rng,
+                      weights=None) -> PeriodicVerdict | None:
     """Whether ``periodic(n_frequencies)`` joins the selected subset (None: not a candidate).
 
     The periodic term reads the first ``n_inputs`` columns (all when None).
+    With ``weights`` (of mean 1) the refits are weighted least squares and
+    the errors weighted means: every row of the design and of ``Y`` is
+    scaled by the square root of its weight.
     """
     n_inputs = X.shape[1] if n_inputs is None else min(n_inputs, X.shape[1])
     if not (n_frequencies and n_inputs):
         return None
     pure, products = design(model, X)
     columns = periodic_columns(X[:, :n_inputs], n_frequencies, rng)
+    if weights is not None:
+        root = np.sqrt(weights)[:, None]
+        pure, products, columns, Y = pure * root, products * root[..., None], columns * root, \
+            Y * root
     return judge_periodic(pure, products, Y, fold_of_row, mask, model.product_groups(),
                           model.max_order, columns, selection.price, selection.temperature)

@@ -206,13 +206,19 @@ def inputs(X: np.ndarray, max_order: int) -> torch.Tensor:
     return torch.cat([clipped, powers.flatten(1)], dim=1)
 
 
-def train(model, X, Y, fold_of_row, *, n_steps, batch_size, learning_rate, generator):
-    """Adam on Σ_folds Σ_heads (MSE on the rows outside the fold); final MSE per head."""
+def train(model, X, Y, fold_of_row, *, n_steps, batch_size, learning_rate, generator,
+          sample_weight=None):
+    """Adam on Σ_folds Σ_heads (MSE on the rows outside the fold); final MSE per head.
+
+    With ``sample_weight`` (of mean 1) the MSE is the rows' weighted mean.
+    """
     # Transposed, one column per row (see DualStreamPolynomial).
     data = inputs(X, model.max_order).t().contiguous()
     y = torch.as_tensor(Y.T, dtype=torch.float32).contiguous()
-    in_training = torch.as_tensor(
-        np.arange(model.n_folds)[:, None] != fold_of_row[None], dtype=torch.float32)
+    in_training = np.arange(model.n_folds)[:, None] != fold_of_row[None]
+    if sample_weight is not None:
+        in_training = in_training * sample_weight[None]
+    in_training = torch.as_tensor(in_training, dtype=torch.float32)
     optimiser = Adam(model.parameters(), lr=learning_rate)
     n, step, C = data.shape[1], 0, Y.shape[1]
     with torch.no_grad():  # the gradients are written by model.set_gradients

@@ -261,16 +261,25 @@ class CrossValidatedRefits:
 
 
 def cross_validate_subsets(model: DualStreamPolynomial, X: np.ndarray, Y: np.ndarray,
-                           fold_of_row: np.ndarray, masks: np.ndarray) -> CrossValidatedRefits:
+                           fold_of_row: np.ndarray, masks: np.ndarray,
+                           sample_weight: np.ndarray | None = None) -> CrossValidatedRefits:
     """Refit every subset on each fold's training rows and score it on the fold's rows.
 
     Fold ``f``'s refits use the products of fold ``f``'s trained models.
+    With ``sample_weight`` (of mean 1) the refits are weighted least squares
+    and the errors weighted means: each row of the design (intercept column
+    included) and of ``Y`` is scaled by the square root of its weight.
     """
     pure, products = design(model, X)
     groups = model.product_groups()
+    if sample_weight is not None:
+        root = np.sqrt(sample_weight)[:, None]
+        pure, products, Y = pure * root, products * root[..., None], Y * root
     # Wide data (more pure columns than training rows): the dual form keeps
-    # memory at O(n²) instead of O((K·D)²) — see KernelSubsetScores.
-    wide = pure.shape[1] > np.sum(fold_of_row != 0)
+    # memory at O(n²) instead of O((K·D)²) — see KernelSubsetScores. It centres
+    # on the training rows' plain means, which weighted rows have not, so
+    # weighted refits are primal.
+    wide = pure.shape[1] > np.sum(fold_of_row != 0) and sample_weight is None
     # Otherwise each fold's training Gram matrix of the pure columns is the
     # whole one less its held-out rows' — one product over all rows, not cv.
     pure_gram = None if wide else pure.T @ pure
