@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
@@ -42,7 +43,8 @@ from skneuron._device import (
     usable_device,
 )
 from skneuron._docs import API_PAGE_TEMPLATE
-from skneuron.discovery import METHODS, discover_formula
+from skneuron._sparse import SparseRows
+from skneuron.discovery import METHODS, MIN_SAMPLES, discover_formula
 from skneuron.formula import MAX_FREQUENCIES, MAX_RANK, NeuronFormula
 from skneuron.nn import ACTIVATIONS, Standardized, TabularInput, TaskNeuronNetwork
 from skneuron.persistence import register_loadable
@@ -65,6 +67,12 @@ MIN_FOLD_ROWS = 20
 PERIODIC_WAVE_BUDGET = 512
 #: Frequencies of the periodic candidate discovery judges when ``periodic=0``.
 DEFAULT_CANDIDATE_FREQUENCIES = 8
+
+#: With sparse ``X``, discovery reads a dense random subsample of the training rows of at
+#: most this many values (and at least :data:`~skneuron.discovery.MIN_SAMPLES` rows); all
+#: of them when they fit, as for dense ``X``. The discovery methods subsample further
+#: (``max_samples``: 3000 rows for TD, 2000 for SR).
+SPARSE_DISCOVERY_VALUES = 1 << 24
 
 #: How numeric input columns are scaled (see :func:`skneuron._tabular.input_encoding`).
 INPUT_SCALING = "standard"
@@ -274,15 +282,16 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 feature_names=getattr(self, "feature_names_in_", None))
         X_std = self._encoded(X)
 
+        n_samples = X.shape[0]
         if isinstance(self.early_stopping, str):  # "auto"
-            cross_fitted = self.n_members > 1 and len(X) >= self.n_members * MIN_FOLD_ROWS
-            self.do_early_stopping_ = cross_fitted or len(X) > AUTO_EARLY_STOPPING_ROWS
+            cross_fitted = self.n_members > 1 and n_samples >= self.n_members * MIN_FOLD_ROWS
+            self.do_early_stopping_ = cross_fitted or n_samples > AUTO_EARLY_STOPPING_ROWS
         else:
             self.do_early_stopping_ = bool(self.early_stopping)
         train, weights, validation = self._split(targets, sample_weight, split_seed)
         if not continuing:
             self.formula_, self.discovery_ = self._resolve_formula(
-                X_std[train], discovery_targets[train], discovery_seed
+                *_discovery_data(X_std, discovery_targets, train, discovery_seed), discovery_seed
             )
             self.network_ = self._build_network(X.shape[1], init_seed)
             self.loss_curve_, self.n_iter_ = [], 0
@@ -388,15 +397,24 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                              f"n_features_in_ is {self.n_features_in_}.")
         return TabularInput(**spec)
 
-    def _encoded(self, codes: np.ndarray) -> np.ndarray:
-        """The features the network's body reads for coded rows (float64, on the CPU)."""
-        with torch.inference_mode():
-            rows = torch.as_tensor(np.require(codes, np.float64, requirements="W"))
-            features = self._input_stage()(rows).numpy()
-        if not np.isfinite(features).all():
+    def _encoded(self, codes):
+        """The features the network's body reads for coded rows (float64, on the CPU).
+
+        For sparse codes, a :class:`~skneuron._sparse.SparseRows` that densifies
+        them a slice at a time; for dense ones, an array.
+        """
+        if sp.issparse(codes):
+            features = SparseRows(codes, self._input_stage())
+            finite, values = features.all_finite(), codes.data
+        else:
+            with torch.inference_mode():
+                rows = torch.as_tensor(np.require(codes, np.float64, requirements="W"))
+                features = self._input_stage()(rows).numpy()
+            finite, values = np.isfinite(features).all(), codes
+        if not finite:
             raise ValueError(
                 "X spans too wide a range to scale in float64 (largest |value| "
-                f"{np.nanmax(np.abs(codes)):.3g}); rescale it, e.g. divide by a power of ten.")
+                f"{np.nanmax(np.abs(values)):.3g}); rescale it, e.g. divide by a power of ten.")
         return features
 
     def _resolve_formula(self, X_std, discovery_targets, seed):
@@ -454,18 +472,22 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         def as_tensor(array, dtype=dtype):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
 
+        def inputs(rows):  # sparse rows stay sparse: training densifies each minibatch
+            if isinstance(X_std, SparseRows):
+                return X_std.take(rows).to(device, dtype)
+            return as_tensor(X_std[rows])
+
         target_dtype = self._target_dtype()
         if isinstance(validation, tuple):  # rows and one row of weights per member
             rows, member_weights = validation
-            validation = (as_tensor(X_std[rows]), as_tensor(targets[rows], target_dtype),
+            validation = (inputs(rows), as_tensor(targets[rows], target_dtype),
                           as_tensor(member_weights))
         elif validation is not None:
-            validation = (as_tensor(X_std[validation]), as_tensor(targets[validation],
-                                                                  target_dtype))
+            validation = (inputs(validation), as_tensor(targets[validation], target_dtype))
         batch_size = 200 if self.batch_size == "auto" else self.batch_size
         return fit_network(
             self.network_.body,
-            as_tensor(X_std[train]),
+            inputs(train),
             as_tensor(targets[train], target_dtype),
             loss_fn=self._loss,
             loss_gradient_fn=self._loss_and_gradient,
@@ -496,9 +518,12 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         chunk_rows = _predict_chunk_rows(self.network_, self.device_)
         dtype = np.float64 if stage_dtype(self.device_) == torch.float64 else np.float32
         outputs = []
+        n_samples = X.shape[0]
         with torch.inference_mode():
-            for start in range(0, max(len(X), 1), chunk_rows):
+            for start in range(0, max(n_samples, 1), chunk_rows):
                 rows = X[start : start + chunk_rows]
+                if sp.issparse(rows):  # a chunk at a time: never the whole dense matrix
+                    rows = rows.toarray()
                 # Whole blocks of rows: every row then takes the same matrix-kernel path.
                 padding = -len(rows) % PREDICT_ROW_BLOCK
                 rows = np.pad(rows, ((0, padding), (0, 0)), mode="edge") if padding else rows
@@ -509,7 +534,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         bad = ~np.isfinite(outputs).all(axis=1)
         if bad.any():
             warnings.warn(
-                f"The network's output is NaN or infinite for {bad.sum()} of {len(X)} rows; "
+                f"The network's output is NaN or infinite for {bad.sum()} of {n_samples} rows; "
                 "their inputs are probably far outside the range seen in fit.",
                 RuntimeWarning, stacklevel=3)
         return outputs
@@ -729,7 +754,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.categorical = True
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -1220,6 +1245,22 @@ def _uniform_labels(y: np.ndarray) -> np.ndarray:
         if numeric.dtype.kind in "biuf":
             return numeric
     return y
+
+
+def _discovery_data(X_std, targets, train, seed) -> tuple[np.ndarray, np.ndarray]:
+    """The features and targets discovery reads: the training rows, dense.
+
+    Sparse features are densified for at most a random subsample of
+    :data:`SPARSE_DISCOVERY_VALUES` values (all the training rows when they
+    fit, as for dense input), in the rows' order.
+    """
+    if not isinstance(X_std, SparseRows):
+        return X_std[train], targets[train]
+    n_rows = min(len(train), max(MIN_SAMPLES, SPARSE_DISCOVERY_VALUES // max(X_std.shape[1], 1)))
+    if n_rows < len(train):
+        rng = np.random.default_rng([int(seed), 1])  # not the stream discovery draws from
+        train = np.sort(rng.choice(train, n_rows, replace=False))
+    return X_std.take(train)[:].numpy(), targets[train]
 
 
 def _predict_chunk_rows(network: torch.nn.Module, device: torch.device = torch.device("cpu")
