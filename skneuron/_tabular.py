@@ -208,6 +208,8 @@ def learn_categories(table, mask: np.ndarray) -> list:
     """
     import pandas as pd
 
+    if not np.any(mask):
+        return [None] * len(mask)
     categories = []
     for j, categorical in enumerate(mask):
         if not categorical:
