@@ -224,9 +224,12 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs. They are standardised internally, so no scaler
-            is needed in front of the estimator.
+            is needed in front of the estimator. A scipy sparse matrix or
+            array (CSR or CSC; other formats are converted to CSR) stays
+            sparse: its columns are all numeric, and each minibatch is
+            densified only when it is trained on.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), optional
@@ -767,6 +770,14 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
     whose hidden neurons aggregate their inputs with that formula. Inputs and
     targets are standardised internally.
 
+    ``X`` may be a scipy sparse matrix or array (CSR or CSC). It stays sparse
+    in memory: training densifies one minibatch at a time and prediction one
+    chunk of rows at a time, so the network (every formula term) sees the
+    same standardised rows as for the dense matrix and predicts the same.
+    Memory then grows with the stored values, but the work per epoch is
+    still that of the dense matrix (rows × columns). Discovery reads a dense
+    random subsample of at most 2**24 values (all the rows when they fit).
+
     Parameters
     ----------
     hidden_layer_sizes : array-like of int, default=(100,)
@@ -791,6 +802,8 @@ default="from_dtype"
         than 1000 characters) is encoded as none of them, never an error. Missing numeric values (``NaN``,
         ``None``, ``pd.NA``) are imputed with the column's centre and flagged
         by an indicator input when the column had missing values in ``fit``.
+        Sparse ``X`` has numeric columns only: naming categorical columns of
+        sparse input is an error.
     discovery : str, default="td"
         Discovery method when ``formula="auto"``: ``"td"`` (tensor
         decomposition) or any other name in :data:`skneuron.discovery.METHODS`.
@@ -964,8 +977,9 @@ default="from_dtype"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, in the units the estimator was fitted on.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs, in the units the estimator was fitted on; sparse input
+            is densified a chunk of rows at a time.
 
         Returns
         -------
@@ -998,7 +1012,8 @@ class TaskNeuronClassifier(ClassifierMixin, BaseTaskNeuron):
     selection) unless one is given, then trains the network with the
     cross-entropy loss. Binary problems use one logistic output, multiclass
     ones a softmax. Labels may be of any type (strings too). Inputs are
-    standardised internally.
+    standardised internally; sparse ``X`` (CSR or CSC) stays sparse in
+    memory, as in :class:`TaskNeuronRegressor`.
 
     Parameters
     ----------
@@ -1107,8 +1122,8 @@ validation_scores_, best_validation_score_
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs; sparse input is densified a chunk of rows at a time.
 
         Returns
         -------
@@ -1130,8 +1145,8 @@ validation_scores_, best_validation_score_
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs; sparse input is densified a chunk of rows at a time.
 
         Returns
         -------
@@ -1159,8 +1174,8 @@ validation_scores_, best_validation_score_
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs; sparse input is densified a chunk of rows at a time.
 
         Returns
         -------
