@@ -171,3 +171,15 @@ def test_a_model_fitted_on_sparse_input_exports_for_dense_input(tmp_path):
         module = torch.jit.load(path)
     exported = module(torch.as_tensor(X.toarray())).numpy().ravel()
     np.testing.assert_allclose(exported, reg.predict(X), rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_fitted_on_sparse_input_exports_to_onnx_for_dense_input(tmp_path):
+    pytest.importorskip("onnxscript")
+    ort = pytest.importorskip("onnxruntime")
+    X, y = sparse_data()
+    clf = TaskNeuronClassifier(**FAST).fit(X, y > np.median(y))
+    path = tmp_path / "model.onnx"
+    clf.export_onnx(path, dtype="float64")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    probabilities = session.run(None, {"X": X.toarray()})[0]
+    np.testing.assert_allclose(probabilities, clf.predict_proba(X), rtol=1e-5, atol=1e-6)
