@@ -377,8 +377,9 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             folds[held_out] = fold
         return folds
 
-    def _validate_input(self, X, y=None, *, reset: bool) -> np.ndarray:
-        """Check ``X`` and return its code matrix (see :mod:`skneuron._tabular`).
+    def _validate_input(self, X, y=None, *, reset: bool):
+        """Check ``X`` and return its code matrix (see :mod:`skneuron._tabular`):
+        an array, or a CSR matrix for sparse ``X``.
 
         On ``reset`` also learns ``n_features_in_``, ``feature_names_in_``, which
         columns are categorical and their categories.

@@ -258,7 +258,8 @@ def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -
     -------
     ndarray of float64, shape (n_samples, n_features)
         ``NaN`` where a value is missing, and in a categorical column where the
-        category was not seen in ``fit``.
+        category was not seen in ``fit``. A sparse ``table`` is returned as it
+        is (all its columns are numeric).
 
     Raises
     ------
