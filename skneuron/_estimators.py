@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
@@ -42,7 +43,8 @@ from skneuron._device import (
     usable_device,
 )
 from skneuron._docs import API_PAGE_TEMPLATE
-from skneuron.discovery import METHODS, discover_formula
+from skneuron._sparse import SparseRows
+from skneuron.discovery import METHODS, MIN_SAMPLES, discover_formula
 from skneuron.formula import MAX_FREQUENCIES, MAX_RANK, NeuronFormula
 from skneuron.nn import ACTIVATIONS, Standardized, TabularInput, TaskNeuronNetwork
 from skneuron.persistence import register_loadable
@@ -65,6 +67,12 @@ MIN_FOLD_ROWS = 20
 PERIODIC_WAVE_BUDGET = 512
 #: Frequencies of the periodic candidate discovery judges when ``periodic=0``.
 DEFAULT_CANDIDATE_FREQUENCIES = 8
+
+#: With sparse ``X``, discovery reads a dense random subsample of the training rows of at
+#: most this many values (and at least :data:`~skneuron.discovery.MIN_SAMPLES` rows); all
+#: of them when they fit, as for dense ``X``. The discovery methods subsample further
+#: (``max_samples``: 3000 rows for TD, 2000 for SR).
+SPARSE_DISCOVERY_VALUES = 1 << 24
 
 #: How numeric input columns are scaled (see :func:`skneuron._tabular.input_encoding`).
 INPUT_SCALING = "standard"
@@ -219,9 +227,12 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs. They are standardised internally, so no scaler
-            is needed in front of the estimator.
+            is needed in front of the estimator. A scipy sparse matrix or
+            array (CSR or CSC; other formats are converted to CSR) stays
+            sparse: its columns are all numeric, and each minibatch is
+            densified only when it is trained on.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), optional
@@ -286,16 +297,17 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 sample_weight=sample_weight)
         X_std = self._encoded(X)
 
+        n_samples = X.shape[0]
         if isinstance(self.early_stopping, str):  # "auto"
-            cross_fitted = self.n_members > 1 and len(X) >= self.n_members * MIN_FOLD_ROWS
-            self.do_early_stopping_ = cross_fitted or len(X) > AUTO_EARLY_STOPPING_ROWS
+            cross_fitted = self.n_members > 1 and n_samples >= self.n_members * MIN_FOLD_ROWS
+            self.do_early_stopping_ = cross_fitted or n_samples > AUTO_EARLY_STOPPING_ROWS
         else:
             self.do_early_stopping_ = bool(self.early_stopping)
         train, weights, validation = self._split(targets, sample_weight, split_seed)
         if not continuing:
             self.formula_, self.discovery_ = self._resolve_formula(
-                X_std[train], discovery_targets[train],
-                None if sample_weight is None else sample_weight[train], discovery_seed
+                *_discovery_data(X_std, discovery_targets, sample_weight, train, discovery_seed),
+                discovery_seed
             )
             self.network_ = self._build_network(X.shape[1], init_seed)
             self.loss_curve_, self.n_iter_ = [], 0
@@ -381,8 +393,9 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             folds[held_out] = fold
         return folds
 
-    def _validate_input(self, X, y=None, *, reset: bool) -> np.ndarray:
-        """Check ``X`` and return its code matrix (see :mod:`skneuron._tabular`).
+    def _validate_input(self, X, y=None, *, reset: bool):
+        """Check ``X`` and return its code matrix (see :mod:`skneuron._tabular`):
+        an array, or a CSR matrix for sparse ``X``.
 
         On ``reset`` also learns ``n_features_in_``, ``feature_names_in_``, which
         columns are categorical and their categories.
@@ -404,15 +417,24 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                              f"n_features_in_ is {self.n_features_in_}.")
         return TabularInput(**spec)
 
-    def _encoded(self, codes: np.ndarray) -> np.ndarray:
-        """The features the network's body reads for coded rows (float64, on the CPU)."""
-        with torch.inference_mode():
-            rows = torch.as_tensor(np.require(codes, np.float64, requirements="W"))
-            features = self._input_stage()(rows).numpy()
-        if not np.isfinite(features).all():
+    def _encoded(self, codes):
+        """The features the network's body reads for coded rows (float64, on the CPU).
+
+        For sparse codes, a :class:`~skneuron._sparse.SparseRows` that densifies
+        them a slice at a time; for dense ones, an array.
+        """
+        if sp.issparse(codes):
+            features = SparseRows(codes, self._input_stage())
+            finite, values = features.all_finite(), codes.data
+        else:
+            with torch.inference_mode():
+                rows = torch.as_tensor(np.require(codes, np.float64, requirements="W"))
+                features = self._input_stage()(rows).numpy()
+            finite, values = np.isfinite(features).all(), codes
+        if not finite:
             raise ValueError(
                 "X spans too wide a range to scale in float64 (largest |value| "
-                f"{np.nanmax(np.abs(codes)):.3g}); rescale it, e.g. divide by a power of ten.")
+                f"{np.nanmax(np.abs(values)):.3g}); rescale it, e.g. divide by a power of ten.")
         return features
 
     def _resolve_formula(self, X_std, discovery_targets, sample_weight, seed):
@@ -471,16 +493,21 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         def as_tensor(array, dtype=dtype):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
 
+        def inputs(rows):  # sparse rows stay sparse: training densifies each minibatch
+            if isinstance(X_std, SparseRows):
+                return X_std.take(rows).to(device, dtype)
+            return as_tensor(X_std[rows])
+
         target_dtype = self._target_dtype()
         if validation is not None:  # rows, and their weights (one row per member) or None
             rows, validation_weights = validation
-            validation = (as_tensor(X_std[rows]), as_tensor(targets[rows], target_dtype))
+            validation = (inputs(rows), as_tensor(targets[rows], target_dtype))
             if validation_weights is not None:
                 validation += (as_tensor(validation_weights),)
         batch_size = min(200, len(train)) if self.batch_size == "auto" else self.batch_size
         return fit_network(
             self.network_.body,
-            as_tensor(X_std[train]),
+            inputs(train),
             as_tensor(targets[train], target_dtype),
             loss_fn=self._loss,
             loss_gradient_fn=self._loss_and_gradient,
@@ -511,9 +538,12 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         chunk_rows = _predict_chunk_rows(self.network_, self.device_)
         dtype = np.float64 if stage_dtype(self.device_) == torch.float64 else np.float32
         outputs = []
+        n_samples = X.shape[0]
         with torch.inference_mode():
-            for start in range(0, max(len(X), 1), chunk_rows):
+            for start in range(0, max(n_samples, 1), chunk_rows):
                 rows = X[start : start + chunk_rows]
+                if sp.issparse(rows):  # a chunk at a time: never the whole dense matrix
+                    rows = rows.toarray()
                 # Whole blocks of rows: every row then takes the same matrix-kernel path.
                 padding = -len(rows) % PREDICT_ROW_BLOCK
                 rows = np.pad(rows, ((0, padding), (0, 0)), mode="edge") if padding else rows
@@ -524,7 +554,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         bad = ~np.isfinite(outputs).all(axis=1)
         if bad.any():
             warnings.warn(
-                f"The network's output is NaN or infinite for {bad.sum()} of {len(X)} rows; "
+                f"The network's output is NaN or infinite for {bad.sum()} of {n_samples} rows; "
                 "their inputs are probably far outside the range seen in fit.",
                 RuntimeWarning, stacklevel=3)
         return outputs
@@ -744,7 +774,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.categorical = True
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -756,6 +786,14 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
     (``formula="auto"``, NeuronSeek-TD by default), then trains a network
     whose hidden neurons aggregate their inputs with that formula. Inputs and
     targets are standardised internally.
+
+    ``X`` may be a scipy sparse matrix or array (CSR or CSC). It stays sparse
+    in memory: training densifies one minibatch at a time and prediction one
+    chunk of rows at a time, so the network (every formula term) sees the
+    same standardised rows as for the dense matrix and predicts the same.
+    Memory then grows with the stored values, but the work per epoch is
+    still that of the dense matrix (rows × columns). Discovery reads a dense
+    random subsample of at most 2**24 values (all the rows when they fit).
 
     Parameters
     ----------
@@ -781,6 +819,8 @@ default="from_dtype"
         than 1000 characters) is encoded as none of them, never an error. Missing numeric values (``NaN``,
         ``None``, ``pd.NA``) are imputed with the column's centre and flagged
         by an indicator input when the column had missing values in ``fit``.
+        Sparse ``X`` has numeric columns only: naming categorical columns of
+        sparse input is an error.
     discovery : str, default="td"
         Discovery method when ``formula="auto"``: ``"td"`` (tensor
         decomposition) or any other name in :data:`skneuron.discovery.METHODS`.
@@ -956,8 +996,9 @@ default="from_dtype"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, in the units the estimator was fitted on.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs, in the units the estimator was fitted on; sparse input
+            is densified a chunk of rows at a time.
 
         Returns
         -------
@@ -990,7 +1031,8 @@ class TaskNeuronClassifier(ClassifierMixin, BaseTaskNeuron):
     selection) unless one is given, then trains the network with the
     cross-entropy loss. Binary problems use one logistic output, multiclass
     ones a softmax. Labels may be of any type (strings too). Inputs are
-    standardised internally.
+    standardised internally; sparse ``X`` (CSR or CSC) stays sparse in
+    memory, as in :class:`TaskNeuronRegressor`.
 
     Parameters
     ----------
@@ -1099,8 +1141,8 @@ validation_scores_, best_validation_score_
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs; sparse input is densified a chunk of rows at a time.
 
         Returns
         -------
@@ -1122,8 +1164,8 @@ validation_scores_, best_validation_score_
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs; sparse input is densified a chunk of rows at a time.
 
         Returns
         -------
@@ -1151,8 +1193,8 @@ validation_scores_, best_validation_score_
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs; sparse input is densified a chunk of rows at a time.
 
         Returns
         -------
@@ -1237,6 +1279,27 @@ def _uniform_labels(y: np.ndarray) -> np.ndarray:
         if numeric.dtype.kind in "biuf":
             return numeric
     return y
+
+
+def _discovery_data(X_std, targets, sample_weight, train, seed):
+    """The features, targets and sample weights (or None) discovery reads: the
+    training rows, dense.
+
+    Sparse features are densified for at most a random subsample of
+    :data:`SPARSE_DISCOVERY_VALUES` values (all the training rows when they
+    fit, as for dense input), in the rows' order.
+    """
+    if not isinstance(X_std, SparseRows):
+        return X_std[train], targets[train], _rows_of(sample_weight, train)
+    n_rows = min(len(train), max(MIN_SAMPLES, SPARSE_DISCOVERY_VALUES // max(X_std.shape[1], 1)))
+    if n_rows < len(train):
+        rng = np.random.default_rng([int(seed), 1])  # not the stream discovery draws from
+        train = np.sort(rng.choice(train, n_rows, replace=False))
+    return X_std.take(train)[:].numpy(), targets[train], _rows_of(sample_weight, train)
+
+
+def _rows_of(sample_weight, rows):
+    return None if sample_weight is None else sample_weight[rows]
 
 
 def _predict_chunk_rows(network: torch.nn.Module, device: torch.device = torch.device("cpu")

@@ -10,6 +10,11 @@ turns such input into one float64 *code matrix* of shape
 - a categorical column is the index of each value in the column's list of
   categories (learned in ``fit``), ``NaN`` where missing or not seen in ``fit``.
 
+A scipy sparse matrix or array (CSR, CSC, or any format scipy converts to
+them) stays sparse: its code matrix is itself, in CSR form, all its columns
+are numeric, and :func:`input_encoding` computes its statistics from the
+stored values, so no step here allocates the dense matrix.
+
 The network's input module (:class:`skneuron.nn.TabularInput`) then imputes,
 scales and one-hot encodes the code matrix, so that everything after this
 step — training, prediction, export — is numeric. Which columns are
@@ -22,9 +27,13 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
 __all__ = ["categorical_mask", "code_matrix", "learn_categories"]
+
+#: The sparse formats read without conversion (others are converted to CSR).
+SPARSE_FORMATS = ("csr", "csc")
 
 #: Text longer than this is not kept as a category (it encodes as unseen): a
 #: category is a label, and the model file keeps every category it learned.
@@ -54,11 +63,15 @@ def as_table(X):
     """``X`` as a pandas DataFrame when it holds anything but numbers, else a float64 array.
 
     Numeric input takes scikit-learn's path (``check_array``), so arrays, lists
-    and sparse-free array-likes behave exactly as they do for scikit-learn's
-    estimators; only frames and object or text arrays become DataFrames.
+    and sparse matrices behave exactly as they do for scikit-learn's
+    estimators; only frames and object or text arrays become DataFrames. A
+    sparse matrix or array becomes a float64 CSR matrix in canonical form
+    (sorted indices, no duplicate entries); it is never densified.
     """
     import pandas as pd
 
+    if sp.issparse(X):
+        return _sparse_table(X)
     frame = as_frame(X)
     if frame is not None:
         return frame
@@ -71,6 +84,17 @@ def as_table(X):
         return check_array(array, dtype=np.float64, ensure_all_finite="allow-nan", input_name="X")
     except ValueError:
         return pd.DataFrame(array)
+
+
+def _sparse_table(X) -> sp.csr_matrix:
+    """A sparse ``X`` as a canonical float64 CSR matrix (rows are sliced from it)."""
+    X = check_array(X, accept_sparse=SPARSE_FORMATS, dtype=np.float64,
+                    ensure_all_finite="allow-nan", input_name="X")
+    X = sp.csr_matrix(X)  # CSC → CSR; a sparse array becomes a matrix, sliced the same way
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
 
 
 def categorical_mask(table, categorical_features, feature_names=None) -> np.ndarray:
@@ -105,11 +129,17 @@ def categorical_mask(table, categorical_features, feature_names=None) -> np.ndar
     if categorical_features is None:
         return np.zeros(n_features, dtype=bool)
     if isinstance(categorical_features, str) and categorical_features == "from_dtype":
-        if isinstance(table, np.ndarray):
+        if isinstance(table, np.ndarray) or sp.issparse(table):
             return np.zeros(n_features, dtype=bool)
         return np.array([not _holds_numbers(table.iloc[:, j]) for j in range(n_features)],
                         dtype=bool)
-    return _explicit_mask(np.asarray(categorical_features), n_features, feature_names)
+    mask = _explicit_mask(np.asarray(categorical_features), n_features, feature_names)
+    if sp.issparse(table) and mask.any():
+        raise ValueError(
+            f"X is sparse, and sparse input is all numeric, but categorical_features names "
+            f"columns {np.flatnonzero(mask).tolist()} as categorical. Set "
+            "categorical_features=None, or pass a dense array or data frame.")
+    return mask
 
 
 def _explicit_mask(given: np.ndarray, n_features: int, feature_names) -> np.ndarray:
@@ -178,6 +208,8 @@ def learn_categories(table, mask: np.ndarray) -> list:
     """
     import pandas as pd
 
+    if not np.any(mask):
+        return [None] * len(mask)
     categories = []
     for j, categorical in enumerate(mask):
         if not categorical:
@@ -226,7 +258,8 @@ def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -
     -------
     ndarray of float64, shape (n_samples, n_features)
         ``NaN`` where a value is missing, and in a categorical column where the
-        category was not seen in ``fit``.
+        category was not seen in ``fit``. A sparse ``table`` is returned as it
+        is (all its columns are numeric).
 
     Raises
     ------
@@ -243,6 +276,11 @@ def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -
     """
     import pandas as pd
 
+    if sp.issparse(table):  # all numeric (categorical_mask refuses categorical columns)
+        if np.isinf(table.data).any():
+            raise ValueError(
+                "Input X contains infinity or a value too large for dtype('float64').")
+        return table
     if isinstance(table, np.ndarray) and not mask.any():
         codes = table
     else:
@@ -304,8 +342,10 @@ def input_encoding(codes: np.ndarray, mask: np.ndarray, categories: list, *,
 
     Parameters
     ----------
-    codes : ndarray of shape (n_samples, n_features)
-        Training rows as :func:`code_matrix` returns them.
+    codes : ndarray or sparse CSR matrix of shape (n_samples, n_features)
+        Training rows as :func:`code_matrix` returns them. Sparse codes need
+        ``scaling="standard"``; their statistics are computed from the stored
+        values (the implicit zeros count as values), never densified.
     mask, categories : as from :func:`categorical_mask` and :func:`learn_categories`.
     scaling : {"robust", "standard"}, default="robust"
         How numeric columns are scaled.
@@ -335,8 +375,14 @@ def input_encoding(codes: np.ndarray, mask: np.ndarray, categories: list, *,
     names = [str(n) for n in feature_names] if feature_names is not None \
         else [f"x{j}" for j in range(codes.shape[1])]
     numeric = np.flatnonzero(~mask)
-    center, scale = _numeric_statistics(codes[:, numeric], scaling, sample_weight)
-    missing = [int(j) for j in numeric if np.isnan(codes[:, j]).any()]
+    if sp.issparse(codes):
+        if scaling != "standard" or mask.any():
+            raise ValueError("sparse codes are encoded with scaling='standard' and no "
+                             "categorical column.")
+        center, scale, missing = _sparse_statistics(codes, sample_weight)
+    else:
+        center, scale = _numeric_statistics(codes[:, numeric], scaling, sample_weight)
+        missing = [int(j) for j in numeric if np.isnan(codes[:, j]).any()]
     spec = {
         "n_inputs": codes.shape[1],
         "numeric": numeric.tolist(), "center": center, "scale": scale,
@@ -375,6 +421,40 @@ def _numeric_statistics(columns: np.ndarray, scaling: str, sample_weight=None):
         if spread > 0:
             scale[j] = spread * peak
     return center, scale
+
+
+def _sparse_statistics(codes: sp.csr_matrix, sample_weight: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Mean and standard deviation of each column of a CSR matrix, and its missing columns.
+
+    The same statistics as :func:`_numeric_statistics` with ``"standard"``
+    scaling computes on the dense matrix — the implicit zeros are values, a
+    stored ``NaN`` is missing, rows weigh ``sample_weight`` (1 without) — up
+    to rounding, from the stored values alone.
+    """
+    n_rows, n_columns = codes.shape
+    row_weight = np.ones(n_rows) if sample_weight is None else np.asarray(sample_weight, float)
+    weights = np.repeat(row_weight, np.diff(codes.indptr))  # of each stored value
+    columns, values = codes.indices, codes.data
+    absent = np.isnan(values)
+    missing = np.flatnonzero(np.bincount(columns[absent], minlength=n_columns)).tolist()
+    count = row_weight.sum() - np.bincount(columns[absent], weights[absent], minlength=n_columns)
+    columns, values, weights = columns[~absent], values[~absent], weights[~absent]
+    peak = np.zeros(n_columns)
+    np.maximum.at(peak, columns, np.abs(values))
+    peak = np.where(peak > 0, peak, 1.0)
+    scaled = values / peak[columns]  # as mean_and_scale: no square overflows
+    safe_count = np.where(count > 0, count, 1.0)
+    mean = np.bincount(columns, weights * scaled, minlength=n_columns) / safe_count
+    stored = np.bincount(columns, weights, minlength=n_columns)
+    # Two passes: squared deviations of the stored values, plus those of the zeros.
+    squares = np.bincount(columns, weights * (scaled - mean[columns]) ** 2, minlength=n_columns)
+    std = np.sqrt(np.maximum(squares + (count - stored) * mean**2, 0.0) / safe_count)
+    eps = np.finfo(np.float64).eps
+    constant = std**2 <= count * eps * std**2 + (count * mean * eps) ** 2
+    center = np.where(count > 0, mean * peak, 0.0)
+    scale = np.where((count > 0) & ~constant, std * peak, 1.0)
+    return center, scale, missing
 
 
 def mean_and_scale(A: np.ndarray, sample_weight: np.ndarray | None = None

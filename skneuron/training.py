@@ -362,7 +362,11 @@ def fit_network(
     module : torch.nn.Module
         The network, already on the device of ``X``.
     X, Y : torch.Tensor
-        Training inputs and targets, on the training device.
+        Training inputs and targets, on the training device. ``X`` may also
+        be a row source that densifies rows on demand
+        (:class:`skneuron._sparse.SparseRows`, for sparse input): the loop
+        reorders it with ``X.index_select(0, permutation)`` once per epoch and
+        reads each minibatch as the dense tensor ``X[start:stop]``.
     loss_fn : callable
         ``loss_fn(outputs, targets)`` → per-sample losses.
     loss_gradient_fn : callable, optional
@@ -379,6 +383,8 @@ def fit_network(
         operations).
     validation : (X_val, Y_val), optional
         Held-out data; when given, ``score_fn`` is monitored for stopping.
+        ``X_val`` may be a row source as ``X`` may; it is then read in
+        chunks of its ``chunk_rows`` rows.
     score_fn : callable, optional
         ``score_fn(outputs, targets)`` → scalar score, higher is better.
     batch_size, learning_rate, max_iter, tol, n_iter_no_change
@@ -635,14 +641,24 @@ def _score(module, validation, score_fn, chunk_rows: int | None = None
         return None
     module.eval()
     X_val = validation[0]
+    chunk_rows = _pass_rows(X_val, chunk_rows)
     with torch.inference_mode():
         if chunk_rows is None or X_val.shape[0] <= chunk_rows:
-            outputs = module(X_val)
+            outputs = module(X_val[:])
         else:  # rows are the second-to-last dimension, also with members
             outputs = torch.cat([module(X_val[start:start + chunk_rows])
                                  for start in range(0, X_val.shape[0], chunk_rows)], dim=-2)
         score = score_fn(outputs, *validation[1:])
     return score.tolist() if score.ndim else float(score)
+
+
+def _pass_rows(X, chunk_rows: int | None) -> int | None:
+    """Rows per forward pass over ``X``: ``chunk_rows``, or for a row source that
+    densifies its rows (:class:`skneuron._sparse.SparseRows`) at most its own
+    ``chunk_rows``."""
+    if isinstance(X, torch.Tensor):
+        return chunk_rows
+    return X.chunk_rows if chunk_rows is None else min(chunk_rows, X.chunk_rows)
 
 
 def _validation_chunk_rows(module: torch.nn.Module, device: torch.device) -> int | None:
@@ -716,6 +732,7 @@ def _full_loss(module, state, X, Y, weights, loss_fn, chunk_rows: int = 1 << 16)
     module.eval()
     total = torch.zeros((), device=X.device, dtype=torch.float64)
     count = 0.0
+    chunk_rows = _pass_rows(X, chunk_rows)
     with torch.inference_mode():
         for start in range(0, X.shape[0], chunk_rows):
             rows = slice(start, start + chunk_rows)

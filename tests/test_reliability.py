@@ -65,14 +65,18 @@ BAD_FIT_INPUTS = {
                                     "numeric target.*'a'"),
     "huge range in X": (np.c_[X0[:, :2], np.r_[1.7e308, np.full(99, -1.7e308)]], y0,
                         ValueError, "too wide a range.*rescale"),
-    "sparse X": (sp.csr_matrix(X0), y0, TypeError, r"Sparse data.*\.toarray\(\)"),
+    "inf in sparse X": (sp.csr_matrix(with_value(X0, np.inf)), y0, ValueError,
+                        "Input X contains infinity"),
+    "sparse X with categorical columns": (sp.csr_matrix(X0), y0, ValueError,
+                                          r"X is sparse.*categorical_features names columns \[1\]"),
 }
 
 
 @pytest.mark.parametrize("case", BAD_FIT_INPUTS)
 def test_bad_input_to_fit_is_refused_before_training(case):
     X, y, error, message = BAD_FIT_INPUTS[case]
-    reg = TaskNeuronRegressor(**QUICK)
+    categorical = [1] if case == "sparse X with categorical columns" else "from_dtype"
+    reg = TaskNeuronRegressor(categorical_features=categorical, **QUICK)
     with pytest.raises(error, match=message):
         reg.fit(X, y)
     assert not hasattr(reg, "network_")
@@ -127,9 +131,11 @@ def fitted():
         (with_value(X0, np.inf), ValueError, "Input X contains infinity"),
         (np.empty((0, 3)), ValueError, "0 sample"),
         (with_value(X0, "abc"), ValueError, "Column at index 1 holds values that are not numbers"),
-        (sp.csr_matrix(X0), TypeError, "Sparse data"),
+        (sp.csr_matrix(np.hstack([X0, X0])), ValueError, "X has 6 features, but .* is expecting 3"),
+        (sp.csr_matrix(with_value(X0, np.inf)), ValueError, "Input X contains infinity"),
     ],
-    ids=["more features", "fewer features", "inf", "no rows", "text", "sparse"],
+    ids=["more features", "fewer features", "inf", "no rows", "text", "sparse, more features",
+         "sparse, inf"],
 )
 def test_bad_input_to_predict_is_refused(fitted, X, error, message):
     with pytest.raises(error, match=message):

@@ -129,9 +129,7 @@ class TabularInput(nn.Module):
         """
         dtype = x.dtype if x.is_floating_point() else self.center.dtype
         values = x.index_select(1, self.numeric).to(self.center.dtype)
-        scaled = (values - self.center) / self.scale
-        if self.clip is not None:
-            scaled = scaled * torch.rsqrt(1.0 + (scaled / self.clip).square())
+        scaled = self._scaled(values, self.center, self.scale)
         absent = torch.isnan(values)
         parts = [torch.where(absent, torch.zeros_like(scaled), scaled).to(dtype)]
         if self._n_missing:
@@ -145,6 +143,42 @@ class TabularInput(nn.Module):
             parts.append(self.tables.index_select(0, rows)[:, :width].to(dtype))
             start += self._sizes[j] + 1
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+    def scale_numeric(self, values: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Scaled values of numeric columns, as :meth:`forward` scales them.
+
+        For inputs given as values rather than rows (a sparse matrix's stored
+        values): each value is scaled by the statistics of its column, with
+        the same operations as in :meth:`forward`, so the results are the same
+        to the bit. Missing values (``NaN``) stay ``NaN``.
+
+        Parameters
+        ----------
+        values : torch.Tensor of shape (n_values,)
+            Values, in the buffers' dtype.
+        positions : torch.Tensor of int64, shape (n_values,)
+            Each value's position in ``numeric`` (its output column).
+
+        Returns
+        -------
+        torch.Tensor of shape (n_values,)
+
+        Examples
+        --------
+        >>> import torch
+        >>> encode = TabularInput.standardizing([1.0, 0.0], [2.0, 4.0])
+        >>> encode.scale_numeric(torch.tensor([5.0, 2.0], dtype=torch.float64),
+        ...                      torch.tensor([0, 1]))
+        tensor([2.0000, 0.5000], dtype=torch.float64)
+        """
+        return self._scaled(values, self.center[positions], self.scale[positions])
+
+    def _scaled(self, values: torch.Tensor, center: torch.Tensor, scale: torch.Tensor
+                ) -> torch.Tensor:
+        scaled = (values - center) / scale
+        if self.clip is not None:
+            scaled = scaled * torch.rsqrt(1.0 + (scaled / self.clip).square())
+        return scaled
 
     def extra_repr(self) -> str:
         return (f"n_inputs={self.n_inputs}, n_features={self.n_features}, "
