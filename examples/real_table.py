@@ -56,15 +56,15 @@ print("categorical columns:", list(X.columns[reg.is_categorical_]))
 # %%
 # The rivals
 # ----------
-text = X.columns[X.dtypes == object]
-numbers = X.columns[X.dtypes != object]
+numbers = X.select_dtypes("number").columns
+text = X.columns.difference(numbers)
 encode = make_column_transformer(
     (make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()),
      numbers),
     (OneHotEncoder(handle_unknown="ignore"), text),
 )
 mlp = make_pipeline(encode, TransformedTargetRegressor(
-    MLPRegressor((64, 64), early_stopping=True, random_state=0), transformer=StandardScaler()))
+    MLPRegressor(hidden_layer_sizes=(64, 64), early_stopping=True, random_state=0), transformer=StandardScaler()))
 hgb = HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=0)
 X_cat = {part: frame.astype({c: "category" for c in text})
          for part, frame in (("train", X_train), ("test", X_test))}
