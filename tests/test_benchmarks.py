@@ -355,33 +355,35 @@ def test_real_summary_computes_the_issue_verdicts_from_the_csvs(tmp_path):
 
 def test_real_suite_command_line_writes_tagged_files(tmp_path):
     path = main(["--suite", "real", "--only", "titanic", "--seeds", "1", "--models",
-                 "TaskNeuron-TD", "LightGBM", "--params", "max_iter=2", "hidden_layer_sizes=(4,)",
+                 "TaskNeuron-TD", "sklearn-MLP", "--params", "max_iter=2",
+                 "hidden_layer_sizes=(4,)",
                  "--tag", "tiny", "--threads", "1", "--out", str(tmp_path)])
     assert path == tmp_path / "summary_real_tiny.md"
     rows = _rows(tmp_path / "suite_real_tiny.csv")
-    assert {r["model"] for r in rows} == {"TaskNeuron-TD", "LightGBM"} and len(rows) == 2
+    assert {r["model"] for r in rows} == {"TaskNeuron-TD", "sklearn-MLP"} and len(rows) == 2
     assert {r["n_iter"] for r in rows if r["model"] == "TaskNeuron-TD"} == {"2"}
     stability = _rows(tmp_path / "stability_real_tiny.csv")
     assert [r["random_state"] for r in stability] == ["0", "1", "2", "3", "4"]
     assert not (tmp_path / "suite_real.csv").exists()
     text = path.read_text()
     assert "'max_iter': '2'" in text and "## Formula stability" in text
-    assert "TaskNeuron-TD ≥ LightGBM: " in text
+    assert "TaskNeuron-TD ≥ sklearn-MLP: " in text
 
 
 def test_reuse_keeps_a_models_rows_and_names_their_run(tmp_path):
     common = ["--suite", "real", "--only", "titanic", "--seeds", "1", "--parts", "accuracy",
               "--params", "max_iter=2", "hidden_layer_sizes=(4,)", "--threads", "1",
               "--out", str(tmp_path)]
-    main(common + ["--models", "TaskNeuron-TD", "LightGBM"])
-    lightgbm = [r for r in _rows(tmp_path / "suite_real.csv") if r["model"] == "LightGBM"]
-    path = main(common + ["--models", "TaskNeuron-TD", "LightGBM", "--reuse", "LightGBM"])
+    main(common + ["--models", "TaskNeuron-TD", "HistGradientBoosting"])
+    hgb = [r for r in _rows(tmp_path / "suite_real.csv") if r["model"] == "HistGradientBoosting"]
+    path = main(common + ["--models", "TaskNeuron-TD", "HistGradientBoosting",
+                          "--reuse", "HistGradientBoosting"])
     rows = _rows(tmp_path / "suite_real.csv")
-    assert [r for r in rows if r["model"] == "LightGBM"] == lightgbm  # not fitted again
-    assert {r["model"] for r in rows} == {"TaskNeuron-TD", "LightGBM"} and len(rows) == 2
-    assert "LightGBM's rows are those of the run of " in path.read_text()
-    with pytest.raises(SystemExit, match="no rows of HistGradientBoosting"):
-        main(common + ["--reuse", "HistGradientBoosting"])
+    assert [r for r in rows if r["model"] == "HistGradientBoosting"] == hgb  # not fitted again
+    assert {r["model"] for r in rows} == {"TaskNeuron-TD", "HistGradientBoosting"} and len(rows) == 2
+    assert "HistGradientBoosting's rows are those of the run of " in path.read_text()
+    with pytest.raises(SystemExit, match="no rows of sklearn-MLP"):
+        main(common + ["--reuse", "sklearn-MLP"])
 
 
 def test_ablation_changes_one_setting_per_variant_and_restores_it(tmp_path, monkeypatch):
