@@ -34,8 +34,6 @@ from skneuron._device import (
     ACCELERATOR_PASS_ROWS,
     ACCELERATOR_PASS_VALUES,
     activation_width,
-    cpu_copy,
-    is_on_cpu,
     place,
     resolve_device,
     stage_dtype,
@@ -712,17 +710,43 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         place(self.network_, self.device_)
 
     def __getstate__(self):
+        """The estimator's state, with the network as numpy arrays and the device as text.
+
+        The network travels as its ``state_dict`` (numpy arrays, on the CPU
+        whatever device it lives on) and is rebuilt by :meth:`__setstate__`
+        from the fitted attributes that describe it (formula, layer sizes,
+        input encoding, outputs), as :func:`skneuron.load` rebuilds it. So a
+        pickle holds no torch object, and :mod:`skops.io` can save the
+        estimator and load it trusting skneuron's own types only.
+        """
         # A new dict: on Python 3.11+ ``object.__getstate__`` returns the instance's own
         # ``__dict__``, and the live estimator must keep its network (and its device).
         state = dict(super().__getstate__())
         network = state.get("network_")
-        if network is not None and not is_on_cpu(network):
-            state["network_"] = cpu_copy(network)
+        if isinstance(network, torch.nn.Module):
+            # Tensors are copied straight to the host: a network on a GPU is never duplicated there.
+            state["network_"] = {name: tensor.detach().to("cpu").numpy()
+                                 for name, tensor in network.state_dict().items()}
+        if isinstance(state.get("device_"), torch.device):
+            state["device_"] = str(state["device_"])
         return state
 
     def __setstate__(self, state):
+        """Restore a state of :meth:`__getstate__`, rebuilding the network on a device here.
+
+        Pickles of earlier versions, which hold the network module itself, load too.
+        """
+        state = dict(state)
+        network = state.pop("network_", None)
+        if isinstance(state.get("device_"), str):
+            state["device_"] = torch.device(state["device_"])
         super().__setstate__(state)
-        if "network_" in state:
+        if isinstance(network, dict):
+            network = self._network_from_state(
+                {name: torch.from_numpy(np.require(array, requirements=["C", "W"]))
+                 for name, array in network.items()})
+        if network is not None:
+            self.network_ = network
             self._move_to_usable_device()
 
     def __sklearn_tags__(self):
