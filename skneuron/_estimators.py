@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets, is_multilabel, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
     _check_y,
@@ -996,8 +996,12 @@ class TaskNeuronClassifier(ClassifierMixin, BaseTaskNeuron):
     ``fit`` discovers a neuron formula (class-specific weights, shared term
     selection) unless one is given, then trains the network with the
     cross-entropy loss. Binary problems use one logistic output, multiclass
-    ones a softmax. Labels may be of any type (strings too). Inputs are
-    standardised internally.
+    ones a softmax. Labels may be of any type (strings too). A label
+    indicator matrix ``y`` of shape ``(n_samples, n_labels)`` (0/1) is a
+    multilabel problem, as in :class:`~sklearn.neural_network.MLPClassifier`:
+    one independent logistic output per label, trained on the sum of their
+    log-losses, with discovery run on the indicator columns as targets.
+    Inputs are standardised internally.
 
     Parameters
     ----------
@@ -1011,13 +1015,16 @@ warm_start, device, compile
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels.
+        Class labels; for a multilabel ``y``, the label (column) indices
+        ``0 … n_labels − 1``, as :class:`~sklearn.neural_network.MLPClassifier`
+        has them.
     formula_, discovery_, network_, device_, n_features_in_, feature_names_in_, \
 is_categorical_, categories_, n_iter_, loss_curve_, best_loss_, do_early_stopping_, \
 validation_scores_, best_validation_score_
         As in :class:`TaskNeuronRegressor`, except that ``validation_scores_`` and
         ``best_validation_score_`` are the held-out mean log-likelihood (minus the
-        log-loss, higher is better) rather than R².
+        log-loss, higher is better) rather than R²; for a multilabel ``y``,
+        of the label set (the sum over the labels).
 
     See Also
     --------
@@ -1037,16 +1044,23 @@ validation_scores_, best_validation_score_
     """
 
     def _validate_targets(self, y, reset):
+        if is_multilabel(y):
+            return self._validate_indicator(y, reset)
+        if not reset and self._is_multilabel():
+            raise ValueError("y holds one label per row, but the first fit had a label "
+                             f"indicator matrix of {len(self.classes_)} columns; warm_start "
+                             "keeps that.")
         y = _check_y(y, estimator=self)
         if y.dtype == object:
             y = _uniform_labels(y)
         check_classification_targets(y)
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass"):
-            raise ValueError(f"{type(self).__name__} supports binary and multiclass targets; "
-                             f"got {target_type}.")
+            raise ValueError(f"{type(self).__name__} supports binary, multiclass and "
+                             f"multilabel-indicator targets; got {target_type}.")
         classes = np.unique(y)
         if reset:
+            self._multilabel = False
             if len(classes) < 2:
                 raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
                                  f"got 1 class ({classes[0]!r}).")
@@ -1057,7 +1071,33 @@ validation_scores_, best_validation_score_
                              f"warm_start keeps the classes {self.classes_.tolist()}.")
         return y
 
+    def _validate_indicator(self, y, reset):
+        """A label indicator matrix ``y`` (one 0/1 column per label) as int, checked."""
+        y = _check_y(y, multi_output=True, estimator=self)
+        y = (y.toarray() if hasattr(y, "toarray") else y).astype(np.int64)  # sparse, too
+        if reset:
+            # As MLPClassifier (LabelBinarizer) has it: the labels are the column indices.
+            self.classes_ = np.arange(y.shape[1])
+            self._multilabel = True
+        elif not (self._is_multilabel() and y.shape[1] == len(self.classes_)):
+            raise ValueError(f"y is a label indicator matrix of {y.shape[1]} columns; "
+                             "warm_start keeps the targets of the first fit "
+                             f"({self._target_description()}).")
+        return y
+
+    def _is_multilabel(self) -> bool:
+        """Whether the network's outputs are independent labels (``y`` was an indicator)."""
+        return getattr(self, "_multilabel", False)  # absent from models of earlier versions
+
+    def _target_description(self) -> str:
+        if self._is_multilabel():
+            return f"an indicator matrix of {len(self.classes_)} labels"
+        return f"the classes {self.classes_.tolist()}"
+
     def _encode_targets(self, y):
+        if self._is_multilabel():
+            indicator = y.astype(np.float64)
+            return indicator, indicator
         indices = np.searchsorted(self.classes_, y)
         if len(self.classes_) == 2:
             indicator = indices.astype(np.float64).reshape(-1, 1)
@@ -1065,22 +1105,28 @@ validation_scores_, best_validation_score_
         return indices, np.eye(len(self.classes_))[indices]
 
     def _stratify(self, targets):
-        return targets.ravel()
+        # Label sets are too many to stratify by, as in MLPClassifier.
+        return None if self._is_multilabel() else targets.ravel()
 
     def _n_network_outputs(self):
-        return 1 if len(self.classes_) == 2 else len(self.classes_)
+        return 1 if len(self.classes_) == 2 and not self._is_multilabel() else len(self.classes_)
 
     def _target_dtype(self):
-        return torch.float32 if len(self.classes_) == 2 else torch.int64
+        return torch.float32 if self._n_network_outputs() == 1 or self._is_multilabel() \
+            else torch.int64
 
-    _member_reduction = "probabilities"
+    @property
+    def _member_reduction(self):
+        return "sigmoids" if self._is_multilabel() else "probabilities"
 
     def _loss_and_gradient(self, outputs, targets):
         # With several members, outputs are (members, batch, ·) and targets (batch, ·).
-        if outputs.shape[-1] == 1:  # binary: log-loss of the logit; gradient σ(logit) − target
+        if targets.is_floating_point():
+            # Indicator targets (binary: one column; multilabel: one per label): the sum of
+            # the labels' log-losses of their logits; gradient σ(logit) − target.
             losses = F.binary_cross_entropy_with_logits(outputs, targets.expand_as(outputs),
                                                         reduction="none")
-            return losses.squeeze(-1), torch.sigmoid(outputs).sub_(targets)
+            return losses.sum(-1), torch.sigmoid(outputs).sub_(targets)
         index = targets.unsqueeze(-1).expand(*outputs.shape[:-1], 1)
         log_probabilities = F.log_softmax(outputs, dim=-1)
         # multiclass: cross-entropy of the logits; gradient softmax − one-hot
@@ -1089,11 +1135,11 @@ validation_scores_, best_validation_score_
         return losses, gradients.scatter_add_(-1, index, _minus_ones(gradients))
 
     def _validation_score(self, outputs, targets, weights=None):
-        """Mean log-likelihood of the true class (minus the log-loss); one per member when
-        ``weights`` weigh the rows per member."""
-        if outputs.shape[-1] == 1:
+        """Mean log-likelihood of the true class, or label set (minus the log-loss); one per
+        member when ``weights`` weigh the rows per member."""
+        if targets.is_floating_point():  # indicators: the labels are independent
             per_row = -F.binary_cross_entropy_with_logits(
-                outputs, targets.expand_as(outputs), reduction="none").squeeze(-1)
+                outputs, targets.expand_as(outputs), reduction="none").sum(-1)
         else:
             index = targets.unsqueeze(-1).expand(*outputs.shape[:-1], 1)
             per_row = F.log_softmax(outputs, dim=-1).gather(-1, index).squeeze(-1)
@@ -1112,7 +1158,9 @@ validation_scores_, best_validation_score_
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Columns follow :attr:`classes_`; each row sums to one.
+            Columns follow :attr:`classes_`; each row sums to one, except for
+            a multilabel model, whose columns are the labels' independent
+            probabilities.
 
         Examples
         --------
@@ -1135,7 +1183,8 @@ validation_scores_, best_validation_score_
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Log-probabilities; columns follow :attr:`classes_`.
+            Log-probabilities; columns follow :attr:`classes_` (the labels, for
+            a multilabel model).
 
         Examples
         --------
@@ -1147,6 +1196,8 @@ validation_scores_, best_validation_score_
         True
         """
         logits = self._forward(X)
+        if self._is_multilabel():
+            return -np.logaddexp(0, -logits)
         if logits.shape[1] == 1:
             z = logits[:, 0]
             return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
@@ -1163,8 +1214,10 @@ validation_scores_, best_validation_score_
 
         Returns
         -------
-        ndarray of shape (n_samples,)
-            The most probable class of each row, from :attr:`classes_`.
+        ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The most probable class of each row, from :attr:`classes_`; for
+            a multilabel model, the label indicator matrix (int, a label is
+            set where its probability exceeds one half).
 
         Examples
         --------
@@ -1175,12 +1228,14 @@ validation_scores_, best_validation_score_
         array([0, 0, 0])
         """
         logits = self._forward(X)
+        if self._is_multilabel():
+            return (logits > 0).astype(np.int64)
         indices = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(axis=1)
         return self.classes_[indices]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         return tags
 
 
