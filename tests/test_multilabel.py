@@ -143,6 +143,17 @@ def test_the_exported_module_returns_each_labels_probability(fitted, data):
     np.testing.assert_allclose(proba, fitted.predict_proba(X), rtol=1e-5, atol=1e-7)
 
 
+def test_the_onnx_export_returns_each_labels_probability(fitted, data, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    X, _ = data
+    path = tmp_path / "model.onnx"
+    fitted.export_onnx(path, dtype="float64")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (proba,) = session.run(None, {"X": X.astype(np.float64)})
+    np.testing.assert_allclose(proba, fitted.predict_proba(X), rtol=1e-5, atol=1e-7)
+
+
 def test_warm_start_keeps_the_kind_of_target(data):
     X, Y = data
     clf = TaskNeuronClassifier(**{**FAST, "max_iter": 2}, warm_start=True).fit(X, Y)

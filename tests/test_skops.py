@@ -50,6 +50,8 @@ CASES = {
     "multiclass-sr": lambda X: (
         TaskNeuronClassifier(**FAST, discovery="sr"),
         np.where(X["a"] > 0.5, 2, np.where(X["colour"] == "red", 1, 0))),
+    "multilabel": lambda X: (
+        TaskNeuronClassifier(**FAST), np.column_stack([X["a"] > 0, X["colour"] == "red"]).astype(int)),
     "given-formula": lambda X: (
         TaskNeuronClassifier(**FAST, formula="x + sin(x) + inter(2, rank=2)"), X["b"] > 0),
 }
@@ -72,6 +74,17 @@ def test_skops_round_trip_predicts_the_same_trusting_skneuron_types_only(case, t
     assert loaded.formula_ == estimator.formula_
     assert loaded.device_ == torch.device("cpu")
     np.testing.assert_array_equal(loaded.categories_[2], estimator.categories_[2])
+
+
+def test_a_pipeline_with_scikit_learn_steps_needs_only_skneuron_types_trusted(tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X = _frame()[["a", "b"]].to_numpy()
+    pipe = _fit(make_pipeline(StandardScaler(), TaskNeuronRegressor(**FAST)), X, X[:, 0] ** 2)
+    loaded, untrusted = _skops_round_trip(pipe, tmp_path)
+    assert all(name.startswith("skneuron.") for name in untrusted), untrusted
+    np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
 
 
 def test_skops_refuses_to_load_without_trusting_the_estimator(tmp_path):
