@@ -1060,11 +1060,10 @@ validation_scores_, best_validation_score_
                              f"multilabel-indicator targets; got {target_type}.")
         classes = np.unique(y)
         if reset:
-            self._multilabel = False
             if len(classes) < 2:
                 raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
                                  f"got 1 class ({classes[0]!r}).")
-            self.classes_ = classes
+            self.classes_, self._multilabel = classes, False
         elif not np.isin(classes, self.classes_).all():
             unseen = classes[~np.isin(classes, self.classes_)]
             raise ValueError(f"y holds labels {unseen.tolist()} not seen in the first fit; "
@@ -1077,8 +1076,7 @@ validation_scores_, best_validation_score_
         y = (y.toarray() if hasattr(y, "toarray") else y).astype(np.int64)  # sparse, too
         if reset:
             # As MLPClassifier (LabelBinarizer) has it: the labels are the column indices.
-            self.classes_ = np.arange(y.shape[1])
-            self._multilabel = True
+            self.classes_, self._multilabel = np.arange(y.shape[1]), True
         elif not (self._is_multilabel() and y.shape[1] == len(self.classes_)):
             raise ValueError(f"y is a label indicator matrix of {y.shape[1]} columns; "
                              "warm_start keeps the targets of the first fit "
