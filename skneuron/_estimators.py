@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets, is_multilabel, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
     _check_y,
@@ -35,8 +35,6 @@ from skneuron._device import (
     ACCELERATOR_PASS_ROWS,
     ACCELERATOR_PASS_VALUES,
     activation_width,
-    cpu_copy,
-    is_on_cpu,
     place,
     resolve_device,
     stage_dtype,
@@ -757,17 +755,43 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         place(self.network_, self.device_)
 
     def __getstate__(self):
+        """The estimator's state, with the network as numpy arrays and the device as text.
+
+        The network travels as its ``state_dict`` (numpy arrays, on the CPU
+        whatever device it lives on) and is rebuilt by :meth:`__setstate__`
+        from the fitted attributes that describe it (formula, layer sizes,
+        input encoding, outputs), as :func:`skneuron.load` rebuilds it. So a
+        pickle holds no torch object, and :mod:`skops.io` can save the
+        estimator and load it trusting skneuron's own types only.
+        """
         # A new dict: on Python 3.11+ ``object.__getstate__`` returns the instance's own
         # ``__dict__``, and the live estimator must keep its network (and its device).
         state = dict(super().__getstate__())
         network = state.get("network_")
-        if network is not None and not is_on_cpu(network):
-            state["network_"] = cpu_copy(network)
+        if isinstance(network, torch.nn.Module):
+            # Tensors are copied straight to the host: a network on a GPU is never duplicated there.
+            state["network_"] = {name: tensor.detach().to("cpu").numpy()
+                                 for name, tensor in network.state_dict().items()}
+        if isinstance(state.get("device_"), torch.device):
+            state["device_"] = str(state["device_"])
         return state
 
     def __setstate__(self, state):
+        """Restore a state of :meth:`__getstate__`, rebuilding the network on a device here.
+
+        Pickles of earlier versions, which hold the network module itself, load too.
+        """
+        state = dict(state)
+        network = state.pop("network_", None)
+        if isinstance(state.get("device_"), str):
+            state["device_"] = torch.device(state["device_"])
         super().__setstate__(state)
-        if "network_" in state:
+        if isinstance(network, dict):
+            network = self._network_from_state(
+                {name: torch.from_numpy(np.require(array, requirements=["C", "W"]))
+                 for name, array in network.items()})
+        if network is not None:
+            self.network_ = network
             self._move_to_usable_device()
 
     def __sklearn_tags__(self):
@@ -1030,9 +1054,13 @@ class TaskNeuronClassifier(ClassifierMixin, BaseTaskNeuron):
     ``fit`` discovers a neuron formula (class-specific weights, shared term
     selection) unless one is given, then trains the network with the
     cross-entropy loss. Binary problems use one logistic output, multiclass
-    ones a softmax. Labels may be of any type (strings too). Inputs are
-    standardised internally; sparse ``X`` (CSR or CSC) stays sparse in
-    memory, as in :class:`TaskNeuronRegressor`.
+    ones a softmax. Labels may be of any type (strings too). A label
+    indicator matrix ``y`` of shape ``(n_samples, n_labels)`` (0/1) is a
+    multilabel problem, as in :class:`~sklearn.neural_network.MLPClassifier`:
+    one independent logistic output per label, trained on the sum of their
+    log-losses, with discovery run on the indicator columns as targets.
+    Inputs are standardised internally; sparse ``X`` (CSR or CSC) stays sparse
+    in memory, as in :class:`TaskNeuronRegressor`.
 
     Parameters
     ----------
@@ -1046,13 +1074,16 @@ warm_start, device, compile
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels.
+        Class labels; for a multilabel ``y``, the label (column) indices
+        ``0 … n_labels − 1``, as :class:`~sklearn.neural_network.MLPClassifier`
+        has them.
     formula_, discovery_, network_, device_, n_features_in_, feature_names_in_, \
 is_categorical_, categories_, n_iter_, loss_curve_, best_loss_, do_early_stopping_, \
 validation_scores_, best_validation_score_
         As in :class:`TaskNeuronRegressor`, except that ``validation_scores_`` and
         ``best_validation_score_`` are the held-out mean log-likelihood (minus the
-        log-loss, higher is better) rather than R².
+        log-loss, higher is better) rather than R²; for a multilabel ``y``,
+        of the label set (the sum over the labels).
 
     See Also
     --------
@@ -1072,27 +1103,58 @@ validation_scores_, best_validation_score_
     """
 
     def _validate_targets(self, y, reset):
+        if is_multilabel(y):
+            return self._validate_indicator(y, reset)
+        if not reset and self._is_multilabel():
+            raise ValueError("y holds one label per row, but the first fit had a label "
+                             f"indicator matrix of {len(self.classes_)} columns; warm_start "
+                             "keeps that.")
         y = _check_y(y, estimator=self)
         if y.dtype == object:
             y = _uniform_labels(y)
         check_classification_targets(y)
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass"):
-            raise ValueError(f"{type(self).__name__} supports binary and multiclass targets; "
-                             f"got {target_type}.")
+            raise ValueError(f"{type(self).__name__} supports binary, multiclass and "
+                             f"multilabel-indicator targets; got {target_type}.")
         classes = np.unique(y)
         if reset:
             if len(classes) < 2:
                 raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
                                  f"got 1 class ({classes[0]!r}).")
-            self.classes_ = classes
+            self.classes_, self._multilabel = classes, False
         elif not np.isin(classes, self.classes_).all():
             unseen = classes[~np.isin(classes, self.classes_)]
             raise ValueError(f"y holds labels {unseen.tolist()} not seen in the first fit; "
                              f"warm_start keeps the classes {self.classes_.tolist()}.")
         return y
 
+    def _validate_indicator(self, y, reset):
+        """A label indicator matrix ``y`` (one 0/1 column per label) as int, checked."""
+        y = _check_y(y, multi_output=True, estimator=self)
+        y = (y.toarray() if hasattr(y, "toarray") else y).astype(np.int64)  # sparse, too
+        if reset:
+            # As MLPClassifier (LabelBinarizer) has it: the labels are the column indices.
+            self.classes_, self._multilabel = np.arange(y.shape[1]), True
+        elif not (self._is_multilabel() and y.shape[1] == len(self.classes_)):
+            raise ValueError(f"y is a label indicator matrix of {y.shape[1]} columns; "
+                             "warm_start keeps the targets of the first fit "
+                             f"({self._target_description()}).")
+        return y
+
+    def _is_multilabel(self) -> bool:
+        """Whether the network's outputs are independent labels (``y`` was an indicator)."""
+        return getattr(self, "_multilabel", False)  # absent from models of earlier versions
+
+    def _target_description(self) -> str:
+        if self._is_multilabel():
+            return f"an indicator matrix of {len(self.classes_)} labels"
+        return f"the classes {self.classes_.tolist()}"
+
     def _encode_targets(self, y):
+        if self._is_multilabel():
+            indicator = y.astype(np.float64)
+            return indicator, indicator
         indices = np.searchsorted(self.classes_, y)
         if len(self.classes_) == 2:
             indicator = indices.astype(np.float64).reshape(-1, 1)
@@ -1100,22 +1162,28 @@ validation_scores_, best_validation_score_
         return indices, np.eye(len(self.classes_))[indices]
 
     def _stratify(self, targets):
-        return targets.ravel()
+        # Label sets are too many to stratify by, as in MLPClassifier.
+        return None if self._is_multilabel() else targets.ravel()
 
     def _n_network_outputs(self):
-        return 1 if len(self.classes_) == 2 else len(self.classes_)
+        return 1 if len(self.classes_) == 2 and not self._is_multilabel() else len(self.classes_)
 
     def _target_dtype(self):
-        return torch.float32 if len(self.classes_) == 2 else torch.int64
+        return torch.float32 if self._n_network_outputs() == 1 or self._is_multilabel() \
+            else torch.int64
 
-    _member_reduction = "probabilities"
+    @property
+    def _member_reduction(self):
+        return "sigmoids" if self._is_multilabel() else "probabilities"
 
     def _loss_and_gradient(self, outputs, targets):
         # With several members, outputs are (members, batch, ·) and targets (batch, ·).
-        if outputs.shape[-1] == 1:  # binary: log-loss of the logit; gradient σ(logit) − target
+        if targets.is_floating_point():
+            # Indicator targets (binary: one column; multilabel: one per label): the sum of
+            # the labels' log-losses of their logits; gradient σ(logit) − target.
             losses = F.binary_cross_entropy_with_logits(outputs, targets.expand_as(outputs),
                                                         reduction="none")
-            return losses.squeeze(-1), torch.sigmoid(outputs).sub_(targets)
+            return losses.sum(-1), torch.sigmoid(outputs).sub_(targets)
         index = targets.unsqueeze(-1).expand(*outputs.shape[:-1], 1)
         log_probabilities = F.log_softmax(outputs, dim=-1)
         # multiclass: cross-entropy of the logits; gradient softmax − one-hot
@@ -1124,11 +1192,11 @@ validation_scores_, best_validation_score_
         return losses, gradients.scatter_add_(-1, index, _minus_ones(gradients))
 
     def _validation_score(self, outputs, targets, weights=None):
-        """Mean log-likelihood of the true class (minus the log-loss); one per member when
-        ``weights`` weigh the rows per member."""
-        if outputs.shape[-1] == 1:
+        """Mean log-likelihood of the true class, or label set (minus the log-loss); one per
+        member when ``weights`` weigh the rows per member."""
+        if targets.is_floating_point():  # indicators: the labels are independent
             per_row = -F.binary_cross_entropy_with_logits(
-                outputs, targets.expand_as(outputs), reduction="none").squeeze(-1)
+                outputs, targets.expand_as(outputs), reduction="none").sum(-1)
         else:
             index = targets.unsqueeze(-1).expand(*outputs.shape[:-1], 1)
             per_row = F.log_softmax(outputs, dim=-1).gather(-1, index).squeeze(-1)
@@ -1147,7 +1215,9 @@ validation_scores_, best_validation_score_
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Columns follow :attr:`classes_`; each row sums to one.
+            Columns follow :attr:`classes_`; each row sums to one, except for
+            a multilabel model, whose columns are the labels' independent
+            probabilities.
 
         Examples
         --------
@@ -1170,7 +1240,8 @@ validation_scores_, best_validation_score_
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Log-probabilities; columns follow :attr:`classes_`.
+            Log-probabilities; columns follow :attr:`classes_` (the labels, for
+            a multilabel model).
 
         Examples
         --------
@@ -1182,6 +1253,8 @@ validation_scores_, best_validation_score_
         True
         """
         logits = self._forward(X)
+        if self._is_multilabel():
+            return -np.logaddexp(0, -logits)
         if logits.shape[1] == 1:
             z = logits[:, 0]
             return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
@@ -1198,8 +1271,10 @@ validation_scores_, best_validation_score_
 
         Returns
         -------
-        ndarray of shape (n_samples,)
-            The most probable class of each row, from :attr:`classes_`.
+        ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The most probable class of each row, from :attr:`classes_`; for
+            a multilabel model, the label indicator matrix (int, a label is
+            set where its probability exceeds one half).
 
         Examples
         --------
@@ -1210,12 +1285,14 @@ validation_scores_, best_validation_score_
         array([0, 0, 0])
         """
         logits = self._forward(X)
+        if self._is_multilabel():
+            return (logits > 0).astype(np.int64)
         indices = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(axis=1)
         return self.classes_[indices]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         return tags
 
 

@@ -3,12 +3,14 @@
 The exported graph is the whole prediction path: the input standardisation
 the estimator learned, the task-neuron network, and then the target
 de-standardisation (regression) or the class probabilities (classification:
-softmax, or the logistic function for two classes). It reads raw rows of
-``n_features_in_`` numbers:
+softmax, or the logistic function for two classes or per label of a
+multilabel model). It reads raw rows of ``n_features_in_`` numbers:
 
 - a regressor's graph returns ``(n_samples, n_outputs)`` predictions;
 - a classifier's graph returns ``(n_samples, n_classes)`` probabilities in
-  the order of ``classes_``; the predicted label is ``classes_[argmax]``.
+  the order of ``classes_``; the predicted label is ``classes_[argmax]``
+  (for a multilabel model, the labels' independent probabilities; a label is
+  set where its probability exceeds one half).
 
 The class labels, feature names and formula travel with the file: as the
 ``skneuron.json`` extra file of a TorchScript archive, as ``metadata_props``
@@ -40,8 +42,9 @@ class PredictionModule(nn.Module):
     network : torch.nn.Module
         Raw inputs to raw outputs, standardisation included (the estimator's
         ``network_``, a :class:`~skneuron.nn.Standardized`).
-    output : {"identity", "logistic", "softmax"}
-        ``"logistic"`` maps one logit to the two columns ``[1 − p, p]``.
+    output : {"identity", "logistic", "softmax", "multilabel"}
+        ``"logistic"`` maps one logit to the two columns ``[1 − p, p]``;
+        ``"multilabel"`` maps every logit to its label's probability.
 
     See Also
     --------
@@ -58,8 +61,9 @@ class PredictionModule(nn.Module):
 
     def __init__(self, network: nn.Module, output: str):
         super().__init__()
-        if output not in ("identity", "logistic", "softmax"):
-            raise ValueError(f"output must be 'identity', 'logistic' or 'softmax'; got {output!r}.")
+        if output not in ("identity", "logistic", "softmax", "multilabel"):
+            raise ValueError("output must be 'identity', 'logistic', 'softmax' or 'multilabel'; "
+                             f"got {output!r}.")
         self.network = network
         self.output = output
 
@@ -74,13 +78,16 @@ class PredictionModule(nn.Module):
         Returns
         -------
         torch.Tensor of shape (n_samples, n_outputs)
-            For ``"logistic"``, two columns: ``[1 − p, p]``.
+            For ``"logistic"``, two columns: ``[1 − p, p]``; for
+            ``"multilabel"``, one probability per label.
         """
         out = self.network(x)
         if self.output == "softmax":
             return torch.softmax(out, dim=1)
         if self.output == "logistic":  # sigmoid(±z), accurate in both tails
             return torch.cat([torch.sigmoid(-out), torch.sigmoid(out)], dim=1)
+        if self.output == "multilabel":
+            return torch.sigmoid(out)
         return out
 
 
@@ -120,7 +127,9 @@ def prediction_module(estimator, *, dtype: str = "float32") -> PredictionModule:
     if dtype not in _DTYPES:
         raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
     network = copy.deepcopy(estimator.network_).to(device="cpu", dtype=_DTYPES[dtype])
-    if is_classifier(estimator):
+    if is_classifier(estimator) and estimator._is_multilabel():
+        output = "multilabel"
+    elif is_classifier(estimator):
         output = "logistic" if len(estimator.classes_) == 2 else "softmax"
     else:
         output = "identity"

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from numbers import Integral
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import NamedTuple, NoReturn
 
@@ -277,6 +277,15 @@ class NeuronFormula:
         object.__setattr__(self, "rank", rank)
         object.__setattr__(self, "functions", functions)
         object.__setattr__(self, "periodic", periodic)
+
+    def __getstate__(self) -> dict:
+        # The fields only: cached sympy expressions are rebuilt on demand, so a pickle or
+        # a skops file of a formula holds plain tuples, ints and strings.
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state: dict) -> None:
+        # Through __init__, so the fields are checked as when the formula was made.
+        self.__init__(**{f.name: state[f.name] for f in fields(self) if f.name in state})
 
     # ------------------------------------------------------------------ parsing
     @classmethod

@@ -281,7 +281,7 @@ def test_pickled_network_state_is_on_the_cpu(regression_data):
     X, y = regression_data
     reg = TaskNeuronRegressor(**FAST, random_state=0).fit(X, y)
     state = reg.__getstate__()
-    assert all(t.device.type == "cpu" for t in state["network_"].state_dict().values())
+    assert all(isinstance(a, np.ndarray) for a in state["network_"].values())
 
 
 def test_a_cuda_pickle_loads_on_a_cpu_machine(regression_data, monkeypatch):

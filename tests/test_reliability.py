@@ -92,8 +92,9 @@ BAD_LABELS = {
     "text and NaN": (np.array(["a", np.nan] * 50, dtype=object), ValueError,
                      "Input contains NaN"),  # sklearn's check, before ours
     "continuous": (y0, ValueError, "Unknown label type: continuous"),
-    "multilabel": (np.c_[y0 > 0, y0 > 1].astype(int), ValueError,
-                   r"y should be a 1d array, got an array of shape \(100, 2\)"),
+    # a 0/1 indicator matrix is multilabel (tests/test_multilabel.py); other label matrices are not
+    "multiclass-multioutput": (np.c_[y0 > 0, 2 * (y0 > 1)].astype(int), ValueError,
+                               r"y should be a 1d array, got an array of shape \(100, 2\)"),
     "fractional numbers": (np.where(y0 > 0, 0.5, 1.5), ValueError,
                            "Unknown label type: continuous"),
 }

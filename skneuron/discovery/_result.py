@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tensorly.cp_tensor import CPTensor
+
 from skneuron.formula import NeuronFormula
 
 __all__ = ["DiscoveryResult"]
@@ -66,3 +68,41 @@ class DiscoveryResult:
             lines.append(f"  {mark} {term:<{width}}  p={p:.2f}")
         lines.append(f"  held-out R² of the selected formula: {self.validation_score:.3f}")
         return "\n".join(lines)
+
+    def __getstate__(self) -> dict:
+        # The CP tensors among the details travel as ``(weights, factors)``: a pickle or a
+        # skops file then holds numpy arrays, not tensorly's class.
+        return {**self.__dict__, "details": _with_cp_tensors_as(self.details, _cp_to_plain)}
+
+    def __setstate__(self, state: dict) -> None:
+        state = {**state, "details": _with_cp_tensors_as(state.get("details", {}), _cp_from_plain)}
+        self.__dict__.update(state)  # frozen: set as a fresh instance's fields
+
+
+#: Marks a CP tensor in a pickled result's details.
+_CP_TENSOR = "__cp_tensor__"
+
+
+def _cp_to_plain(value):
+    if isinstance(value, CPTensor):
+        weights, factors = value
+        return {_CP_TENSOR: (weights, list(factors))}
+    return value
+
+
+def _cp_from_plain(value):
+    if isinstance(value, dict) and set(value) == {_CP_TENSOR}:
+        weights, factors = value[_CP_TENSOR]
+        return CPTensor((weights, list(factors)))
+    return value
+
+
+def _with_cp_tensors_as(details: dict, convert) -> dict:
+    """``details`` with ``convert`` applied to every value, in nested dicts too."""
+    def walk(value):
+        value = convert(value)
+        if isinstance(value, dict) and _CP_TENSOR not in value:
+            return {key: walk(item) for key, item in value.items()}
+        return value
+
+    return {key: walk(value) for key, value in details.items()}

@@ -15,6 +15,9 @@ from skneuron.nn.layers import TaskNeuronLayer
 
 __all__ = ["ACTIVATIONS", "TaskNeuronNetwork", "Standardized"]
 
+#: How :func:`reduce_members` can make one output of the members' outputs.
+MEMBER_REDUCTIONS = ("mean", "probabilities", "sigmoids")
+
 #: Activation names, as scikit-learn's MLP spells them, and their modules.
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -240,11 +243,13 @@ class Standardized(nn.Module):
     inputs : torch.nn.Module, optional
         The input stage; by default standardisation by ``input_mean`` and
         ``input_scale``.
-    member_reduction : {"mean", "probabilities"}, default="mean"
+    member_reduction : {"mean", "probabilities", "sigmoids"}, default="mean"
         How the outputs of a body with several members (shape
         ``(members, n_samples, n_outputs)``) become one: their mean
-        (regression), or the logits of the members' mean class probabilities
-        (classification; one logit per row for two classes, else one per class).
+        (regression), the logits of the members' mean class probabilities
+        (classification; one logit per row for two classes, else one per
+        class), or, for independent logistic outputs (multilabel
+        classification), each output's logit of the members' mean probability.
 
     Examples
     --------
@@ -266,8 +271,8 @@ class Standardized(nn.Module):
         member_reduction: str = "mean",
     ):
         super().__init__()
-        if member_reduction not in ("mean", "probabilities"):
-            raise ValueError("member_reduction must be 'mean' or 'probabilities'; "
+        if member_reduction not in MEMBER_REDUCTIONS:
+            raise ValueError(f"member_reduction must be one of {MEMBER_REDUCTIONS}; "
                              f"got {member_reduction!r}.")
         self.member_reduction = member_reduction
         if inputs is None:
@@ -308,7 +313,10 @@ def reduce_members(outputs: torch.Tensor, how: str) -> torch.Tensor:
     """One output per row from the members' outputs of shape ``(members, n, n_outputs)``.
 
     ``"mean"`` averages them; ``"probabilities"`` reads them as logits and
-    returns the logits of the members' mean class probabilities.
+    returns the logits of the members' mean class probabilities (a softmax over
+    the outputs, or one logistic output); ``"sigmoids"`` reads every output as
+    the logit of an independent label and returns, per output, the logit of the
+    members' mean probability.
 
     Examples
     --------
@@ -316,11 +324,15 @@ def reduce_members(outputs: torch.Tensor, how: str) -> torch.Tensor:
     >>> logits = torch.tensor([[[2.0]], [[-2.0]]])  # two members, one row, binary
     >>> torch.sigmoid(reduce_members(logits, "probabilities"))
     tensor([[0.5000]])
+    >>> labels = torch.tensor([[[2.0, 0.0]], [[-2.0, 0.0]]])  # two members, two labels
+    >>> torch.sigmoid(reduce_members(labels, "sigmoids"))
+    tensor([[0.5000, 0.5000]])
     """
     if how == "mean":
         return outputs.mean(dim=0)
     log_members = math.log(outputs.shape[0])
-    if outputs.shape[-1] == 1:  # binary: log p̄ − log(1 − p̄) from the members' log-sigmoids
+    if how == "sigmoids" or outputs.shape[-1] == 1:
+        # per output, log p̄ − log(1 − p̄) from the members' log-sigmoids
         positive = torch.logsumexp(F.logsigmoid(outputs), dim=0) - log_members
         negative = torch.logsumexp(F.logsigmoid(-outputs), dim=0) - log_members
         return positive - negative
