@@ -221,22 +221,19 @@ def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None)
 
 def table_columns(path: str) -> list:
     """The column names of a table, read from its header (CSV) or schema (Parquet)."""
-    if _parquet(path) and os.path.isfile(path):
-        try:
+    if not os.path.isfile(path):
+        raise UsageError(f"no such file: {path}")
+    try:
+        if _parquet(path):
             import pyarrow.parquet as pq
 
             return list(pq.read_schema(path).names)
-        except ImportError as exc:
-            raise UsageError(f"reading {path} needs a Parquet engine ({exc.name or exc}): "
-                             "pip install pyarrow") from None
-        except (ValueError, OSError) as exc:
-            raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
-    if not os.path.isfile(path):
-        raise UsageError(f"no such file: {path}")
-    import pandas as pd
+        import pandas as pd
 
-    try:
         return list(pd.read_csv(path, nrows=0).columns)
+    except ImportError as exc:
+        raise UsageError(f"reading {path} needs {exc.name or exc}: "
+                         'pip install "skneuron[cli]" (and pyarrow for Parquet)') from None
     except (ValueError, UnicodeDecodeError, OSError) as exc:
         raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
 
