@@ -159,7 +159,8 @@ def main(argv=None) -> None:
         "",
         "| command | seconds | rows/s | peak RSS (MB) | RSS growth (MB) |",
         "|---|---|---|---|---|",
-        *(f"| {name} | {seconds:.0f} | {rate:,.0f} | {getattr(memory, '_peak', np.nan):,.0f} | {memory.mb:,.0f} |"
+        *(f"| {name} | {seconds:.0f} | {rate:,.0f} | "
+          f"{getattr(memory, '_peak', np.nan):,.0f} | {memory.mb:,.0f} |"
           for name, seconds, rate, memory in rows),
         "",
         f"Process high-water mark (`ru_maxrss`, including writing the data): "
