@@ -68,13 +68,123 @@ class Adam:
             self._step = torch.zeros((), dtype=torch.float32, device=device)
         else:
             self._steps = [torch.zeros((), dtype=torch.float32) for _ in self.params]
+        self.weight_decay = weight_decay
         # Matrices with the penalty, vectors without: one kernel call each.
         self._groups = [
-            (indices, decay) for indices, decay in (
-                ([i for i, p in enumerate(self.params) if p.ndim > 1], weight_decay),
-                ([i for i, p in enumerate(self.params) if p.ndim <= 1], 0.0))
+            (indices, penalised) for indices, penalised in (
+                ([i for i, p in enumerate(self.params) if p.ndim > 1], True),
+                ([i for i, p in enumerate(self.params) if p.ndim <= 1], False))
             if indices
         ]
+
+    def rebound(self, params: Iterable[torch.Tensor]) -> Adam:
+        """This optimiser's state (moments, step count) on other tensors of the same shapes.
+
+        For the same network after it was copied (unpickled, moved to another
+        device): the returned optimiser updates ``params`` and continues where
+        this one stopped. The moments are copied to the devices of ``params``.
+
+        Parameters
+        ----------
+        params : iterable of torch.Tensor
+            The parameters to update, in the order of :attr:`params`.
+
+        Returns
+        -------
+        Adam
+
+        Raises
+        ------
+        ValueError
+            If ``params`` do not have the shapes of :attr:`params`.
+
+        Examples
+        --------
+        >>> import torch
+        >>> w = torch.tensor([1.0, -2.0], requires_grad=True)
+        >>> optimizer = Adam([w], lr=0.1)
+        >>> optimizer.step([torch.ones(2)])
+        >>> copy = w.detach().clone().requires_grad_()
+        >>> moved = optimizer.rebound([copy])
+        >>> moved.params[0] is copy, moved.steps_taken
+        (True, 1)
+        """
+        return self._with_state(params, self._exp_avgs, self._exp_avg_sqs, self.steps_taken)
+
+    def state_dict(self) -> dict:
+        """The optimiser's state as plain values and numpy arrays, on the host.
+
+        What a pickle of an estimator keeps of its optimiser (no torch object);
+        :meth:`from_state_dict` puts it back on a network's parameters.
+
+        Returns
+        -------
+        dict
+            ``lr``, ``betas``, ``weight_decay``, ``steps`` and the moments
+            ``exp_avgs`` and ``exp_avg_sqs`` (lists of arrays, one per parameter).
+
+        Examples
+        --------
+        >>> import torch
+        >>> w = torch.tensor([1.0, -2.0], requires_grad=True)
+        >>> optimizer = Adam([w], lr=0.1)
+        >>> optimizer.step([torch.ones(2)])
+        >>> state = optimizer.state_dict()
+        >>> state["steps"], state["exp_avgs"][0].shape
+        (1, (2,))
+        >>> Adam.from_state_dict([w], state).steps_taken
+        1
+        """
+        return {
+            "lr": float(self.lr), "betas": tuple(float(b) for b in self.betas),
+            "weight_decay": float(self.weight_decay), "steps": self.steps_taken,
+            "exp_avgs": [m.detach().to("cpu").numpy() for m in self._exp_avgs],
+            "exp_avg_sqs": [m.detach().to("cpu").numpy() for m in self._exp_avg_sqs],
+        }
+
+    @classmethod
+    def from_state_dict(cls, params: Iterable[torch.Tensor], state: dict) -> Adam:
+        """An optimiser of ``params`` continuing from a :meth:`state_dict`.
+
+        Raises
+        ------
+        ValueError
+            If ``params`` do not have the shapes of the saved moments.
+        """
+        new = cls(params, state["lr"], weight_decay=state["weight_decay"],
+                  betas=tuple(state["betas"]))
+        moments = [[torch.as_tensor(m) for m in state[key]] for key in ("exp_avgs", "exp_avg_sqs")]
+        return new._with_state(new.params, *moments, int(state["steps"]))
+
+    def _with_state(self, params, exp_avgs, exp_avg_sqs, steps: int) -> Adam:
+        """An optimiser like this one on ``params``, holding copies of the given moments."""
+        new = Adam(params, self.lr, weight_decay=self.weight_decay, betas=self.betas)
+        if [p.shape for p in new.params] != [m.shape for m in exp_avgs] or \
+                len(exp_avg_sqs) != len(exp_avgs):
+            raise ValueError("the parameters do not have the shapes of the optimiser's.")
+        for target, source in ((new._exp_avgs, exp_avgs), (new._exp_avg_sqs, exp_avg_sqs)):
+            for mine, theirs in zip(target, source):
+                mine.copy_(theirs)
+        if new._fused:
+            new._step.fill_(steps)
+        else:
+            for step in new._steps:
+                step.fill_(steps)
+        return new
+
+    @property
+    def steps_taken(self) -> int:
+        """Number of updates so far (Adam's bias correction counts them).
+
+        Examples
+        --------
+        >>> import torch
+        >>> Adam([torch.zeros(1, requires_grad=True)], lr=0.1).steps_taken
+        0
+        """
+        if self._fused:
+            return int(self._step.item())
+        return int(max((s.item() for s in self._steps), default=0))
 
     @torch.no_grad()
     def step(self, grads: Sequence[torch.Tensor | None]) -> None:
@@ -86,7 +196,8 @@ class Adam:
         grads = list(grads)
         if self._fused:
             self._step.add_(1)
-        for indices, decay in self._groups:
+        for indices, penalised in self._groups:
+            decay = self.weight_decay if penalised else 0.0
             kept = [i for i in indices if grads[i] is not None]
             if not kept:
                 continue

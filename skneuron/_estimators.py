@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
 )
 
 from skneuron import _tabular
+from skneuron._adam import Adam
 from skneuron._device import (
     ACCELERATOR_PASS_ROWS,
     ACCELERATOR_PASS_VALUES,
@@ -96,6 +97,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
     # The HTML repr in Jupyter links to our API pages (scikit-learn's mechanism).
     _doc_link_module = "skneuron"
     _doc_link_template = API_PAGE_TEMPLATE
+    #: Training state that model files leave out (see :mod:`skneuron.persistence`).
+    _transient_attributes = ("_optimizer",)
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -176,8 +179,13 @@ class BaseTaskNeuron(BaseEstimator, ABC):
 
     # ------------------------------------------------------------- task hooks
     @abstractmethod
-    def _validate_targets(self, y, reset: bool):
-        """Validate ``y``; return it as an array (and set task attributes on ``reset``)."""
+    def _validate_targets(self, y, reset: bool, *, incremental: bool = False, classes=None):
+        """Validate ``y``; return it as an array (and set task attributes on ``reset``).
+
+        ``incremental`` marks a :meth:`partial_fit` call, whose first batch need
+        not show every class or the target's whole range; ``classes`` are the
+        classifier's ``partial_fit`` labels.
+        """
 
     @abstractmethod
     def _encode_targets(self, y) -> tuple[np.ndarray, np.ndarray]:
@@ -211,8 +219,9 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         """``(mean, scale)`` mapping network outputs to the target scale, or ``(None, None)``."""
         return None, None
 
-    def _learn_target_scaling(self, y, sample_weight) -> None:
-        """Learn how targets are scaled for training, from the (weighted) training rows."""
+    def _learn_target_scaling(self, y, sample_weight, *, incremental=False) -> None:
+        """Learn how targets are scaled for training, from the (weighted) training rows
+        (of a first ``partial_fit`` batch when ``incremental``)."""
 
     def _stratify(self, targets):
         """Labels to stratify the early-stopping split by, or None."""
@@ -253,9 +262,12 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         >>> reg.n_iter_, reg.formula_.is_linear
         (20, False)
         """
+        return self._fit_keeping_state_on_interrupt(X, y, sample_weight)
+
+    def _fit_keeping_state_on_interrupt(self, X, y, sample_weight, **options):
         previous_state = dict(self.__dict__)
         try:
-            return self._fit(X, y, sample_weight)
+            return self._fit(X, y, sample_weight, **options)
         except KeyboardInterrupt:
             # Training handles its own interruptions (it keeps the best weights so far);
             # one that lands elsewhere, e.g. in discovery, leaves nothing trained, so
@@ -264,11 +276,17 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             self.__dict__.update(previous_state)
             raise
 
-    def _fit(self, X, y, sample_weight):
-        continuing = self.warm_start and hasattr(self, "network_")
+    def _partial_fit(self, X, y, sample_weight, classes=None):
+        return self._fit_keeping_state_on_interrupt(X, y, sample_weight, incremental=True,
+                                                    classes=classes)
+
+    def _fit(self, X, y, sample_weight, *, incremental=False, classes=None):
+        """``fit`` (a whole training run), or with ``incremental`` one ``partial_fit`` epoch."""
+        continuing = hasattr(self, "network_") and (self.warm_start or incremental)
         self._check_discovery_params()
         X = self._validate_input(X, y, reset=not continuing)
-        y = self._validate_targets(y, reset=not continuing)
+        y = self._validate_targets(y, reset=not continuing, incremental=incremental,
+                                   classes=classes)
         check_consistent_length(X, y)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                              ensure_non_negative=True)
@@ -277,7 +295,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             X, y, sample_weight = X[kept], y[kept], sample_weight[kept]
         sample_weight = _uniform_as_none(sample_weight)
         if not continuing:
-            self._learn_target_scaling(y, sample_weight)
+            self._learn_target_scaling(y, sample_weight, incremental=incremental)
         _hidden_sizes(self.hidden_layer_sizes)  # fail early on a bad value
         rng = check_random_state(self.random_state)
         discovery_seed, init_seed, split_seed, shuffle_seed = rng.randint(np.iinfo(np.int32).max, size=4)
@@ -296,12 +314,15 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         X_std = self._encoded(X)
 
         n_samples = X.shape[0]
-        if isinstance(self.early_stopping, str):  # "auto"
+        if incremental:  # no held-out rows: each batch is seen once per call
+            self.do_early_stopping_ = False
+        elif isinstance(self.early_stopping, str):  # "auto"
             cross_fitted = self.n_members > 1 and n_samples >= self.n_members * MIN_FOLD_ROWS
             self.do_early_stopping_ = cross_fitted or n_samples > AUTO_EARLY_STOPPING_ROWS
         else:
             self.do_early_stopping_ = bool(self.early_stopping)
         train, weights, validation = self._split(targets, sample_weight, split_seed)
+        optimizer = None
         if not continuing:
             self.formula_, self.discovery_ = self._resolve_formula(
                 *_discovery_data(X_std, discovery_targets, sample_weight, train, discovery_seed),
@@ -310,8 +331,15 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             self.network_ = self._build_network(X.shape[1], init_seed)
             self.loss_curve_, self.n_iter_ = [], 0
             self.validation_scores_ = None
+        elif incremental:  # the same optimisation goes on: Adam's moments and step count
+            optimizer = self._continued_optimizer()
+            # One seed per call: with an int random_state, equal batches still shuffle anew.
+            shuffle_seed = np.random.SeedSequence([int(shuffle_seed), self.n_iter_]) \
+                .generate_state(1)[0] % np.iinfo(np.int32).max
 
-        history = self._train(X_std, targets, train, weights, validation, shuffle_seed)
+        history = self._train(X_std, targets, train, weights, validation, shuffle_seed,
+                              optimizer=optimizer, epochs=1 if incremental else None)
+        self._optimizer = history.optimizer
         self.loss_curve_ += history.loss_curve
         self.n_iter_ += history.n_iter
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.inf
@@ -480,7 +508,28 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         return Standardized(body, output_mean=output_mean, output_scale=output_scale,
                             inputs=inputs, member_reduction=self._member_reduction)
 
-    def _train(self, X_std, targets, train, weights, validation, seed):
+    def _continued_optimizer(self):
+        """The last training's Adam, on ``network_``'s parameters (None if there is none).
+
+        An unpickled estimator holds the optimiser's state as arrays (see
+        :meth:`__getstate__`), a copied one on other tensors than its
+        network's: either is put on the network's parameters. A model loaded
+        from a file has no optimiser state; Adam starts afresh.
+        """
+        optimizer = getattr(self, "_optimizer", None)
+        if optimizer is None:
+            return None
+        params = [p for p in self.network_.body.parameters() if p.requires_grad]
+        if isinstance(optimizer, dict):
+            return Adam.from_state_dict(params, optimizer)
+        if len(params) == len(optimizer.params) and \
+                all(p is q for p, q in zip(params, optimizer.params)):
+            return optimizer
+        return optimizer.rebound(params)
+
+    def _train(self, X_std, targets, train, weights, validation, seed, *, optimizer=None,
+               epochs=None):
+        """Train ``network_``; ``epochs`` fixes the number of epochs (``max_iter`` when None)."""
         device, dtype = self.device_, torch.float32
         # The body trains, and then predicts, in float32; the input stage and output
         # scaling keep float64 where the device has it (inputs of magnitude 1e±200 are
@@ -515,7 +564,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             batch_size=batch_size,
             learning_rate=self.learning_rate_init,
             alpha=self.alpha,
-            max_iter=self.max_iter,
+            max_iter=self.max_iter if epochs is None else epochs,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             # On the CPU: the epochs' row orders are then the same on every device.
@@ -525,6 +574,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             compile=self.compile,
             fault_advice=f"Lower learning_rate_init (now {self.learning_rate_init:g}) or use a "
                          "smaller max_order (fewer high powers in the formula).",
+            optimizer=optimizer,
+            warn_max_iter=epochs is None,
         )
 
     # --------------------------------------------------------------- predict
@@ -772,6 +823,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             # Tensors are copied straight to the host: a network on a GPU is never duplicated there.
             state["network_"] = {name: tensor.detach().to("cpu").numpy()
                                  for name, tensor in network.state_dict().items()}
+        if isinstance(state.get("_optimizer"), Adam):  # rebound to the network on loading
+            state["_optimizer"] = state["_optimizer"].state_dict()
         if isinstance(state.get("device_"), torch.device):
             state["device_"] = str(state["device_"])
         return state
@@ -964,7 +1017,60 @@ default="from_dtype"
     True
     """
 
-    def _validate_targets(self, y, reset):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with one epoch over ``(X, y)``: training in batches.
+
+        One epoch (one pass in minibatches) of Adam over the given rows, as
+        :meth:`sklearn.neural_network.MLPRegressor.partial_fit`: no early stopping
+        (``early_stopping``, ``max_iter``, ``tol`` and ``n_iter_no_change`` do
+        not apply), and each call continues the same optimisation — Adam's
+        moments and step count carry over from the last call, or from
+        :meth:`fit`, which ``partial_fit`` continues. :meth:`fit` starts over
+        (unless ``warm_start``). All ``n_members`` members train on every batch.
+
+        The first call (on an unfitted estimator) fixes what the data's scale
+        and kinds are from its rows alone: the formula is discovered on them
+        (unless ``formula`` is given), and the input encoding — which columns
+        are categorical and their categories, the numeric columns' centres
+        and scales, which columns get a missing-value indicator — and the target's mean and
+        scale —
+        stays as the first batch set it. Later batches are encoded with it: a
+        category the first batch lacked is encoded as none of its categories,
+        a missing value in a column that had none is imputed without an
+        indicator. So make the first batch large and representative (shuffle
+        a sorted file). See the user guide's page on scaling.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Its targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the batch's samples in the training loss.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import make_friedman1
+        >>> from skneuron import TaskNeuronRegressor
+        >>> X, y = make_friedman1(n_samples=2000, random_state=0)
+        >>> reg = TaskNeuronRegressor(random_state=0)
+        >>> for epoch in range(10):
+        ...     for batch in np.array_split(np.arange(len(X)), 4):
+        ...         reg = reg.partial_fit(X[batch], y[batch])
+        >>> reg.n_iter_, reg.score(X, y) > 0.8
+        (40, True)
+        """
+        return self._partial_fit(X, y, sample_weight)
+
+    def _validate_targets(self, y, reset, *, incremental=False, classes=None):
         labels = _string_values(y)
         if labels:
             raise ValueError(
@@ -975,9 +1081,11 @@ default="from_dtype"
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         return y
 
-    def _learn_target_scaling(self, y, sample_weight):
+    def _learn_target_scaling(self, y, sample_weight, *, incremental=False):
         self._target_mean, self._target_scale, self._target_constant = \
             _tabular.mean_and_scale(y.reshape(len(y), -1), sample_weight)
+        if incremental:  # a target constant in the first batch may vary in later ones
+            self._target_constant = np.zeros_like(self._target_constant)
 
     def _encode_targets(self, y):
         Y = (y.reshape(len(y), -1) - self._target_mean) / self._target_scale
@@ -1102,9 +1210,72 @@ validation_scores_, best_validation_score_
     True
     """
 
-    def _validate_targets(self, y, reset):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with one epoch over ``(X, y)``: training in batches.
+
+        One epoch (one pass in minibatches) of Adam over the given rows, as
+        :meth:`sklearn.neural_network.MLPClassifier.partial_fit`: no early stopping
+        (``early_stopping``, ``max_iter``, ``tol`` and ``n_iter_no_change`` do
+        not apply), and each call continues the same optimisation — Adam's
+        moments and step count carry over from the last call, or from
+        :meth:`fit`, which ``partial_fit`` continues. :meth:`fit` starts over
+        (unless ``warm_start``). All ``n_members`` members train on every batch.
+
+        The first call (on an unfitted estimator) fixes what the data's scale
+        and kinds are from its rows alone: the formula is discovered on them
+        (unless ``formula`` is given), and the input encoding — which columns
+        are categorical and their categories, the numeric columns' centres
+        and scales, which columns get a missing-value indicator —
+        stays as the first batch set it. Later batches are encoded with it: a
+        category the first batch lacked is encoded as none of its categories,
+        a missing value in a column that had none is imputed without an
+        indicator. So make the first batch large and representative (shuffle
+        a sorted file). See the user guide's page on scaling.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of training inputs.
+        y : array-like of shape (n_samples,)
+            Its class labels, all among ``classes``.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the batch's samples in the training loss.
+        classes : array-like of shape (n_classes,), optional
+            Every class label the model will ever see. Required on the first
+            call (a batch need not hold them all); later calls may omit it,
+            or must pass the same labels.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            If ``classes`` is missing on the first call or differs later, or
+            ``y`` holds a label not in :attr:`classes_`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from skneuron import TaskNeuronClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> order = np.random.default_rng(0).permutation(len(X))
+        >>> clf = TaskNeuronClassifier(random_state=0)
+        >>> for epoch in range(20):
+        ...     for batch in np.array_split(order, 3):
+        ...         clf = clf.partial_fit(X[batch], y[batch], classes=[0, 1, 2])
+        >>> clf.n_iter_, clf.score(X, y) > 0.9
+        (60, True)
+        """
+        return self._partial_fit(X, y, sample_weight, classes=classes)
+
+    def _validate_targets(self, y, reset, *, incremental=False, classes=None):
         if is_multilabel(y):
-            return self._validate_indicator(y, reset)
+            return self._validate_indicator(y, reset, incremental=incremental, classes=classes)
         if not reset and self._is_multilabel():
             raise ValueError("y holds one label per row, but the first fit had a label "
                              f"indicator matrix of {len(self.classes_)} columns; warm_start "
@@ -1117,30 +1288,64 @@ validation_scores_, best_validation_score_
         if target_type not in ("binary", "multiclass"):
             raise ValueError(f"{type(self).__name__} supports binary, multiclass and "
                              f"multilabel-indicator targets; got {target_type}.")
-        classes = np.unique(y)
-        if reset:
-            if len(classes) < 2:
+        labels = np.unique(y)
+        if incremental:
+            known = self._partial_fit_classes(classes, first=reset)
+            unseen = labels[~np.isin(labels, known)]
+            if len(unseen):
+                raise ValueError(f"y holds labels {unseen.tolist()} not among partial_fit's "
+                                 f"classes {known.tolist()}.")
+        elif reset:
+            if len(labels) < 2:
                 raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
-                                 f"got 1 class ({classes[0]!r}).")
-            self.classes_, self._multilabel = classes, False
-        elif not np.isin(classes, self.classes_).all():
-            unseen = classes[~np.isin(classes, self.classes_)]
-            raise ValueError(f"y holds labels {unseen.tolist()} not seen in the first fit; "
-                             f"warm_start keeps the classes {self.classes_.tolist()}.")
+                                 f"got 1 class ({labels[0]!r}).")
+            known = labels
+        else:
+            unseen = labels[~np.isin(labels, self.classes_)]
+            if len(unseen):
+                raise ValueError(f"y holds labels {unseen.tolist()} not seen in the first fit; "
+                                 f"warm_start keeps the classes {self.classes_.tolist()}.")
+        if reset:  # set only once the labels are checked
+            self.classes_, self._multilabel = known, False
         return y
 
-    def _validate_indicator(self, y, reset):
+    def _validate_indicator(self, y, reset, *, incremental=False, classes=None):
         """A label indicator matrix ``y`` (one 0/1 column per label) as int, checked."""
         y = _check_y(y, multi_output=True, estimator=self)
         y = (y.toarray() if hasattr(y, "toarray") else y).astype(np.int64)  # sparse, too
-        if reset:
-            # As MLPClassifier (LabelBinarizer) has it: the labels are the column indices.
-            self.classes_, self._multilabel = np.arange(y.shape[1]), True
-        elif not (self._is_multilabel() and y.shape[1] == len(self.classes_)):
+        # As MLPClassifier (LabelBinarizer) has it: the labels are the column indices.
+        labels = np.arange(y.shape[1])
+        if not reset and not (self._is_multilabel() and y.shape[1] == len(self.classes_)):
             raise ValueError(f"y is a label indicator matrix of {y.shape[1]} columns; "
                              "warm_start keeps the targets of the first fit "
                              f"({self._target_description()}).")
+        if incremental:
+            given = self._partial_fit_classes(classes, first=reset)
+            if not np.array_equal(given, labels):
+                raise ValueError(
+                    f"y is a label indicator matrix of {len(labels)} columns, whose classes "
+                    f"are the column indices {labels.tolist()}; got classes={given.tolist()}.")
+        if reset:
+            self.classes_, self._multilabel = labels, True
         return y
+
+    def _partial_fit_classes(self, classes, *, first: bool):
+        """``classes`` of a ``partial_fit`` call, checked (the fitted ones when omitted later)."""
+        if classes is None:
+            if first:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            return self.classes_
+        classes = np.asarray(classes)
+        if classes.dtype == object:
+            classes = _uniform_labels(classes)
+        classes = np.unique(classes)
+        if first and len(classes) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 classes; "
+                             f"classes holds {classes.tolist()}.")
+        if not first and not np.array_equal(classes, self.classes_):
+            raise ValueError(f"classes={classes.tolist()} is not the same as on the first "
+                             f"call to partial_fit ({self.classes_.tolist()}).")
+        return classes
 
     def _is_multilabel(self) -> bool:
         """Whether the network's outputs are independent labels (``y`` was an indicator)."""

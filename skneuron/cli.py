@@ -5,6 +5,9 @@
   (categorical columns one-hot encoded), print its formula and a
   cross-validated score, save it as a safe model file.
 - ``skneuron predict MODEL DATA``: predictions as CSV.
+- With ``--chunk-rows N`` both stream the table ``N`` rows at a time, so a
+  file larger than memory fits (``partial_fit``, ``--epochs`` passes over the
+  file) and predicts (the output written chunk by chunk).
 - ``skneuron inspect MODEL``: formula, parameters, versions, training curve.
 
 Mistakes (a missing file or column, a text target for regression, a bad
@@ -22,6 +25,7 @@ import argparse
 import ast
 import contextlib
 import io
+import itertools
 import json
 import os
 import signal
@@ -181,6 +185,59 @@ def read_table(path: str):
         raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
 
 
+def _parquet(path: str) -> bool:
+    return path.lower().endswith((".parquet", ".pq"))
+
+
+def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None):
+    """The table at ``path`` as data frames of at most ``chunk_rows`` rows, in file order.
+
+    A CSV file is read with ``pandas.read_csv(chunksize=...)``, a Parquet file
+    (``.parquet``/``.pq``) with ``pyarrow.parquet.ParquetFile.iter_batches``; only
+    ``columns`` (all when None) are read. Memory holds one chunk at a time.
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise UsageError('reading tables needs pandas: pip install "skneuron[cli]"') from None
+    if not os.path.isfile(path):
+        raise UsageError(f"no such file: {path}")
+    try:
+        if _parquet(path):
+            import pyarrow.parquet as pq
+
+            with pq.ParquetFile(path) as table:
+                for batch in table.iter_batches(batch_size=chunk_rows, columns=columns):
+                    yield batch.to_pandas()
+        else:
+            with pd.read_csv(path, chunksize=chunk_rows, usecols=columns) as reader:
+                yield from reader
+    except ImportError as exc:
+        raise UsageError(f"reading {path} needs a Parquet engine ({exc.name or exc}): "
+                         "pip install pyarrow") from None
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
+
+
+def table_columns(path: str) -> list:
+    """The column names of a table, read from its header (CSV) or schema (Parquet)."""
+    if not os.path.isfile(path):
+        raise UsageError(f"no such file: {path}")
+    try:
+        if _parquet(path):
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        import pandas as pd
+
+        return list(pd.read_csv(path, nrows=0).columns)
+    except ImportError as exc:
+        raise UsageError(f"reading {path} needs {exc.name or exc}: "
+                         'pip install "skneuron[cli]" (and pyarrow for Parquet)') from None
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
+
+
 def check_output_path(path: str) -> None:
     """Refuse, before any long work, an output path that cannot be written.
 
@@ -310,6 +367,11 @@ def run_fit(args, out=None) -> dict:
 
     out = out or sys.stdout
     check_output_path(args.out)
+    if args.chunk_rows is not None:
+        return run_streaming_fit(args, out)
+    if args.epochs is not None:
+        raise UsageError("--epochs needs --chunk-rows (without it, --param max_iter=... "
+                         "bounds the epochs)")
     frame = read_table(args.data)
     if args.target not in frame.columns:
         columns = ", ".join(map(str, frame.columns[:20]))
@@ -377,6 +439,120 @@ def run_fit(args, out=None) -> dict:
     return metadata
 
 
+def _row_bar(description: str, total: int | None, enabled: bool | None):
+    """A tqdm bar counting rows (a no-op object without tqdm or when disabled)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        tqdm = None
+    if tqdm is None or enabled is False:
+        return contextlib.nullcontext(None)
+    return tqdm(total=total, desc=description, unit="rows", unit_scale=True, leave=False,
+                file=sys.stderr, disable=None if enabled is None else False,
+                delay=0.5 if enabled is None else 0)
+
+
+def run_streaming_fit(args, out) -> dict:
+    """``skneuron fit --chunk-rows N``: ``partial_fit`` over the file, ``--epochs`` times.
+
+    Memory holds one chunk of rows: the file is read ``--chunk-rows`` rows at
+    a time and each chunk is one ``partial_fit`` call. The first chunk decides
+    the task (``--task auto``), the formula and the input and target scaling
+    (see ``partial_fit``); a classification's labels come from a first pass
+    over the target column. No cross-validation.
+    """
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skneuron.persistence import save
+
+    if args.chunk_rows < 1:
+        raise UsageError(f"--chunk-rows must be at least 1; got {args.chunk_rows}")
+    epochs = 1 if args.epochs is None else args.epochs
+    if epochs < 1:
+        raise UsageError(f"--epochs must be at least 1; got {epochs}")
+    columns = table_columns(args.data)
+    if columns and args.target not in columns:
+        raise UsageError(f"no column {args.target!r} in {args.data} "
+                         f"(columns: {', '.join(map(str, columns[:20]))})")
+
+    def labelled_chunks():
+        for frame in iter_table(args.data, args.chunk_rows):
+            if args.target not in frame.columns:
+                raise UsageError(f"no column {args.target!r} in {args.data} (columns: "
+                                 f"{', '.join(map(str, frame.columns[:20]))})")
+            frame = frame[frame[args.target].notna()]
+            if len(frame):
+                yield frame[args.target], frame.drop(columns=[args.target])
+
+    chunks = labelled_chunks()
+    first = next(chunks, None)
+    if first is None:
+        raise UsageError(f"{args.data} has no row with a value in {args.target!r}")
+    if first[1].shape[1] == 0:
+        raise UsageError(f"{args.data} has no column besides the target {args.target!r}")
+    task = resolve_task(first[0], args.task, args.target)
+    cls = _estimator_class(task)
+    model = cls(**{"random_state": args.seed, **parse_params(args.param or [], cls)})
+    fit_options = {}
+    n_rows = None
+    if task == "classification":  # partial_fit needs every label up front: one pass for them
+        labels, n_rows = set(), 0
+        for chunk in iter_table(args.data, args.chunk_rows, columns=[args.target]):
+            target = chunk[args.target].dropna()
+            labels.update(target.unique().tolist())
+            n_rows += len(target)
+            _stop_if_interrupted()
+        fit_options["classes"] = np.array(list(labels), dtype=object)
+        print(f"task: classification of {args.target!r} ({len(labels)} classes)", file=out)
+    else:
+        print(f"task: regression of {args.target!r}", file=out)
+    print(f"streaming {args.data} in chunks of {args.chunk_rows} rows, {epochs} epoch(s)",
+          file=out)
+
+    start = time.perf_counter()
+    seen = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", "Training interrupted", UserWarning)
+        with _row_bar("fit", None if n_rows is None else n_rows * epochs, args.progress) as bar:
+            for epoch in range(1, epochs + 1):
+                rows = 0
+                losses = []
+                # the first pass goes on from the chunk that decided the task
+                for y, X in itertools.chain([first], chunks) if epoch == 1 \
+                        else labelled_chunks():
+                    y = y.to_numpy() if task == "classification" else y.astype(float).to_numpy()
+                    model.partial_fit(X, y, **fit_options)
+                    _stop_if_interrupted()  # Ctrl-C stops the command, mid-file too
+                    losses.append((model.loss_curve_[-1], len(X)))
+                    rows += len(X)
+                    if bar is not None:
+                        if bar.total is None and n_rows is not None:
+                            bar.total = n_rows * epochs
+                        bar.update(len(X))
+                        bar.set_postfix(epoch=epoch, loss=f"{model.loss_curve_[-1]:.4g}",
+                                        refresh=False)
+                n_rows, seen = rows, seen + rows
+                loss = sum(value * count for value, count in losses) / max(rows, 1)
+                print(f"epoch {epoch}/{epochs}: loss {loss:.5g} ({rows} rows)", file=out)
+    seconds = time.perf_counter() - start
+    _stop_if_interrupted()
+    print(f"formula: {model.formula_}", file=out)
+    print(f"  terms: {', '.join(model.formula_.terms)}", file=out)
+    print(f"fitted in {seconds:.1f} s ({seen / max(seconds, 1e-9):,.0f} rows/s, "
+          f"{model.n_iter_} partial_fit calls)", file=out)
+    metadata = {
+        "target": str(args.target), "task": task, "data": os.path.basename(args.data),
+        "n_rows": int(n_rows), "metric": "accuracy" if task == "classification" else "R²",
+        "cv_scores": [], "cv_score": None, "chunk_rows": int(args.chunk_rows),
+        "epochs": int(epochs),
+    }
+    save(model, args.out, metadata=metadata)
+    print(f"saved {args.out}", file=out)
+    return metadata
+
+
 # ----------------------------------------------------------- predict, inspect
 def _load(path: str):
     from skneuron.persistence import load
@@ -393,9 +569,7 @@ def _load(path: str):
 
 def run_predict(args) -> None:
     """``skneuron predict``."""
-    import pandas as pd
     from sklearn.base import is_classifier
-    from sklearn.pipeline import Pipeline
 
     from skneuron.persistence import read_manifest
 
@@ -403,7 +577,55 @@ def run_predict(args) -> None:
         check_output_path(args.out)
     model = _load(args.model)
     target = read_manifest(args.model)["metadata"].get("target") or "prediction"
-    frame = read_table(args.data)
+    if args.proba and not is_classifier(model):
+        raise UsageError("--proba needs a classification model")
+    if args.chunk_rows is not None:
+        return _predict_in_chunks(args, model, target)
+    result = _predictions(model, read_table(args.data), target, args)
+    if args.out:
+        _write_output(args.out, result.to_csv(index=False).encode("utf-8"))
+        print(f"wrote {len(result)} predictions to {args.out}", file=sys.stderr)
+    else:
+        result.to_csv(sys.stdout, index=False)
+
+
+def _predict_in_chunks(args, model, target) -> None:
+    """``predict --chunk-rows N``: read, predict and write ``N`` rows at a time.
+
+    To a file the CSV goes whole or not at all (a temporary file renamed at
+    the end); to standard output chunk by chunk.
+    """
+    if args.chunk_rows < 1:
+        raise UsageError(f"--chunk-rows must be at least 1; got {args.chunk_rows}")
+
+    def write(handle, encode):
+        count = 0
+        for frame in iter_table(args.data, args.chunk_rows):
+            text = _predictions(model, frame, target, args).to_csv(index=False, header=not count)
+            handle.write(encode(text))
+            count += len(frame)
+            _stop_if_interrupted()
+        if not count:  # a table without rows: the header alone
+            header = [target] + ([f"proba_{c}" for c in model.classes_] if args.proba else [])
+            handle.write(encode(",".join(map(str, header)) + "\n"))
+        return count
+
+    if args.out:
+        from skneuron.persistence import write_atomically
+
+        counted = []
+        write_atomically(args.out, lambda handle: counted.append(
+            write(handle, lambda text: text.encode("utf-8"))))
+        print(f"wrote {counted[0]} predictions to {args.out}", file=sys.stderr)
+    else:
+        write(sys.stdout, lambda text: text)
+
+
+def _predictions(model, frame, target: str, args):
+    """The prediction table of ``frame``'s rows (and class probabilities with ``--proba``)."""
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
     X = frame.drop(columns=[target], errors="ignore")
     if not isinstance(model, Pipeline) and hasattr(model, "feature_names_in_"):
         missing = [c for c in model.feature_names_in_ if c not in X.columns]
@@ -414,15 +636,9 @@ def run_predict(args) -> None:
         X = X.to_numpy()
     result = pd.DataFrame({target: model.predict(X)})
     if args.proba:
-        if not is_classifier(model):
-            raise UsageError("--proba needs a classification model")
         for label, column in zip(model.classes_, model.predict_proba(X).T):
             result[f"proba_{label}"] = column
-    if args.out:
-        _write_output(args.out, result.to_csv(index=False).encode("utf-8"))
-        print(f"wrote {len(result)} predictions to {args.out}", file=sys.stderr)
-    else:
-        result.to_csv(sys.stdout, index=False)
+    return result
 
 
 def describe(path: str) -> dict:
@@ -564,12 +780,20 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     fit.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar (default: on a terminal, for fits over half a second)")
+    fit.add_argument("--chunk-rows", type=int, metavar="N",
+                     help="stream the table N rows at a time with partial_fit (files larger "
+                          "than memory; no cross-validation)")
+    fit.add_argument("--epochs", type=int, metavar="E",
+                     help="with --chunk-rows: passes over the file (default 1)")
 
     predict = commands.add_parser("predict", help="predict with a saved model, as CSV")
     predict.add_argument("model", help="model file from 'skneuron fit' or estimator.save()")
     predict.add_argument("data", help="CSV file (or .parquet/.pq) with the model's columns")
     predict.add_argument("--out", help="CSV file to write (default: standard output)")
     predict.add_argument("--proba", action="store_true", help="add class probability columns")
+    predict.add_argument("--chunk-rows", type=int, metavar="N",
+                         help="read, predict and write N rows at a time (files larger than "
+                              "memory)")
 
     inspect = commands.add_parser("inspect", help="show a saved model's formula, parameters, "
                                                   "versions and training curve")

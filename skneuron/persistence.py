@@ -425,8 +425,10 @@ class _Encoder:
         if isinstance(params.get("random_state"), np.random.RandomState):
             params["random_state"] = None  # a generator's state is not a parameter to keep
         fitted = {}
+        # Training state that is not part of the model (the optimiser's moments) stays out.
+        transient = getattr(type(estimator), "_transient_attributes", ())
         for attribute, value in vars(estimator).items():
-            if attribute in params:
+            if attribute in params or attribute in transient:
                 continue
             if isinstance(value, torch.nn.Module):
                 key = str(len(self.tensors["networks"]))

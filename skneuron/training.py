@@ -304,6 +304,9 @@ class TrainingResult:
         The epoch with the best monitored value (0 before any).
     stop_reason : {"max_iter", "converged", "interrupted", "non_finite"}
         Why training ended.
+    optimizer : Adam or None
+        The optimiser as training left it (moments and step count), to pass
+        back to :func:`fit_network` to continue the same optimisation.
 
     Examples
     --------
@@ -317,6 +320,7 @@ class TrainingResult:
     best_epoch: int = 0
     #: "converged" | "max_iter" | "interrupted" | "non_finite" | "diverged"
     stop_reason: str = "max_iter"
+    optimizer: Adam | None = field(default=None, repr=False)
 
     @property
     def n_iter(self) -> int:
@@ -354,6 +358,8 @@ def fit_network(
     betas: tuple[float, float] = (0.9, 0.999),
     lr_schedule: Callable[[float], float] | None = None,
     fault_advice: str | None = None,
+    optimizer: Adam | None = None,
+    warn_max_iter: bool = True,
 ) -> TrainingResult:
     """Train ``module`` in place with minibatch Adam and return its history.
 
@@ -422,6 +428,16 @@ def fit_network(
         What the warning on a non-finite or diverging loss advises, in the
         caller's terms (e.g. the estimator's parameter names); defaults to
         lowering the learning rate.
+    optimizer : Adam, optional
+        The optimiser of an earlier call (:attr:`TrainingResult.optimizer`),
+        to continue its optimisation: its moments and step count carry on,
+        with this call's ``learning_rate`` and ``alpha``. Its parameters must
+        be ``module``'s (see :meth:`Adam.rebound` for a copied module). A
+        new optimiser when None.
+    warn_max_iter : bool, default=True
+        Warn (``ConvergenceWarning``) when ``max_iter`` epochs end training;
+        off for callers that run a fixed number of epochs by design
+        (``partial_fit``'s one).
 
     Returns
     -------
@@ -444,8 +460,16 @@ def fit_network(
         restore_best = validation is not None
     if loss_gradient_fn is None:
         loss_gradient_fn = _autograd_loss_gradient(loss_fn)
-    optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_size,
-                     betas=betas)
+    if optimizer is None:
+        optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_size,
+                         betas=betas)
+    else:
+        trainable = [p for p in module.parameters() if p.requires_grad]
+        if len(trainable) != len(optimizer.params) or \
+                any(p is not q for p, q in zip(trainable, optimizer.params)):
+            raise ValueError("optimizer updates other tensors than the module's parameters; "
+                             "rebind it with Adam.rebound(module.parameters()).")
+        optimizer.lr, optimizer.weight_decay = learning_rate, alpha / batch_size
     steps_per_epoch = math.ceil(n_samples / batch_size)
     learning_rates = None if lr_schedule is None else _scheduled(
         learning_rate, lr_schedule, steps_per_epoch * max_iter)
@@ -457,7 +481,7 @@ def fit_network(
     callbacks = (*callbacks, *_OBSERVERS.get())
     initial_state = best_state = _snapshot(module)
     validation_rows = _validation_chunk_rows(module, X.device)
-    result = TrainingResult()
+    result = TrainingResult(optimizer=optimizer)
 
     with _torch_threads(num_threads):
         try:
@@ -514,7 +538,7 @@ def fit_network(
             result, fault_advice or f"Lower the learning rate (now {learning_rate:g}).")
     if restore_best or result.stop_reason in ("interrupted", "non_finite", "diverged"):
         module.load_state_dict(best_state)
-    if result.stop_reason == "max_iter":
+    if result.stop_reason == "max_iter" and warn_max_iter:
         warnings.warn(
             f"Stochastic optimizer: maximum iterations ({max_iter}) reached and the "
             "optimization hasn't converged yet.",

@@ -64,3 +64,31 @@ def test_non_contiguous_gradients_update_the_right_entries():
     Adam([reference], lr=0.1).step([grad.contiguous()])
     torch.testing.assert_close(moved, reference, rtol=0, atol=0)
     assert moved[0, 0] == 0 and moved[1, 0] < 0  # entry (0, 0) had gradient 0, (1, 0) had 1
+
+
+def test_rebound_optimiser_continues_the_same_optimisation():
+    torch.manual_seed(0)
+    w = torch.randn(3, 2, requires_grad=True)
+    b = torch.randn(2, requires_grad=True)
+    optimizer = Adam([w, b], lr=0.05, weight_decay=0.01)
+    for _ in range(3):
+        optimizer.step(torch.autograd.grad((w.sum(0) + b).square().sum(), [w, b]))
+    w2, b2 = (t.detach().clone().requires_grad_() for t in (w, b))
+    copy = optimizer.rebound([w2, b2])
+    assert copy.steps_taken == optimizer.steps_taken == 3
+    for params, opt in (((w, b), optimizer), ((w2, b2), copy)):
+        for _ in range(4):
+            opt.step(torch.autograd.grad((params[0].sum(0) + params[1]).square().sum(), params))
+    assert torch.equal(w, w2) and torch.equal(b, b2)
+    # a fresh optimiser (moments zero, step 1) takes another path
+    w3, b3 = (t.detach().clone().requires_grad_() for t in (w2, b2))
+    fresh = Adam([w3, b3], lr=0.05, weight_decay=0.01)
+    fresh.step(torch.autograd.grad((w3.sum(0) + b3).square().sum(), [w3, b3]))
+    copy.step(torch.autograd.grad((w2.sum(0) + b2).square().sum(), [w2, b2]))
+    assert not torch.allclose(w2, w3)
+
+
+def test_rebound_refuses_other_shapes():
+    optimizer = Adam([torch.zeros(2, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match="shapes"):
+        optimizer.rebound([torch.zeros(3, requires_grad=True)])

@@ -211,3 +211,34 @@ def test_compiled_step_trains_like_the_eager_one_and_reproducibly():
     for compiled, eager in zip(weights, eager_weights, strict=True):
         torch.testing.assert_close(compiled, eager, rtol=1e-4, atol=1e-5)
     assert all(torch.equal(a, b) for a, b in zip(weights, again, strict=True))
+
+
+def test_passing_the_optimizer_back_continues_the_same_optimisation():
+    def mse(out, y):
+        return ((out - y) ** 2).mean(dim=1)
+
+    X = torch.randn(100, 3, generator=torch.Generator().manual_seed(0))
+    Y = X @ torch.tensor([[1.0], [2.0], [-1.0]])
+
+    def net():
+        return torch.nn.Linear(3, 1).requires_grad_().to(torch.float32)
+
+    torch.manual_seed(0)
+    once = net()
+    options = dict(loss_fn=mse, batch_size=16, learning_rate=0.01, n_iter_no_change=99)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit_network(once, X, Y, max_iter=4, generator=torch.Generator().manual_seed(1), **options)
+    torch.manual_seed(0)
+    twice, generator = net(), torch.Generator().manual_seed(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # warn_max_iter=False: none
+        first = fit_network(twice, X, Y, max_iter=2, generator=generator, warn_max_iter=False,
+                            **options)
+        second = fit_network(twice, X, Y, max_iter=2, generator=generator, warn_max_iter=False,
+                             optimizer=first.optimizer, **options)
+    assert second.optimizer is first.optimizer and first.optimizer.steps_taken == 4 * 7
+    for a, b in zip(once.parameters(), twice.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="rebound"):
+        fit_network(net(), X, Y, max_iter=1, optimizer=first.optimizer, **options)

@@ -1,0 +1,152 @@
+"""``skneuron fit|predict --chunk-rows N``: tables streamed in chunks, in-process."""
+
+import numpy as np
+import pytest
+
+from skneuron import load
+from skneuron.cli import main
+from skneuron.persistence import read_manifest
+
+pd = pytest.importorskip("pandas")
+
+SMALL = ["--param", "hidden_layer_sizes=(8,)", "--param", "n_members=2",
+         "--param", "formula=x + x**2", "--param", "batch_size=20"]
+
+
+@pytest.fixture
+def tables(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame({
+        "area": rng.normal(size=n),
+        "rooms": rng.integers(1, 6, size=n),
+        "city": rng.choice(["paris", "rome", "oslo"], size=n),
+    })
+    frame.loc[3, "area"] = np.nan
+    frame["price"] = 100 + 10 * frame["area"].fillna(0) + 5 * (frame["city"] == "rome")
+    frame.loc[7, "price"] = np.nan  # a row without a target is skipped
+    frame.to_csv(tmp_path / "houses.csv", index=False)
+    # sorted by the label: the first chunks hold one class only
+    sizes = frame.drop(columns="price").assign(
+        size=np.where(frame["area"].fillna(0) > 0, "large", "small")).sort_values("size")
+    sizes.to_csv(tmp_path / "sizes.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_streaming_fit_runs_partial_fit_per_chunk_and_epoch(tables, capsys):
+    assert main(["fit", "houses.csv", "--target", "price", "--chunk-rows", "100",
+                 "--epochs", "3", "--out", "m.skn", *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "streaming houses.csv in chunks of 100 rows, 3 epoch(s)" in out
+    assert "epoch 3/3: loss " in out and "(299 rows)" in out
+    assert "cross-validated" not in out and "rows/s" in out
+    model = load("m.skn")
+    assert model.n_iter_ == 9  # three chunks, three passes
+    assert model.feature_names_in_.tolist() == ["area", "rooms", "city"]
+    metadata = read_manifest("m.skn")["metadata"]
+    assert metadata["chunk_rows"] == 100 and metadata["epochs"] == 3
+    assert metadata["n_rows"] == 299 and metadata["target"] == "price"
+    # the loss goes down over the passes
+    losses = [float(line.split("loss ")[1].split()[0]) for line in out.splitlines()
+              if line.startswith("epoch ")]
+    assert losses[-1] < losses[0]
+
+
+def test_streaming_fit_equals_partial_fit_by_hand(tables, capsys):
+    from skneuron import TaskNeuronRegressor
+
+    assert main(["fit", "houses.csv", "--target", "price", "--chunk-rows", "120",
+                 "--epochs", "2", "--out", "m.skn", "--seed", "3", *SMALL]) == 0
+    frame = pd.read_csv("houses.csv")
+    reg = TaskNeuronRegressor(hidden_layer_sizes=(8,), n_members=2, formula="x + x**2",
+                              batch_size=20, random_state=3)
+    for _ in range(2):
+        for start in range(0, len(frame), 120):
+            chunk = frame.iloc[start:start + 120]
+            chunk = chunk[chunk["price"].notna()]
+            reg.partial_fit(chunk.drop(columns="price"), chunk["price"].to_numpy())
+    np.testing.assert_array_equal(load("m.skn").predict(frame.drop(columns="price")),
+                                  reg.predict(frame.drop(columns="price")))
+
+
+def test_chunked_predict_equals_whole_predict(tables, capsys):
+    assert main(["fit", "houses.csv", "--target", "price", "--chunk-rows", "100",
+                 "--out", "m.skn", *SMALL]) == 0
+    assert main(["predict", "m.skn", "houses.csv", "--out", "whole.csv"]) == 0
+    assert main(["predict", "m.skn", "houses.csv", "--chunk-rows", "64",
+                 "--out", "chunked.csv"]) == 0
+    assert "wrote 300 predictions to chunked.csv" in capsys.readouterr().err
+    whole, chunked = pd.read_csv("whole.csv"), pd.read_csv("chunked.csv")
+    assert list(chunked.columns) == ["price"] and len(chunked) == 300
+    np.testing.assert_allclose(chunked["price"], whole["price"], rtol=1e-12)
+    assert main(["predict", "m.skn", "houses.csv", "--chunk-rows", "64"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "price" and len(lines) == 301  # one header
+
+
+def test_streaming_classification_learns_the_labels_first(tables, capsys):
+    assert main(["fit", "sizes.csv", "--target", "size", "--chunk-rows", "50",
+                 "--epochs", "5", "--out", "c.skn", *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "task: classification of 'size' (2 classes)" in out
+    model = load("c.skn")
+    assert model.classes_.tolist() == ["large", "small"]
+    frame = pd.read_csv("sizes.csv")
+    # a sorted file: each chunk holds one class, which SGD fits only roughly
+    assert model.score(frame.drop(columns="size"), frame["size"]) > 0.7
+    assert set(model.predict(frame.drop(columns="size"))) == {"large", "small"}
+    assert main(["predict", "c.skn", "sizes.csv", "--chunk-rows", "70", "--proba",
+                 "--out", "p.csv"]) == 0
+    predictions = pd.read_csv("p.csv")
+    assert list(predictions.columns) == ["size", "proba_large", "proba_small"]
+    np.testing.assert_allclose(predictions[["proba_large", "proba_small"]].sum(axis=1), 1)
+
+
+def test_streaming_parquet(tables, capsys):
+    pytest.importorskip("pyarrow")
+    pd.read_csv("houses.csv").to_parquet("houses.parquet")
+    assert main(["fit", "houses.parquet", "--target", "price", "--chunk-rows", "128",
+                 "--epochs", "2", "--out", "pq.skn", *SMALL]) == 0
+    assert load("pq.skn").n_iter_ == 6
+    assert main(["predict", "pq.skn", "houses.parquet", "--chunk-rows", "100",
+                 "--out", "p.csv"]) == 0
+    assert len(pd.read_csv("p.csv")) == 300
+
+
+def test_streaming_fit_shows_a_row_progress_bar(tables, capsys):
+    assert main(["fit", "houses.csv", "--target", "price", "--chunk-rows", "100",
+                 "--epochs", "2", "--out", "m.skn", "--progress", *SMALL]) == 0
+    err = capsys.readouterr().err
+    assert "fit:" in err and "rows/s" in err  # a bar counting rows
+
+
+@pytest.mark.parametrize("args, message", [
+    (["fit", "houses.csv", "--target", "price", "--epochs", "2"], "--epochs needs --chunk-rows"),
+    (["fit", "houses.csv", "--target", "price", "--chunk-rows", "0"],
+     "--chunk-rows must be at least 1"),
+    (["fit", "houses.csv", "--target", "price", "--chunk-rows", "10", "--epochs", "0"],
+     "--epochs must be at least 1"),
+    (["fit", "houses.csv", "--target", "cost", "--chunk-rows", "10"],
+     "no column 'cost' in houses.csv"),
+    (["fit", "nothing.csv", "--target", "price", "--chunk-rows", "10"], "no such file"),
+    (["fit", "sizes.csv", "--target", "size", "--task", "regression", "--chunk-rows", "10"],
+     "target column 'size' is not numeric"),
+])
+def test_streaming_mistakes_are_one_line_errors(tables, capsys, args, message):
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tables / "model.skn").exists()
+
+
+def test_chunked_predict_mistakes(tables, capsys):
+    assert main(["fit", "houses.csv", "--target", "price", "--chunk-rows", "100",
+                 "--out", "m.skn", *SMALL]) == 0
+    capsys.readouterr()
+    assert main(["predict", "m.skn", "houses.csv", "--chunk-rows", "0", "--out", "p.csv"]) == 1
+    assert "--chunk-rows must be at least 1" in capsys.readouterr().err
+    pd.read_csv("houses.csv").drop(columns="city").to_csv("no_city.csv", index=False)
+    assert main(["predict", "m.skn", "no_city.csv", "--chunk-rows", "50", "--out", "p.csv"]) == 1
+    assert "lacks the column(s) ['city']" in capsys.readouterr().err
+    assert not (tables / "p.csv").exists()  # written whole or not at all
