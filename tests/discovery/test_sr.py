@@ -14,7 +14,6 @@ from skneuron.discovery import METHODS, DiscoveryResult, discover_formula, disco
 from skneuron.discovery.sr import FUNCTIONS, MIN_SAMPLES
 from skneuron.discovery.sr._trees import canonical_terms
 from skneuron.nn import TaskNeuronLayer
-from skneuron._elementwise import compile_elementwise, evaluate_elementwise
 
 X_ = sympy.Symbol("x")
 

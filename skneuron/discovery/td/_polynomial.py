@@ -142,7 +142,7 @@ class DualStreamPolynomial(torch.nn.Module):
         than recording autograd's graph on these small batches;
         ``tests/discovery/test_td.py`` checks it against autograd.
         """
-        D, F, C, J = self.n_features, self.n_folds, self.n_outputs, self.n_products
+        D, F, C = self.n_features, self.n_folds, self.n_outputs
         n = batch_t.shape[1]
         clipped_t, powers_t = batch_t[:D], batch_t[D:]
         out, cache = self._forward(batch_t)
