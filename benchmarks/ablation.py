@@ -16,6 +16,10 @@ import argparse
 import contextlib
 import importlib
 import itertools
+import json
+import shlex
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -67,8 +71,12 @@ def variant_rows(variant: str, seeds: int | None, only, threads: int):
             yield {**row, "variant": variant}
 
 
-def summary(frame: pd.DataFrame) -> list[str]:
-    """Markdown lines: per variant against the defaults, then the per-data-set means."""
+def summary(frame: pd.DataFrame, run: dict | None = None,
+            defaults_from_suite: bool = False) -> list[str]:
+    """Markdown lines: per variant against the defaults, then the per-data-set means.
+
+    ``run`` (``command``, ``date``) names the run; ``defaults_from_suite`` says that
+    the defaults' rows were read from the real suite's CSV."""
     frame = frame.assign(score=report._primary_column(frame))
     means = frame.pivot_table(index="dataset", columns="variant", values="score", aggfunc="mean")
     order = [v for v in VARIANTS if v in means.columns]
@@ -90,10 +98,15 @@ def summary(frame: pd.DataFrame) -> list[str]:
     lines = ["# Ablation of the defaults on the real suite", "",
              f"`{OURS}` at its defaults against variants that each change one setting "
              "(`python -m benchmarks.ablation`, `benchmarks/ablation.py`); the same "
-             "splits and seeds as the real suite; score = R² (regression) or accuracy "
-             "(classification), mean over seeds. A positive change means the variant "
-             f"scored higher than the defaults. Median fit of the defaults: {defaults_fit:.2f} s.",
-             ""]
+             "splits as the real suite, split seeds "
+             f"{sorted(int(s) for s in frame.seed.unique())}; score = R² (regression) or "
+             "accuracy (classification), mean over those seeds. A positive change means the "
+             "variant scored higher than the defaults. Median fit of the defaults: "
+             f"{defaults_fit:.2f} s"
+             + (" (from the real suite's run; the variants' from this one)."
+                if defaults_from_suite else "."), ""]
+    if run:
+        lines[1:1] = ["", f"Produced by `{run['command']}` on {run['date']}."]
     lines += report.markdown(pd.DataFrame(rows).set_index("variant"))
     lines += ["", "Mean score per data set:", ""]
     lines += report.markdown(means.map(lambda v: f"{v:.4f}"))
@@ -114,10 +127,13 @@ def defaults_rows(out: Path, only=None, seeds: int | None = None) -> pd.DataFram
 def write_summary(out: Path, only=None, seeds: int | None = None) -> Path:
     """Render ``ablation_real.md`` from ``ablation_real.csv`` (and the defaults' rows)."""
     frame = pd.read_csv(out / "ablation_real.csv")
-    if "defaults" not in set(frame.variant):
+    from_suite = "defaults" not in set(frame.variant)
+    if from_suite:
         frame = pd.concat([defaults_rows(out, only, seeds), frame], ignore_index=True)
+    context = out / "context_ablation_real.json"
+    run = json.loads(context.read_text()) if context.exists() else None
     path = out / "ablation_real.md"
-    path.write_text("\n".join(summary(frame)) + "\n")
+    path.write_text("\n".join(summary(frame, run, from_suite)) + "\n")
     return path
 
 
@@ -136,8 +152,14 @@ def main(argv=None) -> Path:
         rows = itertools.chain.from_iterable(  # written as they come: a crash keeps them
             variant_rows(variant, args.seeds, args.only, args.threads)
             for variant in args.variants)
+        started = datetime.now(timezone.utc)
         with thread_limits(args.threads):
             write_csv(rows, args.out / "ablation_real.csv", ["variant", *COLUMNS["suite"]])
+        minutes = (datetime.now(timezone.utc) - started).total_seconds() / 60
+        command = shlex.join(["python", "-m", "benchmarks.ablation", *(argv or sys.argv[1:])])
+        (args.out / "context_ablation_real.json").write_text(json.dumps(
+            {"command": command, "date": f"{started:%Y-%m-%d %H:%M} UTC ({minutes:.1f} min)"},
+            indent=1) + "\n")
     path = write_summary(args.out, args.only, args.seeds)
     print(f"written: {path}")
     return path

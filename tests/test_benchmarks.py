@@ -402,3 +402,4 @@ def test_ablation_changes_one_setting_per_variant_and_restores_it(tmp_path, monk
     assert [(r["variant"], r["n_iter"]) for r in rows] == [("defaults", "2"), ("tiny", "2")]
     text = path.read_text()
     assert "| tiny | " in text and "of 1)" in text and "| titanic | " in text
+    assert "split seeds [0]" in text
