@@ -109,7 +109,8 @@ class Adam:
         >>> moved.params[0] is copy, moved.steps_taken
         (True, 1)
         """
-        return self._with_state(params, self._exp_avgs, self._exp_avg_sqs, self.steps_taken)
+        new = Adam(params, self.lr, weight_decay=self.weight_decay, betas=self.betas)
+        return new._load(self._exp_avgs, self._exp_avg_sqs, self.steps_taken)
 
     def state_dict(self) -> dict:
         """The optimiser's state as plain values and numpy arrays, on the host.
@@ -153,24 +154,24 @@ class Adam:
         """
         new = cls(params, state["lr"], weight_decay=state["weight_decay"],
                   betas=tuple(state["betas"]))
-        moments = [[torch.as_tensor(m) for m in state[key]] for key in ("exp_avgs", "exp_avg_sqs")]
-        return new._with_state(new.params, *moments, int(state["steps"]))
+        return new._load([torch.as_tensor(m) for m in state["exp_avgs"]],
+                         [torch.as_tensor(m) for m in state["exp_avg_sqs"]], int(state["steps"]))
 
-    def _with_state(self, params, exp_avgs, exp_avg_sqs, steps: int) -> Adam:
-        """An optimiser like this one on ``params``, holding copies of the given moments."""
-        new = Adam(params, self.lr, weight_decay=self.weight_decay, betas=self.betas)
-        if [p.shape for p in new.params] != [m.shape for m in exp_avgs] or \
-                len(exp_avg_sqs) != len(exp_avgs):
+    def _load(self, exp_avgs, exp_avg_sqs, steps: int) -> Adam:
+        """Take copies of the given moments and step count; returns ``self``."""
+        shapes = [p.shape for p in self.params]
+        if shapes != [m.shape for m in exp_avgs] or shapes != [m.shape for m in exp_avg_sqs]:
             raise ValueError("the parameters do not have the shapes of the optimiser's.")
-        for target, source in ((new._exp_avgs, exp_avgs), (new._exp_avg_sqs, exp_avg_sqs)):
-            for mine, theirs in zip(target, source):
-                mine.copy_(theirs)
-        if new._fused:
-            new._step.fill_(steps)
+        with torch.no_grad():
+            for target, source in ((self._exp_avgs, exp_avgs), (self._exp_avg_sqs, exp_avg_sqs)):
+                for mine, theirs in zip(target, source):
+                    mine.copy_(theirs)
+        if self._fused:
+            self._step.fill_(steps)
         else:
-            for step in new._steps:
+            for step in self._steps:
                 step.fill_(steps)
-        return new
+        return self
 
     @property
     def steps_taken(self) -> int:

@@ -1033,9 +1033,8 @@ default="from_dtype"
         and kinds are from its rows alone: the formula is discovered on them
         (unless ``formula`` is given), and the input encoding — which columns
         are categorical and their categories, the numeric columns' centres
-        and scales, which columns get a missing-value indicator — and the target's mean and
-        scale —
-        stays as the first batch set it. Later batches are encoded with it: a
+        and scales, which columns get a missing-value indicator — and the
+        target's mean and scale stay as the first batch set them. Later batches are encoded with it: a
         category the first batch lacked is encoded as none of its categories,
         a missing value in a column that had none is imputed without an
         indicator. So make the first batch large and representative (shuffle

@@ -166,18 +166,25 @@ def run_demo(seed: int = 0, out=None) -> list[dict]:
 
 
 # ------------------------------------------------------------------------ data
-def read_table(path: str):
-    """A CSV file, or a Parquet file (``.parquet``/``.pq``, needs pyarrow), as a data frame."""
+def _pandas():
     try:
         import pandas as pd
     except ImportError:
         raise UsageError('reading tables needs pandas: pip install "skneuron[cli]"') from None
+    return pd
+
+
+def _parquet(path: str) -> bool:
+    return path.lower().endswith((".parquet", ".pq"))
+
+
+@contextlib.contextmanager
+def _reading(path: str):
+    """Refuse a ``path`` that is not a file, and report a failure to read it in one line."""
     if not os.path.isfile(path):
         raise UsageError(f"no such file: {path}")
     try:
-        if path.lower().endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
+        yield
     except ImportError as exc:
         raise UsageError(f"reading {path} needs a Parquet engine ({exc.name or exc}): "
                          "pip install pyarrow") from None
@@ -185,8 +192,11 @@ def read_table(path: str):
         raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
 
 
-def _parquet(path: str) -> bool:
-    return path.lower().endswith((".parquet", ".pq"))
+def read_table(path: str):
+    """A CSV file, or a Parquet file (``.parquet``/``.pq``, needs pyarrow), as a data frame."""
+    pd = _pandas()
+    with _reading(path):
+        return pd.read_parquet(path) if _parquet(path) else pd.read_csv(path)
 
 
 def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None):
@@ -196,13 +206,8 @@ def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None)
     (``.parquet``/``.pq``) with ``pyarrow.parquet.ParquetFile.iter_batches``; only
     ``columns`` (all when None) are read. Memory holds one chunk at a time.
     """
-    try:
-        import pandas as pd
-    except ImportError:
-        raise UsageError('reading tables needs pandas: pip install "skneuron[cli]"') from None
-    if not os.path.isfile(path):
-        raise UsageError(f"no such file: {path}")
-    try:
+    pd = _pandas()
+    with _reading(path):
         if _parquet(path):
             import pyarrow.parquet as pq
 
@@ -212,30 +217,17 @@ def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None)
         else:
             with pd.read_csv(path, chunksize=chunk_rows, usecols=columns) as reader:
                 yield from reader
-    except ImportError as exc:
-        raise UsageError(f"reading {path} needs a Parquet engine ({exc.name or exc}): "
-                         "pip install pyarrow") from None
-    except (ValueError, UnicodeDecodeError, OSError) as exc:
-        raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
 
 
 def table_columns(path: str) -> list:
     """The column names of a table, read from its header (CSV) or schema (Parquet)."""
-    if not os.path.isfile(path):
-        raise UsageError(f"no such file: {path}")
-    try:
+    pd = _pandas()
+    with _reading(path):
         if _parquet(path):
             import pyarrow.parquet as pq
 
             return list(pq.read_schema(path).names)
-        import pandas as pd
-
         return list(pd.read_csv(path, nrows=0).columns)
-    except ImportError as exc:
-        raise UsageError(f"reading {path} needs {exc.name or exc}: "
-                         'pip install "skneuron[cli]" (and pyarrow for Parquet)') from None
-    except (ValueError, UnicodeDecodeError, OSError) as exc:
-        raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
 
 
 def check_output_path(path: str) -> None:
