@@ -375,9 +375,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         sample weights of ``train``, or with several members one row of
         weights per member; ``validation`` is None or ``(rows, weights)``:
         the held-out rows and their sample weights (None when equal), or with
-        several members all rows and one row of weights per member — each
+        several members one row of each per member, its fold's rows — each
         member is validated on the fold it does not train on (cross-fitting:
-        every row trains all members but one and validates that one).
+        every row trains all members but one and validates that one). Folds
+        one row short of the largest are padded with a row of weight zero.
         """
         rows = np.arange(len(targets))
         if not self.do_early_stopping_:
@@ -386,7 +387,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             folds = self._folds(targets, seed)
             in_fold = folds[None, :] == np.arange(self.n_members)[:, None]
             weight = np.ones(len(rows)) if sample_weight is None else sample_weight
-            return rows, np.where(in_fold, 0.0, weight), (rows, np.where(in_fold, weight, 0.0))
+            return rows, np.where(in_fold, 0.0, weight), _member_folds(in_fold, weight)
         stratify = self._stratify(targets)
         try:
             train, val = train_test_split(rows, test_size=self.validation_fraction,
@@ -548,6 +549,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         target_dtype = self._target_dtype()
         if validation is not None:  # rows, and their weights (one row per member) or None
             rows, validation_weights = validation
+            if rows.ndim == 2 and isinstance(X_std, SparseRows):
+                # A sparse row source reads a list of rows: every member scores all the
+                # rows, its own fold's weighted (densified a chunk at a time, as before).
+                rows, validation_weights = _all_rows(rows, validation_weights, len(targets))
             validation = (inputs(rows), as_tensor(targets[rows], target_dtype))
             if validation_weights is not None:
                 validation += (as_tensor(validation_weights),)
@@ -1011,8 +1016,8 @@ default="from_dtype"
     >>> from skneuron import TaskNeuronRegressor
     >>> X, y = make_friedman1(n_samples=500, random_state=0)
     >>> reg = TaskNeuronRegressor(max_iter=50, random_state=0).fit(X, y)
-    >>> reg.formula_.pure_orders
-    (1, 2)
+    >>> reg.formula_.interaction_orders  # friedman1 has the product x₁x₂ inside a sine
+    (2, 3)
     >>> round(reg.score(X, y), 2) > 0.8
     True
     """
@@ -1577,6 +1582,42 @@ def _discovery_data(X_std, targets, sample_weight, train, seed):
         rng = np.random.default_rng([int(seed), 1])  # not the stream discovery draws from
         train = np.sort(rng.choice(train, n_rows, replace=False))
     return X_std.take(train)[:].numpy(), targets[train], _rows_of(sample_weight, train)
+
+
+def _member_folds(in_fold: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each member's validation rows and their weights, shape (members, largest fold).
+
+    ``in_fold`` (members, n_samples) says which rows each member holds out. A
+    fold shorter than the largest is padded with its first row at weight
+    zero, so that every member reads a block of the same shape and the
+    padding counts in no score.
+
+    Examples
+    --------
+    >>> in_fold = np.array([[True, False, True], [False, True, False]])
+    >>> rows, weights = _member_folds(in_fold, np.ones(3))
+    >>> rows
+    array([[0, 2],
+           [1, 1]])
+    >>> weights
+    array([[1., 1.],
+           [1., 0.]])
+    """
+    sizes = in_fold.sum(axis=1)
+    rows = np.empty((len(in_fold), sizes.max()), dtype=np.int64)
+    weights = np.zeros(rows.shape)
+    for member, (held_out, size) in enumerate(zip(in_fold, sizes)):
+        fold = np.flatnonzero(held_out)
+        rows[member, :size], rows[member, size:] = fold, fold[0]
+        weights[member, :size] = weight[fold]
+    return rows, weights
+
+
+def _all_rows(rows: np.ndarray, weights: np.ndarray, n_samples: int):
+    """:func:`_member_folds`' output as all rows, with one row of weights per member."""
+    spread = np.zeros((len(rows), n_samples))
+    np.add.at(spread, (np.arange(len(rows))[:, None], rows), weights)  # padding adds 0
+    return np.arange(n_samples), spread
 
 
 def _rows_of(sample_weight, rows):

@@ -387,12 +387,18 @@ def fit_network(
         Each minibatch loss is the ``sample_weight``-weighted mean; without
         weights, the plain mean (the same value as equal weights, in fewer
         operations).
-    validation : (X_val, Y_val), optional
+    validation : (X_val, Y_val) or (X_val, Y_val, weights), optional
         Held-out data; when given, ``score_fn`` is monitored for stopping.
         ``X_val`` may be a row source as ``X`` may; it is then read in
-        chunks of its ``chunk_rows`` rows.
+        chunks of its ``chunk_rows`` rows. For a module of several members,
+        ``weights`` of shape (members, n_val) weigh the rows per member and
+        ``score_fn`` then returns one score per member, each member keeping
+        its own best weights; ``X_val`` and ``Y_val`` may then also hold one
+        block of rows per member, shapes (members, n_val, ·), so that each
+        member is run on its own rows only.
     score_fn : callable, optional
-        ``score_fn(outputs, targets)`` → scalar score, higher is better.
+        ``score_fn(outputs, targets[, weights])`` → scalar score (or one per
+        member), higher is better.
     batch_size, learning_rate, max_iter, tol, n_iter_no_change
         As in scikit-learn's MLP.
     alpha : float
@@ -666,14 +672,21 @@ def _score(module, validation, score_fn, chunk_rows: int | None = None
     module.eval()
     X_val = validation[0]
     chunk_rows = _pass_rows(X_val, chunk_rows)
+    n_rows = X_val.shape[-2]  # also with one block of rows per member, (members, rows, ·)
     with torch.inference_mode():
-        if chunk_rows is None or X_val.shape[0] <= chunk_rows:
+        if chunk_rows is None or n_rows <= chunk_rows:
             outputs = module(X_val[:])
         else:  # rows are the second-to-last dimension, also with members
-            outputs = torch.cat([module(X_val[start:start + chunk_rows])
-                                 for start in range(0, X_val.shape[0], chunk_rows)], dim=-2)
+            outputs = torch.cat([module(_rows(X_val, start, start + chunk_rows))
+                                 for start in range(0, n_rows, chunk_rows)], dim=-2)
         score = score_fn(outputs, *validation[1:])
     return score.tolist() if score.ndim else float(score)
+
+
+def _rows(X, start: int, stop: int):
+    """Rows ``start:stop`` of ``X``: of a row source, or of each member's block of a
+    3-D tensor (members, rows, features)."""
+    return X[..., start:stop, :] if isinstance(X, torch.Tensor) and X.ndim == 3 else X[start:stop]
 
 
 def _pass_rows(X, chunk_rows: int | None) -> int | None:

@@ -242,3 +242,33 @@ def test_passing_the_optimizer_back_continues_the_same_optimisation():
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="rebound"):
         fit_network(net(), X, Y, max_iter=1, optimizer=first.optimizer, **options)
+
+
+def test_members_validated_on_their_own_rows_score_as_on_all_rows_weighted():
+    """Per-member blocks of validation rows give the scores of all rows weighted per member."""
+    from skneuron.nn import TaskNeuronNetwork
+
+    X = torch.randn(90, 4)
+    Y = X[:, :1] * X[:, 1:2] + 0.1 * torch.randn(90, 1)
+    fold = torch.arange(90) % 3
+    in_fold = (fold[None] == torch.arange(3)[:, None]).float()  # (members, rows)
+    rows = torch.stack([torch.nonzero(fold == m).squeeze(1) for m in range(3)])  # (members, 30)
+
+    def score(outputs, targets, weights):  # minus the weighted MSE, one per member
+        return -(weights * (outputs - targets).square().sum(-1)).sum(-1) / weights.sum(-1)
+
+    def train(validation):
+        net = TaskNeuronNetwork(4, 1, "x + inter(2)", hidden_layer_sizes=(8,), members=3,
+                                generator=torch.Generator().manual_seed(0))
+        mse = lambda out, y: (out - y).square().mean(-1)  # noqa: E731
+        result = fit_network(net, X, Y, loss_fn=mse, sample_weight=None, max_iter=8,
+                             validation=validation, score_fn=score, warn_max_iter=False,
+                             generator=torch.Generator().manual_seed(0))
+        return result, net
+
+    everywhere, net_a = train((X, Y, in_fold))
+    own_rows, net_b = train((X[rows], Y[rows], torch.ones(3, 30)))
+    assert own_rows.validation_scores == pytest.approx(everywhere.validation_scores, rel=1e-5)
+    assert own_rows.best_epoch == everywhere.best_epoch
+    for a, b in zip(net_a.parameters(), net_b.parameters()):
+        torch.testing.assert_close(a, b)

@@ -18,7 +18,8 @@ from skneuron.discovery._common import (MIN_SAMPLES, check_data, check_weights, 
                                         validate_options)
 from skneuron.discovery._result import DiscoveryResult
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, train
-from skneuron.discovery.td._refits import CrossValidatedRefits, cross_validate_subsets, subset_masks
+from skneuron.discovery.td._refits import (CrossValidatedRefits, cross_validate_subsets,
+                                           repeated_folds, subset_masks)
 from skneuron.discovery.td._selection import SubsetSelection, select_subset
 from skneuron.discovery.td._periodic import PeriodicVerdict, judge_periodic, periodic_columns
 from skneuron.discovery.td._polynomial import design
@@ -45,6 +46,7 @@ _N_SUBSETS_REPORTED = 10
         "tolerance": [Interval(Real, 0, None, closed="left")],
         "max_samples": [Interval(Integral, MIN_SAMPLES, None, closed="left")],
         "cv": [Interval(Integral, 2, 10, closed="both")],
+        "n_repeats": [Interval(Integral, 1, 20, closed="both")],
         "n_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -62,6 +64,7 @@ def discover_td(
     tolerance: float = 0.005,
     max_samples: int = 3000,
     cv: int = 5,
+    n_repeats: int = 4,
     # The training of the dual-stream models:
     n_epochs: int = 40, batch_size: int = 256, learning_rate: float = 0.01,
     periodic: int = 8, periodic_inputs: int | None = None,
@@ -71,9 +74,11 @@ def discover_td(
 
     1. ``X`` and ``Y`` are standardised column by column (a constant column is
        centred and left unscaled). At most ``max_samples`` rows are drawn at
-       random and dealt into ``cv`` folds.
-    2. For every fold, two ungated polynomial models are trained on the rows
-       outside it, all in one training loop (Adam, mean squared error):
+       random and dealt into ``cv`` folds, ``n_repeats`` times over (a new
+       random partition each time).
+    2. For every fold of every partition, two ungated polynomial models are
+       trained on the rows outside it, all in one training loop (Adam, mean
+       squared error):
        head A, the full dual-stream model of order ``K = max_order`` with
        rank-``rank`` interactions, and head B, the linear term plus rank-2
        interactions only. In both heads the interaction factors are shared by
@@ -88,13 +93,14 @@ def discover_td(
        sum of squares on each product column; the intercept is free. The
        columns are the same for every output; each output gets its own
        coefficients. ``MSE(S)`` is the cross-validated mean squared error,
-       averaged over the outputs.
+       averaged over the outputs and the partitions.
     4. The selected subset minimises
        ``J(S) = MSE(S) + τ·(#pure terms in S + 1.1·#interaction terms in S)``.
        The price of a term is ``τ = max(tolerance, SE)``, with ``SE`` the
-       standard error of the lowest cross-validated MSE (a
-       one-standard-error rule: on small or noisy data a term must earn more
-       than the noise of the comparison); the 10 % premium lets a pure term
+       standard error of the lowest cross-validated MSE of one partition
+       (averaged over the partitions; a one-standard-error rule: on small or
+       noisy data a term must earn more than the noise of the comparison);
+       the 10 % premium lets a pure term
        win a near-tie with an interaction term, which has ``k·rank`` times
        more weights.
 
@@ -143,6 +149,12 @@ def discover_td(
         Rows used by the search; larger inputs are subsampled at random.
     cv : int, default=5
         Number of cross-fitting folds, between 2 and 10.
+    n_repeats : int, default=4
+        Number of random partitions into ``cv`` folds, between 1 and 20. Which
+        rows share a fold moves a subset's cross-validated error by more than
+        a marginal term is worth on a few hundred rows; averaging the errors
+        over the partitions steadies the choice across ``random_state``
+        values, at the cost of ``n_repeats·cv`` models to train.
     n_epochs : int, default=40
         Passes over the used rows (each fold's models learn from the rows of
         a batch outside the fold); raised on small data so that training
@@ -194,8 +206,8 @@ def discover_td(
           value is ``⟨W_k, x^{⊗k}⟩`` on the standardised input clamped to ±5.
           It comes from the first fold's head that the selected subset scores
           that order with (A if ``x**k`` is selected, else B);
-        - ``"n_samples"`` (rows used), ``"cv"``, ``"n_steps"`` and
-          ``"train_mse"`` (per head, averaged over folds);
+        - ``"n_samples"`` (rows used), ``"cv"``, ``"n_repeats"``, ``"n_steps"``
+          and ``"train_mse"`` (per head, averaged over the fold models);
         - ``"reason"``, when the linear formula is returned as a fallback.
 
     Warns
@@ -214,12 +226,13 @@ def discover_td(
     the same way, with the warning.
 
     Cost: ``max(n_epochs·⌈n/batch_size⌉, 400)`` Adam steps that train all
-    ``2·cv`` models at once (``n ≤ max_samples``), then ``cv·2^(2K−1)`` small
-    least-squares refits from Gram matrices. The interaction weights number
-    ``cv·(K−1)·(R+2)·((K+2)·D/2 + C)`` — the factors do not grow with the
+    ``2·cv·n_repeats`` models at once (``n ≤ max_samples``), then
+    ``cv·n_repeats·2^(2K−1)`` small least-squares refits from Gram matrices.
+    With ``F = cv·n_repeats`` fold models, the interaction weights number
+    ``F·(K−1)·(R+2)·((K+2)·D/2 + C)`` — the factors do not grow with the
     number of outputs ``C``, only the mixing weights do — and the pure
-    weights ``cv·(K+1)·D·C``. Memory is
-    ``O(n·K·D + cv·K²·R·D + cv·K·(D + R)·C)``; no ``D^k`` tensor is formed.
+    weights ``F·(K+1)·D·C``. Memory is
+    ``O(n·K·D + F·K²·R·D + F·K·(D + R)·C)``; no ``D^k`` tensor is formed.
     The refits solve ``(1 + K·D)``-square Gram systems when there are fewer
     pure columns than training rows, and ``n_train``-square kernel systems
     otherwise (the same fits in dual form), so their memory stays below that
@@ -265,18 +278,20 @@ def discover_td(
     X, Y = X[rows], Y[rows]
     if weights is not None:  # of mean 1, so that sums of weights count rows
         weights = weights[rows] / weights[rows].mean()
-    fold_of_row = np.arange(len(rows)) % cv  # rows are already in random order
     generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    folds = repeated_folds(len(rows), cv, n_repeats, rng)  # rows are already in random order
     n_steps = max(n_epochs * math.ceil(len(rows) / batch_size), _MIN_STEPS)
     masks = subset_masks(max_order)
     with _single_threaded():
-        model = DualStreamPolynomial(X.shape[1], Y.shape[1], max_order, rank, cv, generator)
-        train_mse = train(model, X, Y, fold_of_row, n_steps=n_steps, batch_size=batch_size,
+        # One pair of heads per fold of every partition, all trained in one loop.
+        model = DualStreamPolynomial(X.shape[1], Y.shape[1], max_order, rank, n_repeats * cv,
+                                     generator)
+        train_mse = train(model, X, Y, folds, n_steps=n_steps, batch_size=batch_size,
                           learning_rate=learning_rate, generator=generator,
                           sample_weight=weights)
-        refits = cross_validate_subsets(model, X, Y, fold_of_row, masks, sample_weight=weights)
+        refits = cross_validate_subsets(model, X, Y, folds, masks, sample_weight=weights)
         selection = select_subset(refits.mse, refits.lowest_errors, masks, max_order, tolerance)
-        verdict = _periodic_verdict(model, X, Y, fold_of_row, masks[selection.best], selection,
+        verdict = _periodic_verdict(model, X, Y, folds, masks[selection.best], selection,
                                     periodic, periodic_inputs, rng, weights)
 
     selected = masks[selection.best]
@@ -288,6 +303,7 @@ def discover_td(
             {k: 0 if selected[k - 1] else 1 for k in range(2, max_order + 1)}, fold=0, output=0),
         "n_samples": len(rows),
         "cv": cv,
+        "n_repeats": n_repeats,
         "n_steps": n_steps,
         "train_mse": {"A": train_mse[0], "B": train_mse[1]},
     }
@@ -371,7 +387,7 @@ def _validation_score(mse_per_output: np.ndarray, Y: np.ndarray, weights=None) -
     return float(np.mean(r2)) if r2.size else float("nan")
 
 
-def _periodic_verdict(model, X, Y, fold_of_row, mask, selection: SubsetSelection,
+def _periodic_verdict(model, X, Y, folds, mask, selection: SubsetSelection,
                       n_frequencies: int, n_inputs: int | None, rng,
                       weights=None) -> PeriodicVerdict | None:
     """Whether ``periodic(n_frequencies)`` joins the selected subset (None: not a candidate).
@@ -390,5 +406,5 @@ def _periodic_verdict(model, X, Y, fold_of_row, mask, selection: SubsetSelection
         root = np.sqrt(weights)[:, None]
         pure, products, columns, Y = pure * root, products * root[..., None], columns * root, \
             Y * root
-    return judge_periodic(pure, products, Y, fold_of_row, mask, model.product_groups(),
+    return judge_periodic(pure, products, Y, folds, mask, model.product_groups(),
                           model.max_order, columns, selection.price, selection.temperature)

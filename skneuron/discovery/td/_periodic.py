@@ -21,7 +21,7 @@ from scipy.special import expit
 
 from skneuron.discovery._common import CLIP
 from skneuron.formula import PERIODIC_INIT_SCALE
-from skneuron.discovery.td._refits import solve_positive_definite, subset_columns
+from skneuron.discovery.td._refits import fold_splits, solve_positive_definite, subset_columns
 
 __all__ = ["PeriodicVerdict", "judge_periodic", "periodic_columns"]
 
@@ -84,22 +84,23 @@ def periodic_columns(X: np.ndarray, n_frequencies: int, rng: np.random.Generator
 
 
 def judge_periodic(pure: np.ndarray, products: np.ndarray, Y: np.ndarray,
-                   fold_of_row: np.ndarray, mask: np.ndarray, groups, max_order: int,
+                   folds: np.ndarray, mask: np.ndarray, groups, max_order: int,
                    periodic: np.ndarray, price: float, temperature: float) -> PeriodicVerdict:
     """Cross-validated errors of subset ``mask`` without and with the ``periodic`` columns.
 
     ``pure`` and ``products`` are the subset search's design (the latter one
-    block of learned products per fold); fold ``f`` refits on the rows outside
-    it with its own products and is scored on its rows.
+    block of learned products per fold model), ``folds`` its partitions (see
+    :func:`~skneuron.discovery.td._refits.fold_splits`); each fold refits on
+    the rows outside it with its own products and is scored on its rows, and
+    the errors are averaged over the partitions.
     """
     errors = np.zeros((2, Y.shape[1]))
-    for fold in np.unique(fold_of_row):
-        train, val = fold_of_row != fold, fold_of_row == fold
-        pure_on, q = subset_columns(mask, max_order, groups, n_pure=pure.shape[1])
-        base = np.concatenate([pure[:, pure_on], products[:, fold][:, q]], axis=1)
+    pure_on, q = subset_columns(mask, max_order, groups, n_pure=pure.shape[1])
+    for index, train, val in fold_splits(folds):
+        base = np.concatenate([pure[:, pure_on], products[:, index][:, q]], axis=1)
         n_train = int(train.sum())
         ridge = np.concatenate([np.full(int(pure_on.sum()), _RIDGE * n_train),
-                                _RIDGE * (products[train, fold][:, q] ** 2).sum(axis=0)])
+                                _RIDGE * (products[train, index][:, q] ** 2).sum(axis=0)])
         ridge[0] = 1e-10 * n_train  # the intercept
         for with_periodic in (False, True):
             design = np.concatenate([base, periodic], axis=1) if with_periodic else base
@@ -107,7 +108,7 @@ def judge_periodic(pure: np.ndarray, products: np.ndarray, Y: np.ndarray,
                 if with_periodic else ridge
             predicted = _ridge_predictions(design[train], design[val], Y[train], penalty)
             errors[int(with_periodic)] += ((Y[val] - predicted) ** 2).sum(axis=0)
-    mse_without, mse_with = errors / len(Y)
+    mse_without, mse_with = errors / np.size(folds)
     gain = mse_without.mean() - mse_with.mean() - PERIODIC_PREMIUM * price
     return PeriodicVerdict(keep=bool(gain > 0), probability=float(expit(gain / temperature)),
                            mse_without=mse_without, mse_with=mse_with)

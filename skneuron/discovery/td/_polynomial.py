@@ -206,16 +206,21 @@ def inputs(X: np.ndarray, max_order: int) -> torch.Tensor:
     return torch.cat([clipped, powers.flatten(1)], dim=1)
 
 
-def train(model, X, Y, fold_of_row, *, n_steps, batch_size, learning_rate, generator,
+def train(model, X, Y, folds, *, n_steps, batch_size, learning_rate, generator,
           sample_weight=None):
     """Adam on Σ_folds Σ_heads (MSE on the rows outside the fold); final MSE per head.
 
-    With ``sample_weight`` (of mean 1) the MSE is the rows' weighted mean.
+    ``folds`` is the fold of every row, one row per partition (a 1-D array is
+    one partition); fold model ``partition·cv + fold`` learns from the rows
+    outside that fold of that partition. With ``sample_weight`` (of mean 1)
+    the MSE is the rows' weighted mean.
     """
     # Transposed, one column per row (see DualStreamPolynomial).
     data = inputs(X, model.max_order).t().contiguous()
     y = torch.as_tensor(Y.T, dtype=torch.float32).contiguous()
-    in_training = np.arange(model.n_folds)[:, None] != fold_of_row[None]
+    folds = np.atleast_2d(folds)
+    cv = model.n_folds // len(folds)
+    in_training = (np.arange(cv)[None, :, None] != folds[:, None, :]).reshape(model.n_folds, -1)
     if sample_weight is not None:
         in_training = in_training * sample_weight[None]
     in_training = torch.as_tensor(in_training, dtype=torch.float32)

@@ -19,11 +19,48 @@ from scipy.linalg import cho_factor, cho_solve
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, design
 
 __all__ = ["CrossValidatedRefits", "KernelSubsetScores", "SubsetScores", "cross_validate_subsets",
-           "subset_columns", "subset_masks"]
+           "fold_splits", "repeated_folds", "subset_columns", "subset_masks"]
 
 # Ridge of the least-squares refits: α·n_train on a pure column, α·Σ(column²) on a
 # product column (see SubsetScores).
 _RIDGE = 1e-3
+
+
+def repeated_folds(n_rows: int, cv: int, n_repeats: int, rng: np.random.Generator) -> np.ndarray:
+    """The fold of every row in each of ``n_repeats`` partitions, shape (n_repeats, n_rows).
+
+    The rows are expected in random order already: the first partition deals
+    them into the ``cv`` folds in turn, each further one deals a new random
+    permutation of them (no draw from ``rng`` with one repeat).
+
+    Examples
+    --------
+    >>> repeated_folds(5, 2, 2, np.random.default_rng(0)).shape
+    (2, 5)
+    >>> repeated_folds(5, 2, 1, np.random.default_rng(0))
+    array([[0, 1, 0, 1, 0]])
+    """
+    folds = np.empty((n_repeats, n_rows), dtype=np.int64)
+    folds[0] = np.arange(n_rows) % cv
+    for repeat in range(1, n_repeats):
+        folds[repeat, rng.permutation(n_rows)] = folds[0]
+    return folds
+
+
+def fold_splits(folds: np.ndarray):
+    """``(model, train, val)`` for every fold of every partition in ``folds``.
+
+    ``folds`` is the fold of every row, one row per partition (a 1-D array
+    is one partition); ``model`` numbers the (partition, fold) pairs in
+    order — the :class:`~skneuron.discovery.td._polynomial.DualStreamPolynomial`
+    fold models — and ``train``/``val`` are boolean row masks.
+    """
+    folds = np.atleast_2d(folds)
+    cv = int(folds.max()) + 1
+    for repeat, partition in enumerate(folds):
+        for fold in range(cv):
+            val = partition == fold
+            yield repeat * cv + fold, ~val, val
 
 
 def subset_masks(max_order: int):
@@ -244,11 +281,12 @@ class CrossValidatedRefits:
     Parameters
     ----------
     mse_per_output : ndarray of shape (n_subsets, n_outputs)
-        Mean squared error of each subset's refits, every row scored once by
-        the refit of the fold that did not train on it.
-    lowest_errors : ndarray of shape (n_samples,)
-        Each row's squared error (averaged over outputs) under the refits of
-        the subset with the lowest mean squared error.
+        Mean squared error of each subset's refits, every row scored once per
+        partition by the refit of the fold that did not train on it, averaged
+        over the partitions.
+    lowest_errors : ndarray of shape (n_partitions, n_samples)
+        Each row's squared error (averaged over outputs) in each partition,
+        under the refits of the subset with the lowest mean squared error.
     """
 
     mse_per_output: np.ndarray
@@ -261,15 +299,20 @@ class CrossValidatedRefits:
 
 
 def cross_validate_subsets(model: DualStreamPolynomial, X: np.ndarray, Y: np.ndarray,
-                           fold_of_row: np.ndarray, masks: np.ndarray,
+                           folds: np.ndarray, masks: np.ndarray,
                            sample_weight: np.ndarray | None = None) -> CrossValidatedRefits:
     """Refit every subset on each fold's training rows and score it on the fold's rows.
 
-    Fold ``f``'s refits use the products of fold ``f``'s trained models.
-    With ``sample_weight`` (of mean 1) the refits are weighted least squares
-    and the errors weighted means: each row of the design (intercept column
-    included) and of ``Y`` is scaled by the square root of its weight.
+    ``folds`` gives the fold of every row, one row per partition (see
+    :func:`repeated_folds`; a 1-D array is one partition). The refits of a
+    fold use the products of that fold's trained models (model
+    ``partition·cv + fold``); each row is scored once per partition, and the
+    errors are averaged over the partitions. With ``sample_weight`` (of mean
+    1) the refits are weighted least squares and the errors weighted means:
+    each row of the design (intercept column included) and of ``Y`` is scaled
+    by the square root of its weight.
     """
+    folds = np.atleast_2d(folds)
     pure, products = design(model, X)
     groups = model.product_groups()
     if sample_weight is not None:
@@ -279,20 +322,23 @@ def cross_validate_subsets(model: DualStreamPolynomial, X: np.ndarray, Y: np.nda
     # memory at O(n²) instead of O((K·D)²) — see KernelSubsetScores. It centres
     # on the training rows' plain means, which weighted rows have not, so
     # weighted refits are primal.
-    wide = pure.shape[1] > np.sum(fold_of_row != 0) and sample_weight is None
+    wide = pure.shape[1] > np.sum(folds[0] != 0) and sample_weight is None
     # Otherwise each fold's training Gram matrix of the pure columns is the
     # whole one less its held-out rows' — one product over all rows, not cv.
     pure_gram = None if wide else pure.T @ pure
-    folds = []
-    for fold in range(model.n_folds):
-        train, val = fold_of_row != fold, fold_of_row == fold
-        train_data, val_data = (pure[train], products[train, fold]), (pure[val], products[val, fold])
+    scored = []
+    for index, train, val in fold_splits(folds):
+        train_data = (pure[train], products[train, index])
+        val_data = (pure[val], products[val, index])
         scores = (KernelSubsetScores(train_data, val_data, Y[train], Y[val], masks, groups)
                   if wide else
                   SubsetScores(train_data, val_data, Y[train], Y[val], masks, groups,
                                pure_gram=pure_gram))
-        folds.append((val, scores))
-    mse_per_output = sum(val.sum() * scores.mse for val, scores in folds) / len(X)
+        scored.append((val, scores))
+    mse_per_output = sum(val.sum() * scores.mse for val, scores in scored) / folds.size
     lowest = int(np.argmin(mse_per_output.mean(axis=1)))
-    errors = np.concatenate([scores.squared_errors(lowest) for _, scores in folds]).mean(axis=1)
+    cv = model.n_folds // len(folds)
+    errors = np.zeros(folds.shape)  # each row's squared error in each partition
+    for index, (val, scores) in enumerate(scored):
+        errors[index // cv, val] = scores.squared_errors(lowest).mean(axis=1)
     return CrossValidatedRefits(mse_per_output, errors)

@@ -48,10 +48,15 @@ def select_subset(mse: np.ndarray, lowest_errors: np.ndarray, masks: np.ndarray,
     """Minimise ``J`` over the subsets, a term priced at one standard error at least.
 
     ``mse`` is each subset's cross-validated error, ``lowest_errors`` the
-    per-row squared errors of the subset with the lowest one, whose spread
-    gives the standard error.
+    per-row squared errors of the subset with the lowest one, one row per
+    partition of the data into folds (or 1-D for one partition). Their spread
+    over the rows gives the standard error of one partition's estimate; with
+    several partitions it is their mean — repeating the partition averages
+    out which rows share a fold, not the finite sample, so the price of a
+    term does not fall with the number of repeats.
     """
-    standard_error = float(lowest_errors.std(ddof=1) / math.sqrt(len(lowest_errors)))
+    errors = np.atleast_2d(lowest_errors)
+    standard_error = float(np.mean(errors.std(axis=1, ddof=1)) / math.sqrt(errors.shape[1]))
     price = max(tolerance, standard_error)
     temperature = max(price, 1e-4) / 4.0
     objective = mse + price * (masks[:, :max_order].sum(axis=1)
