@@ -41,6 +41,7 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
     "one-hot ≤ 16": ({}, {"skneuron._tabular.MAX_ONEHOT_CATEGORIES": 16}),
     "previous defaults": ({"n_members": 1, "periodic": 0, "n_iter_no_change": 10},
                           {"skneuron._tabular.MAX_ONEHOT_CATEGORIES": 16}),
+    "n_repeats=1": ({"discovery_params": {"n_repeats": 1}}, {}),
 }
 
 

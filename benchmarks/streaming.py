@@ -30,6 +30,7 @@ import io
 import os
 import platform
 import resource
+import shlex
 import sys
 import tempfile
 import time
@@ -144,8 +145,9 @@ def main(argv=None) -> None:
     lines = [
         "# Streaming a large file: `skneuron fit/predict --chunk-rows`",
         "",
-        f"Run {datetime.date.today()} with `python -m benchmarks.streaming "
-        + " ".join(argv if argv is not None else sys.argv[1:]) + "` on "
+        f"Run {datetime.date.today()} with `"
+        + shlex.join(["python", "-m", "benchmarks.streaming",
+                      *(argv if argv is not None else sys.argv[1:])]) + "` on "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()} "
         f"(load average at the end {os.getloadavg()[0]:.1f}).",
         "",

@@ -150,3 +150,22 @@ def test_chunked_predict_mistakes(tables, capsys):
     assert main(["predict", "m.skn", "no_city.csv", "--chunk-rows", "50", "--out", "p.csv"]) == 1
     assert "lacks the column(s) ['city']" in capsys.readouterr().err
     assert not (tables / "p.csv").exists()  # written whole or not at all
+
+
+def test_reading_parquet_in_chunks_holds_one_chunk_of_arrow_memory(tmp_path):
+    """pyarrow's pre-buffering kept every row group read; a stream must not grow."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from skneuron.cli import iter_table
+
+    path = tmp_path / "wide.parquet"
+    rng = np.random.default_rng(0)
+    with pq.ParquetWriter(path, pa.schema([(f"x{i}", pa.float64()) for i in range(20)])) as out:
+        for _ in range(20):  # 20 row groups of 5 000 rows: 16 MB of values in all
+            out.write_table(pa.table({f"x{i}": rng.random(5_000) for i in range(20)}))
+    held = []
+    for frame in iter_table(str(path), 5_000):
+        assert len(frame) == 5_000
+        held.append(pa.total_allocated_bytes())
+    # About 4 MB (a chunk is 0.8 MB); pre-buffered, the whole 16 MB file sat in memory.
+    assert max(held) < 10 * 2**20

@@ -64,7 +64,7 @@ def discover_td(
     tolerance: float = 0.005,
     max_samples: int = 3000,
     cv: int = 5,
-    n_repeats: int = 4,
+    n_repeats: int = 2,
     # The training of the dual-stream models:
     n_epochs: int = 40, batch_size: int = 256, learning_rate: float = 0.01,
     periodic: int = 8, periodic_inputs: int | None = None,
@@ -149,7 +149,7 @@ def discover_td(
         Rows used by the search; larger inputs are subsampled at random.
     cv : int, default=5
         Number of cross-fitting folds, between 2 and 10.
-    n_repeats : int, default=4
+    n_repeats : int, default=2
         Number of random partitions into ``cv`` folds, between 1 and 20. Which
         rows share a fold moves a subset's cross-validated error by more than
         a marginal term is worth on a few hundred rows; averaging the errors
