@@ -42,6 +42,7 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
     "previous defaults": ({"n_members": 1, "periodic": 0, "n_iter_no_change": 10},
                           {"skneuron._tabular.MAX_ONEHOT_CATEGORIES": 16}),
     "n_repeats=1": ({"discovery_params": {"n_repeats": 1}}, {}),
+    "n_repeats=4": ({"discovery_params": {"n_repeats": 4}}, {}),
 }
 
 
