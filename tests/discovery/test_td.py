@@ -15,7 +15,7 @@ from skneuron.datasets import make_planted_polynomial
 from skneuron.discovery import DiscoveryResult, discover_formula, discover_td
 from skneuron.discovery.td import MAX_ORDER, MIN_SAMPLES
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, inputs, train
-from skneuron.discovery.td._refits import fold_splits, repeated_folds
+from skneuron.discovery.td._folds import fold_splits, repeated_folds
 from skneuron.discovery.td._selection import term_probabilities
 
 # ----------------------------------------------------------------- planted data

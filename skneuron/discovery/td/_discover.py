@@ -18,8 +18,8 @@ from skneuron.discovery._common import (MIN_SAMPLES, check_data, check_weights, 
                                         validate_options)
 from skneuron.discovery._result import DiscoveryResult
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, train
-from skneuron.discovery.td._refits import (CrossValidatedRefits, cross_validate_subsets,
-                                           repeated_folds, subset_masks)
+from skneuron.discovery.td._folds import repeated_folds
+from skneuron.discovery.td._refits import CrossValidatedRefits, cross_validate_subsets, subset_masks
 from skneuron.discovery.td._selection import SubsetSelection, select_subset
 from skneuron.discovery.td._periodic import PeriodicVerdict, judge_periodic, periodic_columns
 from skneuron.discovery.td._polynomial import design

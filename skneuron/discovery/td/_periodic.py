@@ -21,7 +21,8 @@ from scipy.special import expit
 
 from skneuron.discovery._common import CLIP
 from skneuron.formula import PERIODIC_INIT_SCALE
-from skneuron.discovery.td._refits import fold_splits, solve_positive_definite, subset_columns
+from skneuron.discovery.td._folds import fold_splits
+from skneuron.discovery.td._refits import solve_positive_definite, subset_columns
 
 __all__ = ["PeriodicVerdict", "judge_periodic", "periodic_columns"]
 
@@ -90,7 +91,7 @@ def judge_periodic(pure: np.ndarray, products: np.ndarray, Y: np.ndarray,
 
     ``pure`` and ``products`` are the subset search's design (the latter one
     block of learned products per fold model), ``folds`` its partitions (see
-    :func:`~skneuron.discovery.td._refits.fold_splits`); each fold refits on
+    :func:`~skneuron.discovery.td._folds.fold_splits`); each fold refits on
     the rows outside it with its own products and is scored on its rows, and
     the errors are averaged over the partitions.
     """

@@ -17,6 +17,7 @@ from tensorly.cp_tensor import CPTensor, cp_normalize
 
 from skneuron._adam import Adam
 from skneuron.discovery._common import CLIP
+from skneuron.discovery.td._folds import fold_splits
 
 __all__ = ["DualStreamPolynomial", "design", "inputs", "train"]
 
@@ -218,9 +219,7 @@ def train(model, X, Y, folds, *, n_steps, batch_size, learning_rate, generator,
     # Transposed, one column per row (see DualStreamPolynomial).
     data = inputs(X, model.max_order).t().contiguous()
     y = torch.as_tensor(Y.T, dtype=torch.float32).contiguous()
-    folds = np.atleast_2d(folds)
-    cv = model.n_folds // len(folds)
-    in_training = (np.arange(cv)[None, :, None] != folds[:, None, :]).reshape(model.n_folds, -1)
+    in_training = np.stack([train for _, train, _ in fold_splits(folds)])
     if sample_weight is not None:
         in_training = in_training * sample_weight[None]
     in_training = torch.as_tensor(in_training, dtype=torch.float32)

@@ -16,51 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
+from skneuron.discovery.td._folds import fold_splits
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, design
 
 __all__ = ["CrossValidatedRefits", "KernelSubsetScores", "SubsetScores", "cross_validate_subsets",
-           "fold_splits", "repeated_folds", "subset_columns", "subset_masks"]
+           "subset_columns", "subset_masks"]
 
 # Ridge of the least-squares refits: α·n_train on a pure column, α·Σ(column²) on a
 # product column (see SubsetScores).
 _RIDGE = 1e-3
-
-
-def repeated_folds(n_rows: int, cv: int, n_repeats: int, rng: np.random.Generator) -> np.ndarray:
-    """The fold of every row in each of ``n_repeats`` partitions, shape (n_repeats, n_rows).
-
-    The rows are expected in random order already: the first partition deals
-    them into the ``cv`` folds in turn, each further one deals a new random
-    permutation of them (no draw from ``rng`` with one repeat).
-
-    Examples
-    --------
-    >>> repeated_folds(5, 2, 2, np.random.default_rng(0)).shape
-    (2, 5)
-    >>> repeated_folds(5, 2, 1, np.random.default_rng(0))
-    array([[0, 1, 0, 1, 0]])
-    """
-    folds = np.empty((n_repeats, n_rows), dtype=np.int64)
-    folds[0] = np.arange(n_rows) % cv
-    for repeat in range(1, n_repeats):
-        folds[repeat, rng.permutation(n_rows)] = folds[0]
-    return folds
-
-
-def fold_splits(folds: np.ndarray):
-    """``(model, train, val)`` for every fold of every partition in ``folds``.
-
-    ``folds`` is the fold of every row, one row per partition (a 1-D array
-    is one partition); ``model`` numbers the (partition, fold) pairs in
-    order — the :class:`~skneuron.discovery.td._polynomial.DualStreamPolynomial`
-    fold models — and ``train``/``val`` are boolean row masks.
-    """
-    folds = np.atleast_2d(folds)
-    cv = int(folds.max()) + 1
-    for repeat, partition in enumerate(folds):
-        for fold in range(cv):
-            val = partition == fold
-            yield repeat * cv + fold, ~val, val
 
 
 def subset_masks(max_order: int):
@@ -304,7 +268,7 @@ def cross_validate_subsets(model: DualStreamPolynomial, X: np.ndarray, Y: np.nda
     """Refit every subset on each fold's training rows and score it on the fold's rows.
 
     ``folds`` gives the fold of every row, one row per partition (see
-    :func:`repeated_folds`; a 1-D array is one partition). The refits of a
+    :func:`~skneuron.discovery.td._folds.repeated_folds`; a 1-D array is one partition). The refits of a
     fold use the products of that fold's trained models (model
     ``partition·cv + fold``); each row is scored once per partition, and the
     errors are averaged over the partitions. With ``sample_weight`` (of mean
@@ -337,8 +301,8 @@ def cross_validate_subsets(model: DualStreamPolynomial, X: np.ndarray, Y: np.nda
         scored.append((val, scores))
     mse_per_output = sum(val.sum() * scores.mse for val, scores in scored) / folds.size
     lowest = int(np.argmin(mse_per_output.mean(axis=1)))
-    cv = model.n_folds // len(folds)
-    errors = np.zeros(folds.shape)  # each row's squared error in each partition
+    errors = np.zeros((len(scored), len(X)))  # each fold model's held-out rows
     for index, (val, scores) in enumerate(scored):
-        errors[index // cv, val] = scores.squared_errors(lowest).mean(axis=1)
-    return CrossValidatedRefits(mse_per_output, errors)
+        errors[index, val] = scores.squared_errors(lowest).mean(axis=1)
+    # The folds of a partition cover its rows once: one row of errors per partition.
+    return CrossValidatedRefits(mse_per_output, errors.reshape(len(folds), -1, len(X)).sum(axis=1))
