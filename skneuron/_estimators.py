@@ -293,6 +293,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         kept = sample_weight > 0  # a row of zero weight is a row removed
         if not kept.all():
             X, y, sample_weight = X[kept], y[kept], sample_weight[kept]
+        given_weight = sample_weight  # also when equal: the L2 penalty's scale reads them
         sample_weight = _uniform_as_none(sample_weight)
         if not continuing:
             self._learn_target_scaling(y, sample_weight, incremental=incremental)
@@ -338,7 +339,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 .generate_state(1)[0] % np.iinfo(np.int32).max
 
         history = self._train(X_std, targets, train, weights, validation, shuffle_seed,
-                              optimizer=optimizer, epochs=1 if incremental else None)
+                              total_weight=given_weight[train].sum(), optimizer=optimizer,
+                              epochs=1 if incremental else None)
         self._optimizer = history.optimizer
         self.loss_curve_ += history.loss_curve
         self.n_iter_ += history.n_iter
@@ -528,9 +530,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             return optimizer
         return optimizer.rebound(params)
 
-    def _train(self, X_std, targets, train, weights, validation, seed, *, optimizer=None,
-               epochs=None):
-        """Train ``network_``; ``epochs`` fixes the number of epochs (``max_iter`` when None)."""
+    def _train(self, X_std, targets, train, weights, validation, seed, *, total_weight,
+               optimizer=None, epochs=None):
+        """Train ``network_`` on the ``train`` rows, of sample weight ``total_weight`` in
+        all; ``epochs`` fixes the number of epochs (``max_iter`` when None)."""
         device, dtype = self.device_, torch.float32
         # The body trains, and then predicts, in float32; the input stage and output
         # scaling keep float64 where the device has it (inputs of magnitude 1e±200 are
@@ -569,6 +572,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             batch_size=batch_size,
             learning_rate=self.learning_rate_init,
             alpha=self.alpha,
+            total_weight=total_weight,
             max_iter=self.max_iter if epochs is None else epochs,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
@@ -927,7 +931,10 @@ default="from_dtype"
         none, on wide data). 0 leaves the term to discovery. Ignored when a
         formula is given.
     alpha : float, default=1e-4
-        L2 penalty on the weights, as in :class:`~sklearn.neural_network.MLPRegressor`.
+        L2 penalty on the weights, as in :class:`~sklearn.neural_network.MLPRegressor`:
+        ``0.5·alpha·‖W‖²`` over the weight of a minibatch (its number of rows
+        times the mean sample weight), so that a sample weight of ``k`` acts as
+        ``k`` copies of the row.
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3

@@ -210,6 +210,8 @@ def export_torchscript(estimator, path: str | os.PathLike, *, dtype: str = "floa
     module = prediction_module(estimator, dtype=dtype)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.")
+        # The shapes the forward pass reads (members, outputs) are the model's constants.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         with torch.no_grad():  # the prediction path, as ``predict`` runs it
             traced = torch.jit.trace(module, _example(estimator, dtype))
         torch.jit.save(traced, os.fspath(path),
@@ -294,6 +296,7 @@ def _quiet_exporter():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)  # as in the TorchScript export
             yield
     finally:
         logger.setLevel(level)

@@ -347,6 +347,7 @@ def fit_network(
     batch_size: int = 200,
     learning_rate: float = 1e-3,
     alpha: float = 1e-4,
+    total_weight: float | None = None,
     max_iter: int = 200,
     tol: float = 1e-4,
     n_iter_no_change: int = 10,
@@ -402,8 +403,15 @@ def fit_network(
     batch_size, learning_rate, max_iter, tol, n_iter_no_change
         As in scikit-learn's MLP.
     alpha : float
-        L2 penalty ``0.5·alpha·‖W‖²/batch_size`` on weight matrices (not
+        L2 penalty ``0.5·alpha·‖W‖²`` over the weight of an average minibatch
+        (``batch_size`` rows without ``total_weight``) on weight matrices (not
         biases), scikit-learn's convention, applied as Adam weight decay.
+    total_weight : float, optional
+        The training rows' total sample weight (the given weights', before
+        any per-member masking); an average minibatch then weighs
+        ``batch_size·total_weight/n_samples``, so that a weight of ``k`` acts
+        as ``k`` copies of the row (scikit-learn's MLP divides the penalty by
+        each minibatch's weight sum). Defaults to ``n_samples``.
     restore_best : bool, optional
         Whether to end with the best weights seen; defaults to ``True`` when
         monitoring a validation score, ``False`` otherwise (scikit-learn's
@@ -466,8 +474,11 @@ def fit_network(
         restore_best = validation is not None
     if loss_gradient_fn is None:
         loss_gradient_fn = _autograd_loss_gradient(loss_fn)
+    # batch_size·total/n is exactly the total for one full batch of integer weights: the
+    # penalty of k copies of a row.
+    batch_weight = batch_size if total_weight is None else batch_size * total_weight / n_samples
     if optimizer is None:
-        optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_size,
+        optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_weight,
                          betas=betas)
     else:
         trainable = [p for p in module.parameters() if p.requires_grad]
@@ -475,7 +486,7 @@ def fit_network(
                 any(p is not q for p, q in zip(trainable, optimizer.params)):
             raise ValueError("optimizer updates other tensors than the module's parameters; "
                              "rebind it with Adam.rebound(module.parameters()).")
-        optimizer.lr, optimizer.weight_decay = learning_rate, alpha / batch_size
+        optimizer.lr, optimizer.weight_decay = learning_rate, alpha / batch_weight
     steps_per_epoch = math.ceil(n_samples / batch_size)
     learning_rates = None if lr_schedule is None else _scheduled(
         learning_rate, lr_schedule, steps_per_epoch * max_iter)

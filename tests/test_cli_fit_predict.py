@@ -1,4 +1,5 @@
-"""``skneuron fit | predict | inspect`` as a user runs them: subprocesses on temporary tables."""
+"""``skneuron fit | predict | inspect`` as a user runs them, on temporary tables: a few as
+subprocesses (the console command itself), the rest through ``main`` in-process."""
 
 import json
 import subprocess
@@ -41,7 +42,7 @@ def tables(tmp_path_factory):
     return folder
 
 
-def test_fit_predict_inspect_a_regression(tables):
+def test_fit_predict_inspect_a_regression(tables, monkeypatch, capsys):
     fit = run("fit", "houses.csv", "--target", "price", "--out", "houses.skn", *QUICK, cwd=tables)
     assert fit.returncode == 0, fit.stderr
     assert "task: regression of 'price'" in fit.stdout
@@ -50,17 +51,19 @@ def test_fit_predict_inspect_a_regression(tables):
     assert "formula: σ(" in fit.stdout
     assert (tables / "houses.skn").is_file()
 
-    predict = run("predict", "houses.skn", "houses.csv", "--out", "preds.csv", cwd=tables)
-    assert predict.returncode == 0, predict.stderr
+    # predict and inspect in-process: the command's start-up is tested by the fit above
+    monkeypatch.chdir(tables)
+    assert main(["predict", "houses.skn", "houses.csv", "--out", "preds.csv"]) == 0
     predictions = pd.read_csv(tables / "preds.csv")
     assert list(predictions.columns) == ["price"] and len(predictions) == 120
     assert predictions["price"].notna().all()
 
-    inspect = run("inspect", "houses.skn", "--plot", "curve.png", cwd=tables)
-    assert inspect.returncode == 0, inspect.stderr
-    assert "TaskNeuronRegressor" in inspect.stdout and "pipeline" not in inspect.stdout
-    assert "formula: σ(" in inspect.stdout and "versions (saved / running): skneuron" in inspect.stdout
-    assert "max_iter=5" in inspect.stdout
+    capsys.readouterr()
+    assert main(["inspect", "houses.skn", "--plot", "curve.png"]) == 0
+    shown = capsys.readouterr().out
+    assert "TaskNeuronRegressor" in shown and "pipeline" not in shown
+    assert "formula: σ(" in shown and "versions (saved / running): skneuron" in shown
+    assert "max_iter=5" in shown
     assert (tables / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -84,21 +87,18 @@ def test_fit_a_text_target_as_classification_with_a_progress_bar(tables, monkeyp
     assert info["features"] == ["area", "rooms", "city"]
 
 
+def test_a_user_mistake_is_a_one_line_error_of_the_command(tables):
+    result = run("fit", "missing.csv", "--target", "price", cwd=tables)
+    assert result.returncode == 1
+    assert result.stderr.strip() == result.stderr.strip().splitlines()[0]  # one line
+    assert result.stderr.startswith("skneuron fit: error: ")
+    assert "no such file: missing.csv" in result.stderr and "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("args, message", [
-    (["fit", "missing.csv", "--target", "price"], "no such file: missing.csv"),
     (["fit", "houses.csv", "--target", "cost"], "no column 'cost' in houses.csv"),
     (["fit", "sizes.csv", "--target", "size", "--task", "regression"],
      "target column 'size' is not numeric"),
-])
-def test_user_mistakes_are_one_line_errors(tables, args, message):
-    result = run(*args, cwd=tables)
-    assert result.returncode == 1
-    assert result.stderr.strip() == result.stderr.strip().splitlines()[0]  # one line
-    assert result.stderr.startswith("skneuron fit: error: ") and message in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-@pytest.mark.parametrize("args, message", [
     (["fit", "houses.csv", "--target", "price", "--param", "speed=3"], "unknown parameter 'speed'"),
     (["fit", "houses.csv", "--target", "price", "--param", "max_iter=0"], "'max_iter' parameter"),
     (["fit", "houses.csv", "--target", "price", "--param", "formula=x + foo(x)"],
@@ -112,6 +112,7 @@ def test_more_mistakes_in_process(tables, monkeypatch, capsys, args, message):
     assert main(args) == 1
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"skneuron {args[0]}: error: ")
 
 
 def test_predict_names_the_missing_columns(tables, monkeypatch, capsys):

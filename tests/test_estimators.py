@@ -12,7 +12,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_classification, make_regression
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -238,19 +238,6 @@ def test_pipeline_and_cross_val_score(regression_data):
     pipe = make_pipeline(StandardScaler(), TaskNeuronRegressor(**FAST, random_state=0))
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.shape == (3,) and scores.min() > 0.5
-
-
-def test_grid_search_in_parallel(classification_data):
-    X, y = classification_data
-    pipe = make_pipeline(StandardScaler(), TaskNeuronClassifier(max_iter=20, batch_size=32,
-                                                                  random_state=0, **CPU))
-    grid = {"taskneuronclassifier__hidden_layer_sizes": [(8,), (16, 8)]}
-    search = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)
-    assert search.best_score_ > 0.8
-    assert search.best_estimator_[-1].hidden_layer_sizes in grid["taskneuronclassifier__hidden_layer_sizes"]
-    sequential = GridSearchCV(pipe, grid, cv=3, n_jobs=1).fit(X, y)
-    np.testing.assert_allclose(search.cv_results_["mean_test_score"],
-                               sequential.cv_results_["mean_test_score"])
 
 
 def test_clone_gives_an_unfitted_copy_with_the_same_params(regression_data):
