@@ -80,10 +80,11 @@ INPUT_SCALING = "standard"
 PREDICT_CHUNK_ROWS = 65_536
 #: Cap on the values of one layer's activations per forward pass in predict on the
 #: CPU, so a chunk's activations stay in the CPU caches, where smaller chunks ran
-#: faster than 2**22 values. Wide layers get fewer rows. On an accelerator a chunk is
-#: far larger (:data:`skneuron._device.ACCELERATOR_PASS_VALUES`), so that host↔device
-#: copies and kernel launches do not dominate.
-PREDICT_CHUNK_VALUES = 1 << 18
+#: faster than 2**22 values; below 2**20 each pass's fixed costs (the input stage's
+#: per-column steps) add up again on wide networks, which get fewer rows. On an
+#: accelerator a chunk is far larger (:data:`skneuron._device.ACCELERATOR_PASS_VALUES`),
+#: so that host↔device copies and kernel launches do not dominate.
+PREDICT_CHUNK_VALUES = 1 << 20
 #: Predict pads each forward pass to a whole number of blocks of this many rows.
 #: BLAS computes a matrix product's rows in tiles and a partial last tile takes
 #: another kernel, whose float32 rounding differs; in whole blocks every row's

@@ -274,8 +274,6 @@ def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -
     array([[ 1.,  1.],
            [nan, nan]])
     """
-    import pandas as pd
-
     if sp.issparse(table):  # all numeric (categorical_mask refuses categorical columns)
         if np.isinf(table.data).any():
             raise ValueError(
@@ -286,17 +284,33 @@ def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -
     else:
         table = _frame(table)
         codes = np.empty(table.shape, dtype=np.float64)
-        for j in range(table.shape[1]):
-            column = table.iloc[:, j]
+        for j, (_, column) in enumerate(table.items()):
             if mask[j]:
-                indices = pd.Index(categories[j], dtype=object).get_indexer(
-                    column.to_numpy(dtype=object))
-                codes[:, j] = np.where(indices >= 0, indices, np.nan)
+                codes[:, j] = _category_codes(column, categories[j])
             else:
                 codes[:, j] = _numeric_column(column, _name(feature_names, j))
     if np.isinf(codes).any():
         raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
     return codes
+
+
+def _category_codes(column, categories) -> np.ndarray:
+    """Each value's index in ``categories``, NaN for a missing or unseen value.
+
+    The column's distinct values are looked up once (``pandas.factorize``,
+    which leaves categorical and text columns in their own storage), not its
+    every row.
+    """
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        row_codes, values = column.cat.codes.to_numpy(), column.cat.categories
+    else:
+        row_codes, values = pd.factorize(column)
+    position = {value: i for i, value in enumerate(categories)}
+    # code −1 (a missing value) reads the appended NaN
+    lookup = np.array([position.get(value, np.nan) for value in values.tolist()] + [np.nan])
+    return lookup[row_codes]
 
 
 def _numeric_column(column, name: str) -> np.ndarray:

@@ -203,3 +203,15 @@ def test_a_huge_string_cell_costs_no_fixed_width_array():
         reg = TaskNeuronRegressor(**{**QUICK, "max_iter": 2}).fit(X, y)
     # Text that long is no category: it encodes as unseen, and the model file stays small.
     assert len(reg.categories_[1]) == 3 and reg.categories_[1].dtype == object
+
+
+@pytest.mark.parametrize("dtype", [object, "str", "string", "category"])
+def test_category_codes_are_indices_in_the_fitted_categories_whatever_the_dtype(dtype):
+    column = pd.Series(["b", None, "z", "a", "b", "c"], dtype=dtype)
+    if dtype == "category":  # with a category no row holds, and one unseen in fit
+        column = column.cat.set_categories(["c", "b", "a", "z", "unused"])
+    categories = [None, np.array(["a", "b", "c", "unused"], dtype=object)]
+    codes = code_matrix(pd.DataFrame({"n": np.arange(6.0), "c": column}),
+                        np.array([False, True]), categories)
+    np.testing.assert_array_equal(codes[:, 0], np.arange(6.0))
+    np.testing.assert_array_equal(codes[:, 1], [1, np.nan, np.nan, 0, 1, 2])  # missing, unseen
