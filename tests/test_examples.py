@@ -44,8 +44,9 @@ def test_every_example_is_smoke_tested():
 
 
 @pytest.fixture
-def isolated(monkeypatch, tmp_path):
-    """The example's working directory, and the global state it may change, restored."""
+def example_warnings(monkeypatch, tmp_path):
+    """The warnings an example raises, recorded in its own working directory; the global
+    state it may change (warning filters, torch threads, figures) is restored after it."""
     plt = pytest.importorskip("matplotlib.pyplot")
     plt.switch_backend("Agg")
     monkeypatch.chdir(tmp_path)
@@ -58,13 +59,13 @@ def isolated(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("script", sorted(EXPECTED_OUTPUT))
-def test_example_runs_and_warns_nothing(script, isolated):
+def test_example_runs_and_warns_nothing(script, example_warnings):
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         runpy.run_path(str(EXAMPLES / script), run_name="__main__")
     for text in EXPECTED_OUTPUT[script]:
         assert text in printed.getvalue(), f"{script} did not print {text!r}:\n{printed.getvalue()}"
     # what its user would see on stderr (deprecations inside libraries are hidden from them)
-    shown = [f"{w.category.__name__}: {w.message}" for w in isolated
+    shown = [f"{w.category.__name__}: {w.message}" for w in example_warnings
              if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning))]
     assert shown == [], f"{script} warns:\n" + "\n".join(shown)

@@ -53,7 +53,7 @@ def test_zero_weights_remove_rows(kind):
 @pytest.mark.parametrize("kind", ["regression", "classification"])
 @pytest.mark.parametrize("weighting", ["integers", "uniform"])
 def test_integer_weights_act_as_copies_in_one_minibatch(kind, weighting):
-    # 30 rows, 60 copies: one minibatch each and no held-out rows, so the two fits
+    # 30 rows and their copies (about 60): one minibatch each and no held-out rows, so the fits
     # differ only where the weights enter: the L2 penalty is over the minibatch's weight
     # (scikit-learn's convention), also for equal weights, which otherwise weigh nothing.
     Estimator, X, y = _data(kind, n=30)
