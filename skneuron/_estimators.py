@@ -73,6 +73,14 @@ DEFAULT_CANDIDATE_FREQUENCIES = 8
 #: (``max_samples``: 3000 rows for TD, 2000 for SR).
 SPARSE_DISCOVERY_VALUES = 1 << 24
 
+#: A ``fit`` on at most this many training rows trains the network's body in float64
+#: (where the device has it); larger fits, and every ``partial_fit``, in float32. On so
+#: few rows float64 costs little, and training then solves its problem to float64
+#: rounding: a sample weight of ``k`` and ``k`` copies of a row give the same network,
+#: where float32's rounding of the two sums, carried through the Adam steps on
+#: separable classes, moves the probabilities by about 1e-6.
+FLOAT64_TRAINING_ROWS = 64
+
 #: How numeric input columns are scaled (see :func:`skneuron._tabular.input_encoding`).
 INPUT_SCALING = "standard"
 
@@ -331,6 +339,9 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 discovery_seed
             )
             self.network_ = self._build_network(X.shape[1], init_seed)
+            # The body's precision is chosen once, here: later fits continue in it.
+            small = not incremental and len(train) <= FLOAT64_TRAINING_ROWS
+            self.network_.body.to(dtype=torch.float64 if small else torch.float32)
             self.loss_curve_, self.n_iter_ = [], 0
             self.validation_scores_ = None
         elif incremental:  # the same optimisation goes on: Adam's moments and step count
@@ -535,12 +546,13 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                optimizer=None, epochs=None):
         """Train ``network_`` on the ``train`` rows, of sample weight ``total_weight`` in
         all; ``epochs`` fixes the number of epochs (``max_iter`` when None)."""
-        device, dtype = self.device_, torch.float32
-        # The body trains, and then predicts, in float32; the input stage and output
-        # scaling keep float64 where the device has it (inputs of magnitude 1e±200 are
-        # still representable), float32 on one without (MPS).
+        # The body trains, and then predicts, in its own precision (see
+        # FLOAT64_TRAINING_ROWS); the input stage and output scaling keep float64 where
+        # the device has it (inputs of magnitude 1e±200 are still representable), and
+        # everything is float32 on a device without float64 (MPS).
+        device = self.device_
         place(self.network_, device)
-        self.network_.body.to(dtype=dtype)
+        dtype = next(self.network_.body.parameters()).dtype
 
         def as_tensor(array, dtype=dtype):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
@@ -799,6 +811,11 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         stage = state.get("inputs.center")
         if stage is not None and stage.dtype == torch.float32:
             network.to(dtype=torch.float32)  # fitted on a device without float64 (MPS)
+        # The body's precision (float64 after a small fit); a tensor that differs is refused below.
+        body = next((t for k, t in state.items() if k.startswith("body.") and t.is_floating_point()),
+                    None)
+        if body is not None and body.dtype in (torch.float32, torch.float64):
+            network.body.to(dtype=body.dtype)
         expected = {k: (tuple(t.shape), t.dtype) for k, t in network.state_dict().items()}
         saved = {k: (tuple(t.shape), t.dtype) for k, t in state.items()}
         if expected != saved:
@@ -872,7 +889,8 @@ class TaskNeuronRegressor(RegressorMixin, BaseTaskNeuron):
     ``fit`` first discovers a neuron formula for the task from the data
     (``formula="auto"``, NeuronSeek-TD by default), then trains a network
     whose hidden neurons aggregate their inputs with that formula. Inputs and
-    targets are standardised internally.
+    targets are standardised internally. The network trains in float32, or in
+    float64 when ``fit`` has at most 64 training rows.
 
     ``X`` may be a scipy sparse matrix or array (CSR or CSC). It stays sparse
     in memory: training densifies one minibatch at a time and prediction one
@@ -1180,7 +1198,7 @@ class TaskNeuronClassifier(ClassifierMixin, BaseTaskNeuron):
     one independent logistic output per label, trained on the sum of their
     log-losses, with discovery run on the indicator columns as targets.
     Inputs are standardised internally; sparse ``X`` (CSR or CSC) stays sparse
-    in memory, as in :class:`TaskNeuronRegressor`.
+    in memory, and the training precision is chosen, as in :class:`TaskNeuronRegressor`.
 
     Parameters
     ----------

@@ -180,6 +180,8 @@ def test_a_device_without_float64_fits_and_predicts_in_float32(no_float64, Estim
     X, y = make_classification(200, 5, n_informative=3, random_state=0)
     if Estimator is TaskNeuronRegressor:
         y = X @ np.arange(5.0) + 1000.0
+    small = Estimator(**FAST).fit(X[:40], y[:40])  # float64 on a device that has it
+    assert next(small.network_.body.parameters()).dtype == torch.float32
     est = Estimator(**FAST).fit(X, y)
     network = est.network_
     floats = [t for t in network.state_dict().values() if t.is_floating_point()]

@@ -16,7 +16,9 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import skneuron
 from skneuron import NeuronFormula, TaskNeuronClassifier, TaskNeuronRegressor
+from skneuron._estimators import FLOAT64_TRAINING_ROWS
 from skneuron.discovery import DiscoveryResult
 from skneuron.nn import Standardized, TaskNeuronNetwork
 from skneuron.training import resolve_device
@@ -364,3 +366,24 @@ def test_compile_trains_a_classifier_like_the_uncompiled_one():
                                rtol=1e-4, atol=1e-5)
     restored = pickle.loads(pickle.dumps(compiled))
     np.testing.assert_array_equal(restored.predict_proba(X), compiled.predict_proba(X))
+
+
+def _body_dtype(model):
+    return {p.dtype for p in model.network_.body.parameters()}
+
+
+def test_small_fits_train_in_float64_and_keep_it(classification_data, tmp_path):
+    X, y = classification_data
+    n = FLOAT64_TRAINING_ROWS
+    small = TaskNeuronClassifier(**FAST, **CPU, random_state=0).fit(X[:n], y[:n])
+    assert _body_dtype(small) == {torch.float64}
+    assert _body_dtype(TaskNeuronClassifier(**FAST, **CPU).fit(X[:n + 1], y[:n + 1])) \
+        == {torch.float32}
+    streamed = TaskNeuronClassifier(**FAST, **CPU).partial_fit(X[:n], y[:n], classes=["no", "yes"])
+    assert _body_dtype(streamed) == {torch.float32}  # later batches may be large
+    small.save(tmp_path / "small.skn")
+    for restored in (pickle.loads(pickle.dumps(small)), skneuron.load(tmp_path / "small.skn")):
+        assert _body_dtype(restored) == {torch.float64}
+        np.testing.assert_array_equal(restored.predict_proba(X), small.predict_proba(X))
+    small.set_params(warm_start=True).fit(X, y)  # a continued fit keeps the network's precision
+    assert _body_dtype(small) == {torch.float64}
