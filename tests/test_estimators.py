@@ -374,12 +374,11 @@ def _body_dtype(model):
 
 def test_small_fits_train_in_float64_and_keep_it(classification_data, tmp_path):
     X, y = classification_data
-    n = FLOAT64_TRAINING_ROWS
-    small = TaskNeuronClassifier(**FAST, **CPU, random_state=0).fit(X[:n], y[:n])
+    n, params = FLOAT64_TRAINING_ROWS, {**FAST, **CPU, "formula": "x + x**2", "max_iter": 3}
+    small = TaskNeuronClassifier(**params, random_state=0).fit(X[:n], y[:n])
     assert _body_dtype(small) == {torch.float64}
-    assert _body_dtype(TaskNeuronClassifier(**FAST, **CPU).fit(X[:n + 1], y[:n + 1])) \
-        == {torch.float32}
-    streamed = TaskNeuronClassifier(**FAST, **CPU).partial_fit(X[:n], y[:n], classes=["no", "yes"])
+    assert _body_dtype(TaskNeuronClassifier(**params).fit(X[:n + 1], y[:n + 1])) == {torch.float32}
+    streamed = TaskNeuronClassifier(**params).partial_fit(X[:n], y[:n], classes=["no", "yes"])
     assert _body_dtype(streamed) == {torch.float32}  # later batches may be large
     small.save(tmp_path / "small.skn")
     for restored in (pickle.loads(pickle.dumps(small)), skneuron.load(tmp_path / "small.skn")):

@@ -30,6 +30,7 @@ def test_every_check_passes_with_the_cpu_standing_in_for_the_gpu(cpu_run):
                  "live model kept after pickling", "pickle, on the CPU", "deepcopy", "save/load",
                  "TorchScript export", "ONNX export", "GridSearchCV on cpu vs CPU"]:
         assert part in names, part
+    assert "classifier TD: ONNX export" in names and "SR: ONNX" not in names  # round_trips
     assert [c for c in checks if "ONNX" in c.name and c.note] == []  # evaluated, not skipped
     assert len(figures) == 2 and {f["device"] for f in figures} == {"cpu"}
     assert all(f["fit_rows_per_s"] > 0 and f["predict_rows_per_s"] > 0 for f in figures)

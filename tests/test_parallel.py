@@ -56,17 +56,25 @@ def searches(data):
     grid = GridSearchCV(regressor, GRID, cv=CV, n_jobs=-1)
     randomized = RandomizedSearchCV(  # discovers a formula in every fit
         TaskNeuronClassifier(**FAST), {"alpha": loguniform(1e-5, 1e-1)}, n_iter=2, cv=CV,
-        random_state=0, n_jobs=-1,
+        random_state=0, n_jobs=-1, scoring={"score": "accuracy", "threads": _torch_threads},
+        refit="score",
     )
     return {
         "grid": lambda: _scores(grid.fit(X, y)),
         "randomized": lambda: _scores(randomized.fit(Xc, yc)),
+        # Where each fit ran: a worker's torch threads, which bound its training's (thread_budget).
+        "threads": lambda: _scores(randomized, "threads"),
         "cross_validate": lambda: cross_validate(regressor, X, y, cv=CV, n_jobs=-1)["test_score"],
     }
 
 
-def _scores(search):
-    return np.array([search.cv_results_[f"split{i}_test_score"] for i in range(CV)])
+def _torch_threads(estimator, X, y):
+    """A scorer: the torch threads of the process (or worker) that fitted ``estimator``."""
+    return torch.get_num_threads()
+
+
+def _scores(search, metric="score"):
+    return np.array([search.cv_results_[f"split{i}_test_{metric}"] for i in range(CV)])
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +84,9 @@ def sequential(data):
 
 
 def _assert_same_as_sequential(results, sequential):
+    """The same scores as the sequential run, from workers that share the cores (two
+    workers, so at most half the cores' threads each: one on a two-core machine)."""
+    assert results.pop("threads").max() <= max(1, joblib.cpu_count() // 2)
     for name, scores in results.items():
         # Same seeds, same single-threaded float arithmetic: the same scores.
         np.testing.assert_allclose(scores, sequential[name], rtol=1e-10, err_msg=name)
@@ -126,13 +137,6 @@ def test_dask_search_matches_sequential(data, sequential, dask_client):
     _assert_same_as_sequential(results, sequential)
 
 
-def test_dask_workers_train_with_one_thread_each(dask_client):
-    with joblib.parallel_backend("dask"):
-        threads = joblib.Parallel(n_jobs=2)(
-            joblib.delayed(threads_during_training)() for _ in range(2))
-    assert threads == [1, 1]
-
-
 @pytest.fixture(scope="module")
 def ray_backend():
     ray = pytest.importorskip("ray")
@@ -150,12 +154,7 @@ def ray_backend():
 def test_ray_search_matches_sequential(data, sequential, ray_backend):
     # One search: each joblib call on Ray starts its own worker processes (seconds each),
     # and this one discovers a formula in every fit.
+    runs = searches(data)
     with joblib.parallel_backend("ray", n_jobs=2):
-        results = {"randomized": searches(data)["randomized"]()}
+        results = {"randomized": runs["randomized"](), "threads": runs["threads"]()}
     _assert_same_as_sequential(results, sequential)
-
-
-def test_ray_workers_train_with_one_thread_each(ray_backend):
-    with joblib.parallel_backend("ray", n_jobs=2):
-        threads = joblib.Parallel()(joblib.delayed(threads_during_training)() for _ in range(2))
-    assert threads == [1, 1]
