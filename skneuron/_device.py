@@ -147,9 +147,10 @@ def stage_dtype(device: torch.device) -> torch.dtype:
 def place(network: nn.Module, device: torch.device) -> nn.Module:
     """Move ``network`` to ``device`` in place; without float64 there, its floats become float32.
 
-    The body of an estimator's network is float32 already; its input stage
-    and output scaling keep their precision where the device has float64
-    (a stage that is float32 stays so: its values were rounded when fitted).
+    Where the device has float64, every tensor keeps its precision: an
+    estimator's body (float32, or float64 after a small fit), its input stage
+    and output scaling (float64, or float32 when fitted where float64 is
+    missing: its values were rounded then).
 
     Parameters
     ----------

@@ -78,7 +78,7 @@ SPARSE_DISCOVERY_VALUES = 1 << 24
 #: few rows float64 costs little, and training then solves its problem to float64
 #: rounding: a sample weight of ``k`` and ``k`` copies of a row give the same network,
 #: where float32's rounding of the two sums, carried through the Adam steps on
-#: separable classes, moves the probabilities by about 1e-6.
+#: separable classes, moves the probabilities by up to about 2e-6 (relative).
 FLOAT64_TRAINING_ROWS = 64
 
 #: How numeric input columns are scaled (see :func:`skneuron._tabular.input_encoding`).
