@@ -481,7 +481,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
     def _resolve_formula(self, X_std, discovery_targets, sample_weight, seed):
         if isinstance(self.formula, str) and self.formula == "auto":
             options = {"max_order": self.max_order, "rank": self.rank, "random_state": int(seed)}
-            if "periodic_inputs" in inspect.signature(METHODS[self.discovery]).parameters:
+            accepted = inspect.signature(METHODS[self.discovery]).parameters
+            if "keep_linear" in accepted:  # x joins every formula below: search around it
+                options["keep_linear"] = True
+            if "periodic_inputs" in accepted:
                 options["periodic_inputs"] = len(self._input_encoding["numeric"])
                 # A candidate only if the term is not in every formula already, and with
                 # no more waves than the network would give it.

@@ -55,6 +55,8 @@ def test_regressor_fits_discovers_and_predicts(regression_data):
     # Every discovered formula keeps x and, by default, the periodic term.
     assert reg.formula_ == reg.discovery_.formula | NeuronFormula(periodic=8)
     assert reg.formula_.pure_orders[0] == 1
+    # The search priced each term by what it adds to x, which every formula keeps.
+    assert all("x" in subset["terms"] for subset in reg.discovery_.details["subsets"])
     assert reg.predict(X).shape == (300,)
     assert reg.score(X, y) > 0.9
     assert reg.n_features_in_ == 5 and reg.n_outputs_ == 1

@@ -238,6 +238,45 @@ def test_pure_noise_warns_and_falls_back():
     assert all(p < 0.5 for p in result.term_probabilities.values())
 
 
+def binary_linear(seed, n=600):
+    """0/1 inputs and a linear target: every power of a binary column is the column
+    itself up to an affine map, so {x}, {x**2} and {x**3} refit (almost) alike."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 2, (n, 6)).astype(float)
+    return X, X @ rng.standard_normal(6) + 0.3 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_keep_linear_searches_only_around_x(seed):
+    X, y = binary_linear(seed)
+    result = discover_td(X, y, random_state=seed, periodic=0, keep_linear=True)
+    assert result.formula == NeuronFormula()  # x informative: no fallback, no warning
+    assert "reason" not in result.details
+    subsets = [s["terms"] for s in result.details["subsets"]]
+    assert subsets[0] == ("x",) and all("x" in terms for terms in subsets)
+    assert result.term_probabilities["x"] == 1.0
+    assert all(p < 0.5 for term, p in result.term_probabilities.items() if term != "x")
+
+
+def test_without_keep_linear_a_power_can_stand_in_for_x():
+    # What keep_linear prevents: without it the search ranks
+    # {x} among subsets that lack x, and on binary columns those refit within a
+    # small fraction of a term's price of it: which one won was a coin toss.
+    X, y = binary_linear(0)
+    details = discover_td(X, y, random_state=0, periodic=0).details
+    mse = {s["terms"]: s["mse"] for s in details["subsets"]}
+    assert abs(mse[("x**3",)] - mse[("x",)]) < 0.1 * details["price"]
+
+
+def test_keep_linear_still_warns_when_x_is_worth_nothing():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((1500, 5)), rng.standard_normal(1500)
+    with pytest.warns(UserWarning, match="no informative term"):
+        result = discover_td(X, y, random_state=0, periodic=0, keep_linear=True)
+    assert result.formula == NeuronFormula()
+    assert result.term_probabilities["x"] == 1.0
+
+
 def test_multi_output_shares_one_selection():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((2000, 6))

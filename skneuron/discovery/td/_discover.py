@@ -52,6 +52,7 @@ _N_SUBSETS_REPORTED = 10
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "periodic": [Interval(Integral, 0, MAX_FREQUENCIES, closed="both")],
         "periodic_inputs": [Interval(Integral, 0, None, closed="left"), None],
+        "keep_linear": ["boolean"],
     }
 )
 def discover_td(
@@ -68,6 +69,7 @@ def discover_td(
     # The training of the dual-stream models:
     n_epochs: int = 40, batch_size: int = 256, learning_rate: float = 0.01,
     periodic: int = 8, periodic_inputs: int | None = None,
+    keep_linear: bool = False,
     sample_weight: ArrayLike | None = None,
 ) -> DiscoveryResult:
     """Discover which pure-power and CP-interaction terms a task neuron needs.
@@ -102,7 +104,9 @@ def discover_td(
        noisy data a term must earn more than the noise of the comparison);
        the 10 % premium lets a pure term
        win a near-tie with an interaction term, which has ``k·rank`` times
-       more weights.
+       more weights. With ``keep_linear`` only the subsets that contain ``x``
+       compete: the formula will have the linear term whatever the search
+       says, so every candidate is priced by what it adds to it.
 
     Head B exists because a joint fit is ambiguous: the diagonal of an
     order-``k`` interaction can be carried by ``x**k`` as well, so head A's
@@ -174,6 +178,14 @@ def discover_td(
         The periodic candidate reads the first ``periodic_inputs`` columns of
         ``X`` only (all by default); the estimators pass their continuous
         inputs, which their input stage puts first.
+    keep_linear : bool, default=False
+        Search only the subsets that contain ``x``, for a caller that keeps
+        the linear term in every formula (the estimators do). Without it, a
+        subset such as ``{x**3}`` can win a near-tie with ``{x}`` — on binary
+        columns an odd power is the column itself — and the caller's formula
+        ``x + x**3`` is then one that no refit scored. The formula returned
+        always has ``x``; the fallback warning is given when ``{x}`` is worth
+        no more than its price over the intercept alone.
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative row weights. Rows of weight zero are left out; the
         standardisation, the dual-stream models' training loss, the subset
@@ -192,7 +204,8 @@ def discover_td(
         the cross-validated R² of the selected subset's refits, averaged over
         the outputs. ``details`` holds:
 
-        - ``"subsets"``: the best subsets by ``J``, each a dict with
+        - ``"subsets"``: the best subsets by ``J`` (of those searched: with
+          ``keep_linear``, those with ``x``), each a dict with
           ``terms``, ``mse`` and ``J``;
         - ``"full_mse"``: the cross-validated MSE with every term;
         - ``"price"`` (``τ``), ``"standard_error"`` (``SE``),
@@ -290,7 +303,8 @@ def discover_td(
                           learning_rate=learning_rate, generator=generator,
                           sample_weight=weights)
         refits = cross_validate_subsets(model, X, Y, folds, masks, sample_weight=weights)
-        selection = select_subset(refits.mse, refits.lowest_errors, masks, max_order, tolerance)
+        selection = select_subset(refits.mse, refits.lowest_errors, masks, max_order, tolerance,
+                                  keep_linear=keep_linear)
         verdict = _periodic_verdict(model, X, Y, folds, masks[selection.best], selection,
                                     periodic, periodic_inputs, rng, weights)
 
@@ -316,7 +330,11 @@ def discover_td(
         if verdict.keep:
             score = _validation_score(verdict.mse_with, Y, weights)
     keep_periodic = verdict is not None and verdict.keep
-    if not (selected.any() or keep_periodic):
+    # With keep_linear, {x} wins among the subsets searched; it is a fallback only
+    # when it is no better than the intercept alone (the empty subset, masks[0]).
+    added = selected[1:] if keep_linear else selected
+    uninformative = selection.objective[0] <= selection.objective[selection.best]
+    if not (added.any() or keep_periodic) and uninformative:
         reason = ("no term lowers the cross-validated error by more than its price "
                   f"{selection.price:.3g}")
         return linear_result("td", start, reason, warn=True, term_probabilities=probabilities,
@@ -363,7 +381,8 @@ def _selection_details(refits: CrossValidatedRefits, selection: SubsetSelection,
                        masks: np.ndarray, names: list[str], tolerance: float) -> dict:
     """The ``details`` entries that describe the subset selection."""
     mse, objective = refits.mse, selection.objective
-    best_first = np.lexsort((masks.sum(axis=1), objective))[:_N_SUBSETS_REPORTED]
+    ranked = np.lexsort((masks.sum(axis=1), objective))
+    best_first = ranked[selection.competing[ranked]][:_N_SUBSETS_REPORTED]
     return {
         "subsets": [
             {"terms": tuple(n for n, keep in zip(names, masks[i]) if keep),

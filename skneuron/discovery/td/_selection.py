@@ -33,6 +33,8 @@ class SubsetSelection:
         ``T = max(τ, 10⁻⁴) / 4`` of the term probabilities.
     probabilities : ndarray of shape (n_terms,)
         Every candidate term's evidence (see :func:`term_probabilities`).
+    competing : ndarray of shape (n_subsets,)
+        Which subsets competed: all of them, or those with ``x`` only.
     """
 
     best: int
@@ -41,11 +43,17 @@ class SubsetSelection:
     standard_error: float
     temperature: float
     probabilities: np.ndarray
+    competing: np.ndarray
 
 
 def select_subset(mse: np.ndarray, lowest_errors: np.ndarray, masks: np.ndarray,
-                  max_order: int, tolerance: float) -> SubsetSelection:
+                  max_order: int, tolerance: float, *,
+                  keep_linear: bool = False) -> SubsetSelection:
     """Minimise ``J`` over the subsets, a term priced at one standard error at least.
+
+    With ``keep_linear`` the minimum and the term probabilities are taken over
+    the subsets that contain ``x`` (the first column of ``masks``) only; ``x``'s
+    probability is then 1. ``objective`` still covers every subset.
 
     ``mse`` is each subset's cross-validated error, ``lowest_errors`` the
     per-row squared errors of the subset with the lowest one, one row per
@@ -61,13 +69,16 @@ def select_subset(mse: np.ndarray, lowest_errors: np.ndarray, masks: np.ndarray,
     temperature = max(price, 1e-4) / 4.0
     objective = mse + price * (masks[:, :max_order].sum(axis=1)
                                + _INTERACTION_PREMIUM * masks[:, max_order:].sum(axis=1))
+    competing = masks[:, 0] if keep_linear else np.ones(len(masks), dtype=bool)
+    competing_objective = np.where(competing, objective, np.inf)
     return SubsetSelection(
-        best=_minimiser(objective, masks, max_order),
+        best=_minimiser(competing_objective, masks, max_order),
         objective=objective,
         price=price,
         standard_error=standard_error,
         temperature=temperature,
-        probabilities=term_probabilities(objective, masks, temperature),
+        probabilities=term_probabilities(competing_objective, masks, temperature),
+        competing=competing,
     )
 
 
