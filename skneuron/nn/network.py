@@ -39,7 +39,8 @@ class TaskNeuronNetwork(nn.Module):
     n_inputs, n_outputs : int
         Input and output widths.
     formula : NeuronFormula or str
-        The formula every hidden neuron uses.
+        The formula every hidden neuron uses, except that its periodic term,
+        an embedding of the network's inputs, is read by the first layer only.
     hidden_layer_sizes : sequence of int, default=(100,)
         Widths of the hidden layers.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
@@ -95,9 +96,10 @@ class TaskNeuronNetwork(nn.Module):
         widths = [n_inputs, *hidden_layer_sizes]
         layers: list[nn.Module] = []
         for position, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
-            first = {"periodic_inputs": periodic_inputs} if position == 0 else {}
+            # The periodic term embeds the network's inputs: deeper layers have no waves.
+            waves = {"periodic_inputs": periodic_inputs if position == 0 else 0}
             layers += [TaskNeuronLayer(width_in, width_out, self.formula, members=members,
-                                       **first, **factory),
+                                       **waves, **factory),
                        ACTIVATIONS[activation]()]
         if not hidden_layer_sizes:
             layers.append(TaskNeuronLayer(n_inputs, n_outputs, self.formula, members=members,

@@ -89,6 +89,17 @@ def test_network_structure():
     assert net(torch.randn(4, 6)).shape == (4, 3)
 
 
+@pytest.mark.parametrize("members", [1, 3])
+def test_only_the_first_layer_reads_waves(members):
+    net = TaskNeuronNetwork(6, 1, "x + x**2 + periodic(4)", hidden_layer_sizes=(10, 5),
+                            periodic_inputs=2, members=members)
+    first, second = net.task_layers
+    assert first.frequencies.shape[-2:] == (2, 4)  # 2 continuous inputs × 4 waves
+    assert second.frequencies is None and "periodic(4)" not in second.term_weights()
+    assert second.weight.shape[-1] == 2 * 10  # x and x**2 of the 10 hidden units
+    assert net(torch.randn(3, 6)).shape[-2:] == (3, 1)
+
+
 def test_network_without_hidden_layers_is_one_task_layer():
     net = TaskNeuronNetwork(6, 2, "x + inter(2)", hidden_layer_sizes=())
     assert len(net.layers) == 1 and isinstance(net.layers[0], TaskNeuronLayer)
