@@ -97,9 +97,9 @@ class TaskNeuronNetwork(nn.Module):
         layers: list[nn.Module] = []
         for position, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
             # The periodic term embeds the network's inputs: deeper layers have no waves.
-            waves = {"periodic_inputs": periodic_inputs if position == 0 else 0}
+            waves = periodic_inputs if position == 0 else 0
             layers += [TaskNeuronLayer(width_in, width_out, self.formula, members=members,
-                                       **waves, **factory),
+                                       periodic_inputs=waves, **factory),
                        ACTIVATIONS[activation]()]
         if not hidden_layer_sizes:
             layers.append(TaskNeuronLayer(n_inputs, n_outputs, self.formula, members=members,
