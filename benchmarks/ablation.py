@@ -43,6 +43,14 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
                           {"skneuron._tabular.MAX_ONEHOT_CATEGORIES": 16}),
     "n_repeats=1": ({"discovery_params": {"n_repeats": 1}}, {}),
     "n_repeats=4": ({"discovery_params": {"n_repeats": 4}}, {}),
+    "batch_size=512": ({"batch_size": 512}, {}),
+    "batch_size=512, lr=2e-3": ({"batch_size": 512, "learning_rate_init": 2e-3}, {}),
+    "batch_size=1024, lr=3e-3": ({"batch_size": 1024, "learning_rate_init": 3e-3}, {}),
+    "hidden_layer_sizes=(64,)": ({"hidden_layer_sizes": (64,)}, {}),
+    "periodic=4": ({"periodic": 4}, {}),
+    "waves at (0.1, 0.3)": ({}, {"skneuron.formula.PERIODIC_INIT_SCALE": (0.1, 0.3)}),
+    "waves at (0.1,)": ({}, {"skneuron.formula.PERIODIC_INIT_SCALE": (0.1,)}),
+    "waves at (0.03, 0.1, 0.3)": ({}, {"skneuron.formula.PERIODIC_INIT_SCALE": (0.03, 0.1, 0.3)}),
 }
 
 
@@ -109,7 +117,9 @@ def summary(frame: pd.DataFrame, run: dict | None = None,
                 if defaults_from_suite else "."), ""]
     if run:
         lines[1:1] = ["", f"Produced by `{run['command']}` on {run['date']}."]
-    lines += report.markdown(pd.DataFrame(rows).set_index("variant"))
+    columns = ["variant", "mean change, regression R²", "mean change, classification accuracy",
+               "better / worse (of sets)", "median fit s"]
+    lines += report.markdown(pd.DataFrame(rows, columns=columns).set_index("variant"))
     lines += ["", "Mean score per data set:", ""]
     lines += report.markdown(means.map(lambda v: f"{v:.4f}"))
     return lines
