@@ -403,3 +403,8 @@ def test_ablation_changes_one_setting_per_variant_and_restores_it(tmp_path, monk
     text = path.read_text()
     assert "| tiny | " in text and "of 1)" in text and "| titanic | " in text
     assert "split seeds [0]" in text
+    # A run of the defaults alone (a same-session timing reference) still renders.
+    alone = pd.read_csv(tmp_path / "ablation_real.csv").query("variant == 'defaults'")
+    lines = ablation.summary(alone)
+    assert "| variant | mean change, regression R² |" in "\n".join(lines)
+    assert "| titanic | " in "\n".join(lines)
