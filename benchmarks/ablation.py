@@ -98,15 +98,15 @@ def summary(frame: pd.DataFrame, run: dict | None = None,
     order = [v for v in VARIANTS if v in means.columns]
     means = means[order]
     task = frame.groupby("dataset")["task"].first()
+    # Per variant: the median over data sets of the mean fit over seeds.
+    median_fit = frame.groupby(["variant", "dataset"])["fit_s"].mean().groupby("variant").median()
     rows = []
     for variant in order[1:]:
         change = means[variant] - means["defaults"]
-        fit = frame[frame.variant == variant].groupby("dataset")["fit_s"].mean().median()
         rows.append((variant, f"{change[task == 'regression'].mean():+.4f}",
                      f"{change[task != 'regression'].mean():+.4f}",
                      f"{(change > 0).sum()} / {(change < 0).sum()} (of {len(change)})",
-                     f"{fit:.2f}"))
-    defaults_fit = frame[frame.variant == "defaults"].groupby("dataset")["fit_s"].mean().median()
+                     f"{median_fit[variant]:.2f}"))
     lines = ["# Ablation of the defaults on the real suite", "",
              f"`{OURS}` at its defaults against variants that each change one setting "
              "(`python -m benchmarks.ablation`, `benchmarks/ablation.py`); the same "
@@ -114,7 +114,7 @@ def summary(frame: pd.DataFrame, run: dict | None = None,
              f"{sorted(int(s) for s in frame.seed.unique())}; score = R² (regression) or "
              "accuracy (classification), mean over those seeds. A positive change means the "
              "variant scored higher than the defaults. Median fit of the defaults: "
-             f"{defaults_fit:.2f} s"
+             f"{median_fit['defaults']:.2f} s"
              + (" (from the real suite's run; the variants' from this one)."
                 if defaults_from_suite else "."), ""]
     if run:
