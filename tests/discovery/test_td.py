@@ -16,7 +16,9 @@ from skneuron.discovery import DiscoveryResult, discover_formula, discover_td
 from skneuron.discovery.td import MAX_ORDER, MIN_SAMPLES
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, inputs, train
 from skneuron.discovery.td._folds import fold_splits, repeated_folds
-from skneuron.discovery.td._selection import term_probabilities
+from skneuron.discovery.td._discover import _undecided
+from skneuron.discovery.td._refits import CrossValidatedRefits, subset_masks
+from skneuron.discovery.td._selection import select_subset, term_probabilities
 
 # ----------------------------------------------------------------- planted data
 # The truth of each family: which (kind, order) terms it is built from.
@@ -139,10 +141,50 @@ def test_repeats_steady_the_cross_validated_error():
     X, Y = REAL["breast_cancer"]()
     spread = {
         n_repeats: np.std([discover_td(X, Y, random_state=seed, n_repeats=n_repeats,
-                                       periodic=0).details["full_mse"] for seed in range(4)])
+                                       max_repeats=n_repeats, periodic=0).details["full_mse"]
+                           for seed in range(4)])
         for n_repeats in (1, 4)
     }
     assert spread[4] < 0.5 * spread[1]
+
+
+def test_an_undecided_term_gets_further_rounds_and_a_clear_choice_one():
+    """breast_cancer: x**2 is a near-tie after one round with random_state=1 (p = 0.59)."""
+    X, Y = REAL["breast_cancer"]()
+    options = {"periodic": 0, "keep_linear": True}
+    one_round = discover_td(X, Y, random_state=1, max_repeats=2, **options)
+    assert 0.2 < one_round.term_probabilities["x**2"] < 0.8
+    adaptive = discover_td(X, Y, random_state=1, **options)
+    assert 2 < adaptive.details["n_repeats"] <= 8
+    evidence = np.array(list(adaptive.term_probabilities.values()))
+    assert adaptive.details["n_repeats"] == 8 or not np.any((evidence > 0.2) & (evidence < 0.8))
+    clear = discover_td(X, Y, random_state=0, **options)  # x**2 at 0.02 after one round
+    assert clear.details["n_repeats"] == 2
+    assert adaptive.formula == clear.formula == NeuronFormula()
+
+
+@pytest.mark.parametrize("noise, undecided", [(1e-5, False), (1e-2, True)])
+def test_a_near_tie_is_undecided_only_while_the_partitions_disagree(noise, undecided):
+    """x is worth 0.011 over the intercept at a price of 0.01 (p = 0.6): more rounds
+    would change nothing if every partition says so, and could if they disagree."""
+    masks = subset_masks(1)  # {} and {x}
+    partition_mse = np.column_stack([np.ones(4), 0.989 + noise * np.array([1, -1, 1, -1])])
+    lowest_errors = np.full((4, 1000), 0.989)  # no spread: the price is the tolerance
+    selection = select_subset(partition_mse.mean(axis=0), lowest_errors, masks, 1, 0.01)
+    assert 0.2 < selection.probabilities[0] < 0.8
+    assert _undecided(selection, masks, partition_mse) is undecided
+    assert _undecided(selection, masks, partition_mse[:1])  # one partition has no spread
+
+
+def test_pooled_refits_average_the_errors_and_stack_the_partitions():
+    rng = np.random.default_rng(0)
+    rounds = [CrossValidatedRefits(rng.random((4, 2)), rng.random((2, 10)), rng.random((2, 4)))
+              for _ in range(3)]
+    pooled = CrossValidatedRefits.pooled(rounds)
+    np.testing.assert_allclose(pooled.mse_per_output,
+                               sum(r.mse_per_output for r in rounds) / 3)
+    assert pooled.lowest_errors.shape == (6, 10) and pooled.partition_mse.shape == (6, 4)
+    assert CrossValidatedRefits.pooled(rounds[:1]) is rounds[0]
 
 
 # ------------------------------------------------------------------ the contract
@@ -370,6 +412,8 @@ def test_discover_formula_dispatches_to_td():
         ({"cv": 1}, "cv"),
         ({"cv": 11}, "cv"),
         ({"max_samples": 10}, "max_samples"),
+        ({"max_repeats": 0}, "max_repeats"),
+        ({"max_repeats": 41}, "max_repeats"),
         ({"n_epochs": 0}, "n_epochs"),
         ({"learning_rate": 0}, "learning_rate"),
     ],

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
+from scipy.stats import t as student_t
 from sklearn.utils._param_validation import Interval
 from threadpoolctl import threadpool_limits
 
@@ -34,6 +36,11 @@ MAX_ORDER = 6
 # On small data the number of epochs is raised to reach this many Adam steps.
 _MIN_STEPS = 400
 
+# A term whose probability lies strictly between this and 1 minus this is undecided:
+# selecting it or not changes J by less than ln(4)·T ≈ 0.35·τ. While one is,
+# further partitions join the search (up to max_repeats).
+_UNDECIDED = 0.2
+
 # How many of the best subsets details["subsets"] lists.
 _N_SUBSETS_REPORTED = 10
 
@@ -47,6 +54,7 @@ _N_SUBSETS_REPORTED = 10
         "max_samples": [Interval(Integral, MIN_SAMPLES, None, closed="left")],
         "cv": [Interval(Integral, 2, 10, closed="both")],
         "n_repeats": [Interval(Integral, 1, 20, closed="both")],
+        "max_repeats": [Interval(Integral, 1, 40, closed="both")],
         "n_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -66,6 +74,7 @@ def discover_td(
     max_samples: int = 3000,
     cv: int = 5,
     n_repeats: int = 2,
+    max_repeats: int = 8,
     # The training of the dual-stream models:
     n_epochs: int = 40, batch_size: int = 256, learning_rate: float = 0.01,
     periodic: int = 8, periodic_inputs: int | None = None,
@@ -107,6 +116,12 @@ def discover_td(
        more weights. With ``keep_linear`` only the subsets that contain ``x``
        compete: the formula will have the linear term whatever the search
        says, so every candidate is priced by what it adds to it.
+    5. While a term's evidence is undecided (see ``max_repeats``), steps 1–4
+       run again on new partitions — of a new draw of rows when the data
+       have more than ``max_samples`` — and the cross-validated errors are
+       averaged over all the partitions so far, until no term is undecided
+       or ``max_repeats`` partitions are used. Most data sets decide in the
+       first round; a near-tie gets more evidence instead of a coin flip.
 
     Head B exists because a joint fit is ambiguous: the diagonal of an
     order-``k`` interaction can be carried by ``x**k`` as well, so head A's
@@ -154,11 +169,21 @@ def discover_td(
     cv : int, default=5
         Number of cross-fitting folds, between 2 and 10.
     n_repeats : int, default=2
-        Number of random partitions into ``cv`` folds, between 1 and 20. Which
-        rows share a fold moves a subset's cross-validated error by more than
-        a marginal term is worth on a few hundred rows; averaging the errors
-        over the partitions steadies the choice across ``random_state``
-        values, at the cost of ``n_repeats·cv`` models to train.
+        Number of random partitions into ``cv`` folds of one round of the
+        search, between 1 and 20. Which rows share a fold moves a subset's
+        cross-validated error by more than a marginal term is worth on a few
+        hundred rows; averaging the errors over the partitions steadies the
+        choice across ``random_state`` values, at the cost of ``n_repeats·cv``
+        models to train per round.
+    max_repeats : int, default=8
+        Most partitions in all, between 1 and 40. While a term is undecided —
+        its probability (see Returns) between 0.2 and 0.8, i.e. selecting it
+        or not changes ``J`` by less than ``0.35·τ``, and that margin not
+        clear of zero by the 90 % Student-t interval of its spread over the
+        partitions — a further round of ``n_repeats`` partitions joins the
+        average, on a fresh draw of ``max_samples`` rows when there are more.
+        A further round never takes the search past ``max_repeats``
+        partitions: at ``n_repeats`` or below, the search is one round.
     n_epochs : int, default=40
         Passes over the used rows (each fold's models learn from the rows of
         a batch outside the fold); raised on small data so that training
@@ -170,7 +195,8 @@ def discover_td(
     periodic : int, default=8
         Number ``J`` of frequencies of the periodic candidate ``periodic(J)``;
         0 leaves it out. It is judged after the subset search, on the
-        selected subset (see :mod:`skneuron.discovery.td._periodic`): ``J``
+        selected subset and the first round's partitions (see
+        :mod:`skneuron.discovery.td._periodic`): ``J``
         random Fourier columns ``sin(2π f x + φ)`` per input join the
         refits, and the term is kept when they lower the cross-validated
         MSE by more than ``1.1·τ``.
@@ -217,10 +243,11 @@ def discover_td(
           ``(n_features, r)``, unit columns; the factors are the same for
           every output, the weights are the first output's ``v``): the term's
           value is ``⟨W_k, x^{⊗k}⟩`` on the standardised input clamped to ±5.
-          It comes from the first fold's head that the selected subset scores
-          that order with (A if ``x**k`` is selected, else B);
-        - ``"n_samples"`` (rows used), ``"cv"``, ``"n_repeats"``, ``"n_steps"``
-          and ``"train_mse"`` (per head, averaged over the fold models);
+          It comes from the first round's first fold's head that the selected
+          subset scores that order with (A if ``x**k`` is selected, else B);
+        - ``"n_samples"`` (rows per round), ``"cv"``, ``"n_repeats"`` (the
+          partitions used, over all rounds), ``"n_steps"`` and ``"train_mse"``
+          (per head, averaged over the first round's fold models);
         - ``"reason"``, when the linear formula is returned as a fallback.
 
     Warns
@@ -238,9 +265,10 @@ def discover_td(
     is empty and ``validation_score`` is NaN. A constant target is handled
     the same way, with the warning.
 
-    Cost: ``max(n_epochs·⌈n/batch_size⌉, 400)`` Adam steps that train all
-    ``2·cv·n_repeats`` models at once (``n ≤ max_samples``), then
-    ``cv·n_repeats·2^(2K−1)`` small least-squares refits from Gram matrices.
+    Cost per round: ``max(n_epochs·⌈n/batch_size⌉, 400)`` Adam steps that
+    train all ``2·cv·n_repeats`` models at once (``n ≤ max_samples``), then
+    ``cv·n_repeats·2^(2K−1)`` small least-squares refits from Gram matrices;
+    at most ``⌊max_repeats/n_repeats⌋`` rounds.
     With ``F = cv·n_repeats`` fold models, the interaction weights number
     ``F·(K−1)·(R+2)·((K+2)·D/2 + C)`` — the factors do not grow with the
     number of outputs ``C``, only the mixing weights do — and the pure
@@ -287,48 +315,46 @@ def discover_td(
         return linear_result("td", start, "the target is constant", warn=True)
 
     rng = seeded_generator(random_state)
-    rows = rng.permutation(len(X))[:max_samples]
-    X, Y = X[rows], Y[rows]
-    if weights is not None:  # of mean 1, so that sums of weights count rows
-        weights = weights[rows] / weights[rows].mean()
-    generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-    folds = repeated_folds(len(rows), cv, n_repeats, rng)  # rows are already in random order
-    n_steps = max(n_epochs * math.ceil(len(rows) / batch_size), _MIN_STEPS)
     masks = subset_masks(max_order)
+    training = {"max_samples": max_samples, "cv": cv, "n_repeats": n_repeats, "rank": rank,
+                "max_order": max_order, "n_epochs": n_epochs, "batch_size": batch_size,
+                "learning_rate": learning_rate, "masks": masks}
     with _single_threaded():
-        # One pair of heads per fold of every partition, all trained in one loop.
-        model = DualStreamPolynomial(X.shape[1], Y.shape[1], max_order, rank, n_repeats * cv,
-                                     generator)
-        train_mse = train(model, X, Y, folds, n_steps=n_steps, batch_size=batch_size,
-                          learning_rate=learning_rate, generator=generator,
-                          sample_weight=weights)
-        refits = cross_validate_subsets(model, X, Y, folds, masks, sample_weight=weights)
-        selection = select_subset(refits.mse, refits.lowest_errors, masks, max_order, tolerance,
-                                  keep_linear=keep_linear)
-        verdict = _periodic_verdict(model, X, Y, folds, masks[selection.best], selection,
-                                    periodic, periodic_inputs, rng, weights)
+        rounds = [_cross_validated_round(X, Y, weights, rng, **training)]
+        while True:
+            refits = CrossValidatedRefits.pooled([r.refits for r in rounds])
+            selection = select_subset(refits.mse, refits.lowest_errors, masks, max_order,
+                                      tolerance, keep_linear=keep_linear)
+            room = (len(rounds) + 1) * n_repeats <= max_repeats
+            if not (room and _undecided(selection, masks, refits.partition_mse)):
+                break
+            rounds.append(_cross_validated_round(X, Y, weights, rng, **training))
+        first = rounds[0]  # the periodic verdict and the reported factors come from it
+        verdict = _periodic_verdict(first.model, first.X, first.Y, first.folds,
+                                    masks[selection.best], selection, periodic, periodic_inputs,
+                                    rng, first.weights)
 
     selected = masks[selection.best]
     names = _term_names(max_order, rank)
     details = {
         **_selection_details(refits, selection, masks, names, tolerance),
         # The heads each interaction order is scored with: A if x**k is selected, else B.
-        "interaction_factors": model.interaction_cp_tensors(
+        "interaction_factors": first.model.interaction_cp_tensors(
             {k: 0 if selected[k - 1] else 1 for k in range(2, max_order + 1)}, fold=0, output=0),
-        "n_samples": len(rows),
+        "n_samples": len(first.X),
         "cv": cv,
-        "n_repeats": n_repeats,
-        "n_steps": n_steps,
-        "train_mse": {"A": train_mse[0], "B": train_mse[1]},
+        "n_repeats": len(rounds) * n_repeats,
+        "n_steps": first.n_steps,
+        "train_mse": {"A": first.train_mse[0], "B": first.train_mse[1]},
     }
     probabilities = {name: float(p) for name, p in zip(names, selection.probabilities)}
-    score = _validation_score(refits.mse_per_output[selection.best], Y, weights)
+    score = _validation_score(refits.mse_per_output[selection.best], first.Y, first.weights)
     if verdict is not None:
         probabilities[f"periodic({periodic})"] = verdict.probability
         details["periodic_mse"] = {"without": float(verdict.mse_without.mean()),
                                    "with": float(verdict.mse_with.mean())}
         if verdict.keep:
-            score = _validation_score(verdict.mse_with, Y, weights)
+            score = _validation_score(verdict.mse_with, first.Y, first.weights)
     keep_periodic = verdict is not None and verdict.keep
     # With keep_linear, {x} wins among the subsets searched; it is a fallback only
     # when it is no better than the intercept alone (the empty subset, masks[0]).
@@ -353,6 +379,66 @@ def discover_td(
         fit_time=time.perf_counter() - start,
         details=details,
     )
+
+
+@dataclass(frozen=True)
+class _Round:
+    """One round of the search: its rows, partitions, trained fold models and refits."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    weights: np.ndarray | None
+    folds: np.ndarray
+    model: DualStreamPolynomial
+    n_steps: int
+    train_mse: list[float]
+    refits: CrossValidatedRefits
+
+
+def _cross_validated_round(X, Y, weights, rng, *, max_samples, cv, n_repeats, max_order, rank,
+                           n_epochs, batch_size, learning_rate, masks) -> _Round:
+    """Draw the rows, deal ``n_repeats`` partitions, train their fold models, refit every subset."""
+    rows = rng.permutation(len(X))[:max_samples]
+    X, Y = X[rows], Y[rows]
+    if weights is not None:  # of mean 1, so that sums of weights count rows
+        weights = weights[rows] / weights[rows].mean()
+    generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    folds = repeated_folds(len(rows), cv, n_repeats, rng)  # rows are already in random order
+    n_steps = max(n_epochs * math.ceil(len(rows) / batch_size), _MIN_STEPS)
+    # One pair of heads per fold of every partition, all trained in one loop.
+    model = DualStreamPolynomial(X.shape[1], Y.shape[1], max_order, rank, n_repeats * cv,
+                                 generator)
+    train_mse = train(model, X, Y, folds, n_steps=n_steps, batch_size=batch_size,
+                      learning_rate=learning_rate, generator=generator, sample_weight=weights)
+    refits = cross_validate_subsets(model, X, Y, folds, masks, sample_weight=weights)
+    return _Round(X, Y, weights, folds, model, n_steps, train_mse, refits)
+
+
+def _undecided(selection: SubsetSelection, masks: np.ndarray, partition_mse: np.ndarray) -> bool:
+    """Whether more evidence could change a competing term's verdict.
+
+    A term is undecided when its probability lies strictly between
+    :data:`_UNDECIDED` and its complement (taking it or leaving it moves
+    ``J`` by less than ``ln 4·T ≈ 0.35·τ``) *and* the two-sided 90 %
+    Student-t interval of that margin, from its spread over the partitions,
+    contains zero. The second condition ends the search of a term whose
+    margin is small but alike in every partition: more rounds would not
+    change its verdict.
+    """
+    p = selection.probabilities
+    n_partitions = len(partition_mse)
+    objective = np.where(selection.competing, selection.objective, np.inf)
+    for term in np.flatnonzero((p > _UNDECIDED) & (p < 1.0 - _UNDECIDED)):
+        with_term = np.argmin(np.where(masks[:, term], objective, np.inf))
+        without_term = np.argmin(np.where(masks[:, term], np.inf, objective))
+        if n_partitions < 2:
+            return True
+        margins = partition_mse[:, without_term] - partition_mse[:, with_term]
+        spread = margins.std(ddof=1) / math.sqrt(n_partitions)
+        critical = student_t.ppf(0.95, n_partitions - 1)
+        if abs(objective[without_term] - objective[with_term]) < critical * spread:
+            return True
+    return False
 
 
 @contextmanager
