@@ -36,7 +36,8 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
     "defaults": ({}, {}),
     "n_members=1": ({"n_members": 1}, {}),
     "periodic=0": ({"periodic": 0}, {}),
-    "n_iter_no_change=10": ({"n_iter_no_change": 10}, {}),
+    "n_iter_no_change=10": ({"n_iter_no_change": 10}, {}),  # the default since 2026-12-03
+    "n_iter_no_change=20": ({"n_iter_no_change": 20}, {}),
     "robust scaling": ({}, {"skneuron._estimators.INPUT_SCALING": "robust"}),
     "one-hot ≤ 16": ({}, {"skneuron._tabular.MAX_ONEHOT_CATEGORIES": 16}),
     "previous defaults": ({"n_members": 1, "periodic": 0, "n_iter_no_change": 10},

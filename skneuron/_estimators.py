@@ -155,7 +155,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         tol=1e-4,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=20,
+        n_iter_no_change=10,
         random_state=None,
         verbose=False,
         warm_start=False,
@@ -974,7 +974,7 @@ default="from_dtype"
         as in :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping with a single member.
-    n_iter_no_change : int, default=20
+    n_iter_no_change : int, default=10
         Epochs without progress before stopping.
     random_state : int, RandomState instance or None, default=None
         Seeds discovery, initialisation, the validation split and shuffling;
