@@ -316,11 +316,11 @@ def discover_td(
 
     rng = seeded_generator(random_state)
     masks = subset_masks(max_order)
-    training = {"max_samples": max_samples, "cv": cv, "n_repeats": n_repeats, "rank": rank,
+    round_options = {"max_samples": max_samples, "cv": cv, "n_repeats": n_repeats, "rank": rank,
                 "max_order": max_order, "n_epochs": n_epochs, "batch_size": batch_size,
                 "learning_rate": learning_rate, "masks": masks}
     with _single_threaded():
-        rounds = [_cross_validated_round(X, Y, weights, rng, **training)]
+        rounds = [_cross_validated_round(X, Y, weights, rng, **round_options)]
         while True:
             refits = CrossValidatedRefits.pooled([r.refits for r in rounds])
             selection = select_subset(refits.mse, refits.lowest_errors, masks, max_order,
@@ -328,7 +328,7 @@ def discover_td(
             room = (len(rounds) + 1) * n_repeats <= max_repeats
             if not (room and _undecided(selection, masks, refits.partition_mse)):
                 break
-            rounds.append(_cross_validated_round(X, Y, weights, rng, **training))
+            rounds.append(_cross_validated_round(X, Y, weights, rng, **round_options))
         first = rounds[0]  # the periodic verdict and the reported factors come from it
         verdict = _periodic_verdict(first.model, first.X, first.Y, first.folds,
                                     masks[selection.best], selection, periodic, periodic_inputs,
@@ -426,16 +426,17 @@ def _undecided(selection: SubsetSelection, masks: np.ndarray, partition_mse: np.
     change its verdict.
     """
     p = selection.probabilities
+    near_ties = np.flatnonzero((p > _UNDECIDED) & (p < 1.0 - _UNDECIDED))
     n_partitions = len(partition_mse)
+    if near_ties.size == 0 or n_partitions < 2:  # one partition has no spread to judge by
+        return near_ties.size > 0
+    critical = student_t.ppf(0.95, n_partitions - 1)
     objective = np.where(selection.competing, selection.objective, np.inf)
-    for term in np.flatnonzero((p > _UNDECIDED) & (p < 1.0 - _UNDECIDED)):
+    for term in near_ties:
         with_term = np.argmin(np.where(masks[:, term], objective, np.inf))
         without_term = np.argmin(np.where(masks[:, term], np.inf, objective))
-        if n_partitions < 2:
-            return True
         margins = partition_mse[:, without_term] - partition_mse[:, with_term]
         spread = margins.std(ddof=1) / math.sqrt(n_partitions)
-        critical = student_t.ppf(0.95, n_partitions - 1)
         if abs(objective[without_term] - objective[with_term]) < critical * spread:
             return True
     return False
