@@ -17,7 +17,8 @@ from skneuron.discovery.td import MAX_ORDER, MIN_SAMPLES
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, inputs, train
 from skneuron.discovery.td._folds import fold_splits, repeated_folds
 from skneuron.discovery.td._discover import _undecided
-from skneuron.discovery.td._refits import CrossValidatedRefits, subset_masks
+from skneuron.discovery.td._refits import (CrossValidatedRefits, cross_validate_subsets,
+                                           subset_masks)
 from skneuron.discovery.td._selection import select_subset, term_probabilities
 
 # ----------------------------------------------------------------- planted data
@@ -174,6 +175,22 @@ def test_a_near_tie_is_undecided_only_while_the_partitions_disagree(noise, undec
     assert 0.2 < selection.probabilities[0] < 0.8
     assert _undecided(selection, masks, partition_mse) is undecided
     assert _undecided(selection, masks, partition_mse[:1])  # one partition has no spread
+
+
+def test_each_partition_scores_every_row_once_and_their_mean_is_the_error():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 3))
+    Y = (X[:, :1] * X[:, 1:2]) + 0.1 * rng.standard_normal((90, 1))
+    folds = repeated_folds(90, 3, 2, rng)
+    model = DualStreamPolynomial(3, 1, 2, 2, 6, torch.Generator().manual_seed(0))
+    train(model, X, Y, folds, n_steps=30, batch_size=90, learning_rate=0.01,
+          generator=torch.Generator().manual_seed(0))
+    masks = subset_masks(2)
+    refits = cross_validate_subsets(model, X, Y, folds, masks)
+    assert refits.partition_mse.shape == (2, len(masks))
+    np.testing.assert_allclose(refits.partition_mse.mean(axis=0), refits.mse)
+    # The partitions differ: they are two estimates, not one repeated.
+    assert not np.allclose(refits.partition_mse[0], refits.partition_mse[1])
 
 
 def test_pooled_refits_average_the_errors_and_stack_the_partitions():
