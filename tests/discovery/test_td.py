@@ -195,8 +195,7 @@ def test_each_partition_scores_every_row_once_and_their_mean_is_the_error():
 
 def test_pooled_refits_average_the_errors_and_stack_the_partitions():
     rng = np.random.default_rng(0)
-    rounds = [CrossValidatedRefits(rng.random((4, 2)), rng.random((2, 10)), rng.random((2, 4)))
-              for _ in range(3)]
+    rounds = [CrossValidatedRefits(rng.random((2, 4, 2)), rng.random((2, 10))) for _ in range(3)]
     pooled = CrossValidatedRefits.pooled(rounds)
     np.testing.assert_allclose(pooled.mse_per_output,
                                sum(r.mse_per_output for r in rounds) / 3)

@@ -316,9 +316,9 @@ def discover_td(
 
     rng = seeded_generator(random_state)
     masks = subset_masks(max_order)
-    round_options = {"max_samples": max_samples, "cv": cv, "n_repeats": n_repeats, "rank": rank,
-                "max_order": max_order, "n_epochs": n_epochs, "batch_size": batch_size,
-                "learning_rate": learning_rate, "masks": masks}
+    round_options = {"max_samples": max_samples, "cv": cv, "n_repeats": n_repeats,
+                     "rank": rank, "max_order": max_order, "n_epochs": n_epochs,
+                     "batch_size": batch_size, "learning_rate": learning_rate, "masks": masks}
     with _single_threaded():
         rounds = [_cross_validated_round(X, Y, weights, rng, **round_options)]
         while True:

@@ -244,21 +244,27 @@ class CrossValidatedRefits:
 
     Parameters
     ----------
-    mse_per_output : ndarray of shape (n_subsets, n_outputs)
-        Mean squared error of each subset's refits, every row scored once per
-        partition by the refit of the fold that did not train on it, averaged
-        over the partitions.
+    errors : ndarray of shape (n_partitions, n_subsets, n_outputs)
+        Each partition's mean squared error of each subset's refits, every row
+        scored once by the refit of the fold that did not train on it.
     lowest_errors : ndarray of shape (n_partitions, n_samples)
         Each row's squared error (averaged over outputs) in each partition,
         under the refits of the subset with the lowest mean squared error.
-    partition_mse : ndarray of shape (n_partitions, n_subsets)
-        Each partition's cross-validated error of each subset, averaged over
-        outputs: its spread between partitions is the noise of a comparison.
     """
 
-    mse_per_output: np.ndarray
+    errors: np.ndarray
     lowest_errors: np.ndarray
-    partition_mse: np.ndarray
+
+    @property
+    def mse_per_output(self) -> np.ndarray:
+        """Cross-validated error of each subset and output, averaged over the partitions."""
+        return self.errors.mean(axis=0)
+
+    @property
+    def partition_mse(self) -> np.ndarray:
+        """Each partition's error of each subset, averaged over outputs: its spread between
+        partitions is the noise of a comparison."""
+        return self.errors.mean(axis=2)
 
     @property
     def mse(self) -> np.ndarray:
@@ -267,18 +273,16 @@ class CrossValidatedRefits:
 
     @classmethod
     def pooled(cls, refits: list[CrossValidatedRefits]) -> CrossValidatedRefits:
-        """The refits of several rounds with as many partitions and rows each, as one.
+        """The refits of several rounds (with as many rows each) as one.
 
-        The errors are averaged over all the partitions; ``lowest_errors``
-        stacks each round's rows under that round's own lowest subset (they
-        serve the standard error of one partition's estimate).
+        The partitions of all rounds are stacked; ``lowest_errors`` holds each
+        round's rows under that round's own lowest subset (they serve the
+        standard error of one partition's estimate).
         """
         if len(refits) == 1:
             return refits[0]
-        return cls(np.mean([r.mse_per_output for r in refits], axis=0),
-                   np.concatenate([r.lowest_errors for r in refits]),
-                   np.concatenate([r.partition_mse for r in refits]))
-
+        return cls(np.concatenate([r.errors for r in refits]),
+                   np.concatenate([r.lowest_errors for r in refits]))
 
 def cross_validate_subsets(model: DualStreamPolynomial, X: np.ndarray, Y: np.ndarray,
                            folds: np.ndarray, masks: np.ndarray,
@@ -320,11 +324,9 @@ def cross_validate_subsets(model: DualStreamPolynomial, X: np.ndarray, Y: np.nda
     # A partition scores each row once: its error is its folds' mean weighted by their rows.
     summed = np.stack([val.sum() * scores.mse for val, scores in scored])  # (fold models, S, C)
     per_partition = summed.reshape(len(folds), -1, *summed.shape[1:]).sum(axis=1) / len(X)
-    mse_per_output = per_partition.mean(axis=0)
-    lowest = int(np.argmin(mse_per_output.mean(axis=1)))
+    lowest = int(np.argmin(per_partition.mean(axis=(0, 2))))
     errors = np.zeros((len(scored), len(X)))  # each fold model's held-out rows
     for index, (val, scores) in enumerate(scored):
         errors[index, val] = scores.squared_errors(lowest).mean(axis=1)
     # The folds of a partition cover its rows once: one row of errors per partition.
-    return CrossValidatedRefits(mse_per_output, errors.reshape(len(folds), -1, len(X)).sum(axis=1),
-                                per_partition.mean(axis=2))
+    return CrossValidatedRefits(per_partition, errors.reshape(len(folds), -1, len(X)).sum(axis=1))
