@@ -200,7 +200,7 @@ def test_sr_scores_each_term_by_the_values_the_layer_computes():
     y = np.sin(X).sum(axis=1) + 0.5 * np.exp(-X**2).sum(axis=1) + 0.1 * rng.standard_normal(300)
     Y = ((y - y.mean()) / y.std())[:, None]
     search = Search(X, Y, functions=FUNCTIONS, max_terms=2, max_complexity=6, max_order=3,
-                    parsimony=0.03, rng=np.random.default_rng(1), n_jobs=None)
+                    max_nesting=1, parsimony=0.03, rng=np.random.default_rng(1), n_jobs=None)
     library = search.library
     for text, tree in TREES.items():
         (cid,) = search.library.resolve([tree])[0]

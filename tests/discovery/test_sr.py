@@ -149,6 +149,33 @@ def test_max_order_caps_powers():
                 assert not node.is_Pow or node.args[1] <= 2, term
 
 
+def _nesting(expr):
+    """Most of sin, cos, exp, log, tanh on one root-to-leaf path of ``expr`` (test's own count)."""
+    functions = (sympy.sin, sympy.cos, sympy.exp, sympy.log, sympy.tanh)
+    inner = max((_nesting(arg) for arg in expr.args), default=0)
+    return inner + isinstance(expr, functions)
+
+
+def test_max_nesting_keeps_one_function_from_taking_another():
+    x = ("x",)
+    (nested,) = canonical_terms(("sin", ("exp", ("square", x))))
+    (flat,) = canonical_terms(("mul", x, ("exp", ("sub", ("square", x)))))
+    assert (nested.nesting, flat.nesting) == (2, 1)
+    # sin(exp(x)) cannot be written with one level: the default leaves it out,
+    # two levels find it.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(1000, 6))
+    y = np.sin(np.exp(X)).sum(axis=1)
+    default = discover_sr(X, y, random_state=0, **FAST)
+    terms = [sympy.sympify(t) for e in default.details["hall_of_fame"] for t in e["terms"]]
+    assert terms and max(_nesting(t) for t in terms) == 1
+    nested_allowed = discover_sr(X, y, max_nesting=2, random_state=0, **FAST)
+    assert "sin(exp(x))" in nested_allowed.formula.terms
+    polynomial = discover_sr(X, y, max_nesting=0, random_state=0, **FAST)
+    for entry in polynomial.details["hall_of_fame"]:
+        assert all(_nesting(sympy.sympify(t)) == 0 for t in entry["terms"])
+
+
 def test_parsimony_trades_error_for_simplicity():
     rng = np.random.default_rng(5)
     X = rng.uniform(-2, 2, size=(1500, 6))
@@ -208,7 +235,8 @@ def test_small_or_constant_data_gives_the_linear_neuron():
 @pytest.mark.parametrize(
     "option, value",
     [("population_size", 1), ("generations", -1), ("parsimony_coefficient", -0.1),
-     ("max_terms", 0), ("max_order", 0), ("standardize", "yes"), ("max_samples", 10),
+     ("max_terms", 0), ("max_order", 0), ("max_nesting", -1), ("standardize", "yes"),
+     ("max_samples", 10),
      ("tournament_size", 1.5)],
 )
 def test_invalid_options_are_rejected(option, value):

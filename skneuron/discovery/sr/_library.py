@@ -67,7 +67,7 @@ class TermLibrary:
         The order the features' values are stored in (fold after fold).
     functions : tuple of str
         The base functions trees may use.
-    max_complexity, max_order : int
+    max_complexity, max_order, max_nesting : int
         Limits on a term (see :func:`~skneuron.discovery.discover_sr`).
     n_jobs : int or None
         Threads evaluating a large batch of new terms.
@@ -87,8 +87,10 @@ class TermLibrary:
         Called when a class gets a simpler name (so its complexity changes).
     """
 
-    def __init__(self, X, row_order, *, functions, max_complexity, max_order, n_jobs):
+    def __init__(self, X, row_order, *, functions, max_complexity, max_order, max_nesting,
+                 n_jobs):
         self.functions, self.max_complexity, self.max_order = functions, max_complexity, max_order
+        self.max_nesting = max_nesting
         self.n_jobs = n_jobs
         self.x = X
         self.clipped = np.clip(X, -CLIP, CLIP)
@@ -113,7 +115,7 @@ class TermLibrary:
 
     def _valid(self, term: CanonicalTerm) -> bool:
         return (term.max_power <= self.max_order and term.max_number <= 2 * self.max_order
-                and term.complexity <= self.max_complexity)
+                and term.complexity <= self.max_complexity and term.nesting <= self.max_nesting)
 
     def resolve(self, trees) -> list[tuple[int, ...]]:
         """Class ids of each tree's terms, creating and evaluating new classes."""

@@ -33,7 +33,7 @@ class Search:
         The standardised, non-constant targets.
     functions : tuple of str
         The base functions.
-    max_terms, max_complexity, max_order : int
+    max_terms, max_complexity, max_order, max_nesting : int
         Limits on candidates and terms.
     parsimony : float
         Price of one complexity unit in ``J``.
@@ -52,12 +52,12 @@ class Search:
         The last generation, best first.
     """
 
-    def __init__(self, X, Y, *, functions, max_terms, max_complexity, max_order, parsimony,
-                 rng, n_jobs):
+    def __init__(self, X, Y, *, functions, max_terms, max_complexity, max_order, max_nesting,
+                 parsimony, rng, n_jobs):
         row_order, slices = fold_rows(len(X), rng)
         self.library = TermLibrary(X, row_order, functions=functions,
                                    max_complexity=max_complexity, max_order=max_order,
-                                   n_jobs=n_jobs)
+                                   max_nesting=max_nesting, n_jobs=n_jobs)
         self.scores = CandidateScores(self.library, Y[row_order], slices, parsimony)
         # A class renamed to a simpler form changes the complexity of its candidates.
         self.library.on_rename = self.scores.refresh

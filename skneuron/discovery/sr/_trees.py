@@ -53,6 +53,9 @@ LEAF = ("x",)
 
 _X = sympy.Symbol("x", real=True)  # real: log|exp(x)| = x, |x|**2 = x**2
 
+# The functions whose nesting ``max_nesting`` limits: sin(exp(x)) nests two.
+_TRANSCENDENTAL = (sympy.sin, sympy.cos, sympy.exp, sympy.log, sympy.tanh)
+
 
 def operators(functions: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The unary and the binary operations trees over ``functions`` may use."""
@@ -205,6 +208,7 @@ class CanonicalTerm(NamedTuple):
     complexity: int
     max_power: float  # largest exponent; inf for a negative or fractional one
     max_number: float  # largest |number| inside; inf for a non-rational one
+    nesting: int  # most transcendental functions on one path from the root to x
 
 
 @functools.lru_cache(maxsize=2**16)
@@ -231,8 +235,19 @@ def canonical_terms(tree) -> tuple[CanonicalTerm, ...]:
         if term.has(sympy.zoo, sympy.oo, sympy.nan, sympy.I):
             max_number = math.inf
         text = sympy.sstr(term)
-        result[text] = CanonicalTerm(text, term, _complexity(term), max_power, max_number)
+        result[text] = CanonicalTerm(text, term, _complexity(term), max_power, max_number,
+                                     _nesting(term))
     return tuple(result.values())
+
+
+def _nesting(expr) -> int:
+    """Most of sin, cos, exp, log and tanh on one path from the root of ``expr`` to ``x``.
+
+    >>> _nesting(sympy.sin(_X) * sympy.exp(-_X**2)), _nesting(sympy.log(sympy.cos(_X)))
+    (1, 2)
+    """
+    inner = max((_nesting(arg) for arg in expr.args), default=0)
+    return inner + isinstance(expr, _TRANSCENDENTAL)
 
 
 def _complexity(term) -> int:
