@@ -540,7 +540,7 @@ def context_lines(context: dict) -> list[str]:
                                                 for part, date in context["taken"].items()) + ".")
     for model, date in context.get("reused", {}).items():
         lines.append(f"{model}'s rows are those of the run of {date} (`--reuse {model}`): "
-                     "its scores do not depend on skneuron, its fit times were measured then.")
+                     "its scores and fit times are that run's.")
     if context.get("note"):
         lines.append(f"**Note:** {context['note']}")
     return lines
@@ -566,6 +566,8 @@ def write_report(suite: str, out: Path, tag: str = "") -> Path:
         if REALMLP in set(frame["model"]) and _realmlp_epochs(context) != "256":
             lines.append(f"- RealMLP-TD ran {_realmlp_epochs(context)} of its 256 default epochs "
                          "here: its scores and fit times are the capped model's.")
+            if not tag:
+                lines += _uncapped_verdicts(suite, out, frame)
     elif frame is not None:
         lines += quality_verdicts(frame) + discovery_verdict(frame)
     if speed is not None:
@@ -630,6 +632,37 @@ def _context(path: Path) -> dict:
 
 def _realmlp_epochs(context: dict):
     return context.get("competitor_params", {}).get(REALMLP, {}).get("n_epochs", "256")
+
+
+def _uncapped_verdicts(suite: str, out: Path, frame: pd.DataFrame) -> list[str]:
+    """The RealMLP-TD targets against the run tagged :data:`UNCAPPED_TAG`, if it has every set.
+
+    That run measures RealMLP-TD alone, at its default epochs: its rows take the
+    capped ones' place, and the other models' rows are this suite's.
+    """
+    uncapped_name = output_name(suite, UNCAPPED_TAG)
+    uncapped = _read(out / f"suite_{uncapped_name}.csv")
+    if uncapped is None:
+        return []
+    uncapped = uncapped[uncapped["model"] == REALMLP]
+    if not set(frame["dataset"]) <= set(uncapped["dataset"]):
+        return []
+    uncapped_context = _context(out / f"context_{uncapped_name}.json")
+    if _realmlp_epochs(uncapped_context) != "256":
+        return []
+    when = uncapped_context.get("date_utc", "its own run")
+    swapped = pd.concat([frame[frame["model"] != REALMLP], uncapped], ignore_index=True)
+    means = primary_means(swapped)
+    medians = median_fit_seconds(swapped, (OURS, REALMLP))
+    ratio, limit = medians[OURS] / medians[REALMLP], REAL_FIT_LIMITS[REALMLP]
+    at_default = f"at its default 256 epochs (run `{UNCAPPED_TAG}`, {when})"
+    return [
+        _share_line(f"{OURS} ≥ RealMLP-TD {at_default}", beats(means, OURS, REALMLP),
+                    REAL_RIVAL_SHARES[REALMLP]),
+        f"- Median fit time ≤ {_limit_text(limit)} RealMLP-TD's {at_default}: {ratio:.3g}× "
+        f"({medians[OURS]:.2f} s vs {medians[REALMLP]:.2f} s) — "
+        f"{'**met**' if ratio <= limit else '**missed**'}.",
+    ]
 
 
 def _epoch_cap_section(suite: str, out: Path, frame: pd.DataFrame, context: dict) -> list[str]:

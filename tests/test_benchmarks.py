@@ -1,6 +1,7 @@
 """Smoke test of the benchmark runner: a tiny suite into a temporary directory."""
 
 import csv
+import json
 import time
 from dataclasses import replace
 
@@ -349,6 +350,42 @@ def test_real_summary_computes_the_issue_verdicts_from_the_csvs(tmp_path):
         "| clf_d | **differs**: `x` (4), `x + x**3` (1) |",
         "## RealMLP-TD: 256 epochs against 256",  # no context: both read as the default
         "| reg_a | 0.8500 ± 0.0014 | 30.0 | 0.8800 ± 0.0014 | 240.0 |",
+    ):
+        assert line in text, line
+
+
+def test_real_summary_judges_realmlp_at_its_default_epochs_when_measured_on_every_set(tmp_path):
+    TD, REAL = "TaskNeuron-TD", "RealMLP-TD"
+    scores = {"reg_a": {TD: 0.80, REAL: 0.75}, "clf_b": {TD: 0.90, REAL: 0.92}}
+    _real_rows(scores, {TD: 1.0, REAL: 10.0}, {}).to_csv(tmp_path / "suite_real.csv",
+                                                         index=False)
+    capped = {"command": "python -m benchmarks.run --suite real", "tabular": True,
+              "date_utc": "2026-12-03 20:20 UTC", "run_minutes": 11.0, "cpus": 2,
+              "machine": "x86_64 Linux", "threads": 2, "seeds": [0, 1], "versions": "…",
+              "competitor_params": {REAL: {"n_epochs": "32"}}}
+    (tmp_path / "context_real.json").write_text(json.dumps(capped))
+    uncapped = {"competitor_params": {REAL: {"n_epochs": "256"}},
+                "date_utc": "2026-12-03 20:30 UTC"}
+    (tmp_path / "context_real_realmlp256.json").write_text(json.dumps(uncapped))
+    at_default = "at its default 256 epochs (run `realmlp256`, 2026-12-03 20:30 UTC)"
+
+    # Measured on one of the two sets only: no verdict at 256 epochs.
+    only_one = {"reg_a": {REAL: 0.85}}
+    _real_rows(only_one, {REAL: 40.0}, {}).to_csv(tmp_path / "suite_real_realmlp256.csv",
+                                                  index=False)
+    assert at_default not in report.write_report("real", tmp_path).read_text()
+
+    both = {"reg_a": {REAL: 0.85}, "clf_b": {REAL: 0.85}}
+    _real_rows(both, {REAL: 40.0}, {}).to_csv(tmp_path / "suite_real_realmlp256.csv",
+                                              index=False)
+    text = report.write_report("real", tmp_path).read_text()
+    for line in (
+        f"- {TD} ≥ RealMLP-TD: 1 of 2 data sets (50%; target ≥ 50%) — **met**. Not on: clf_b.",
+        "- Median fit time ≤ 1/20 of RealMLP-TD's: 0.1× (1.00 s vs 10.00 s) — **missed**.",
+        f"- {TD} ≥ RealMLP-TD {at_default}: 1 of 2 data sets (50%; target ≥ 50%) — **met**. "
+        "Not on: reg_a.",
+        f"- Median fit time ≤ 1/20 of RealMLP-TD's {at_default}: 0.025× (1.00 s vs 40.00 s) — "
+        "**met**.",
     ):
         assert line in text, line
 
