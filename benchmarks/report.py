@@ -216,11 +216,8 @@ def real_verdicts(frame: pd.DataFrame, stability: pd.DataFrame | None) -> list[s
             lines.append(f"- Median fit time ≤ {_limit_text(limit)} {rival}'s: not measured "
                          f"({rival} was not run).")
             continue
-        medians = median_fit_seconds(frame, (OURS, rival))
-        ratio = medians[OURS] / medians[rival]
-        lines.append(f"- Median fit time ≤ {_limit_text(limit)} {rival}'s: {ratio:.3g}× "
-                     f"({medians[OURS]:.2f} s vs {medians[rival]:.2f} s) — "
-                     f"{'**met**' if ratio <= limit else '**missed**'}.")
+        lines.append(_fit_ratio_line(f"{rival}'s", median_fit_seconds(frame, (OURS, rival)),
+                                     rival, limit))
     nonlinear = nonlinear_datasets(frame)
     if not nonlinear:
         lines.append(f"- {OURS} ≥ linear neurons where the formula is not linear: not measured "
@@ -234,6 +231,14 @@ def real_verdicts(frame: pd.DataFrame, stability: pd.DataFrame | None) -> list[s
                                  "random states", stability_shares(stability)[OURS],
                                  STABILITY_SHARE))
     return lines
+
+
+def _fit_ratio_line(label: str, medians: pd.Series, rival: str, limit: float) -> str:
+    """The verdict on TD's median fit time against ``limit`` times ``rival``'s."""
+    ratio = medians[OURS] / medians[rival]
+    return (f"- Median fit time ≤ {_limit_text(limit)} {label}: {ratio:.3g}× "
+            f"({medians[OURS]:.2f} s vs {medians[rival]:.2f} s) — "
+            f"{'**met**' if ratio <= limit else '**missed**'}.")
 
 
 def _limit_text(limit: float) -> str:
@@ -560,14 +565,16 @@ def write_report(suite: str, out: Path, tag: str = "") -> Path:
     context = _context(out / f"context_{name}.json")
     tabular = context.get("tabular", suite == "real")
 
+    uncapped = _uncapped_run(suite, out) if tabular and not tag and frame is not None else None
+
     lines = [f"# Benchmark suite `{name}`", ""] + context_lines(context) + ["", "## Targets", ""]
     if tabular and frame is not None:
         lines += real_verdicts(frame, stability)
         if REALMLP in set(frame["model"]) and _realmlp_epochs(context) != "256":
             lines.append(f"- RealMLP-TD ran {_realmlp_epochs(context)} of its 256 default epochs "
                          "here: its scores and fit times are the capped model's.")
-            if not tag:
-                lines += _uncapped_verdicts(suite, out, frame)
+            if uncapped is not None:
+                lines += _uncapped_verdicts(frame, *uncapped)
     elif frame is not None:
         lines += quality_verdicts(frame) + discovery_verdict(frame)
     if speed is not None:
@@ -604,8 +611,8 @@ def write_report(suite: str, out: Path, tag: str = "") -> Path:
         formulas = formulas_table(frame)
         if formulas is not None:
             lines += ["", "## Formulas found (count over seeds)", ""] + markdown(formulas)
-    if tabular and not tag and frame is not None:
-        lines += _epoch_cap_section(suite, out, frame, context)
+    if uncapped is not None:
+        lines += _epoch_cap_section(frame, context, *uncapped)
     if stability is not None:
         lines += ["", f"## Formula stability ({_n_states(stability)} random states, the seed-0 "
                   "training split)", "",
@@ -634,44 +641,38 @@ def _realmlp_epochs(context: dict):
     return context.get("competitor_params", {}).get(REALMLP, {}).get("n_epochs", "256")
 
 
-def _uncapped_verdicts(suite: str, out: Path, frame: pd.DataFrame) -> list[str]:
-    """The RealMLP-TD targets against the run tagged :data:`UNCAPPED_TAG`, if it has every set.
+def _uncapped_run(suite: str, out: Path) -> tuple[pd.DataFrame, dict] | None:
+    """RealMLP-TD's rows and context of the run tagged :data:`UNCAPPED_TAG`, if there is one."""
+    name = output_name(suite, UNCAPPED_TAG)
+    rows = _read(out / f"suite_{name}.csv")
+    if rows is None:
+        return None
+    return rows[rows["model"] == REALMLP], _context(out / f"context_{name}.json")
 
-    That run measures RealMLP-TD alone, at its default epochs: its rows take the
-    capped ones' place, and the other models' rows are this suite's.
+
+def _uncapped_verdicts(frame: pd.DataFrame, uncapped: pd.DataFrame, context: dict) -> list[str]:
+    """The RealMLP-TD targets against its default-epoch run, if that run has every set.
+
+    That run measures RealMLP-TD alone: its rows take the capped ones' place,
+    and the other models' rows are this suite's.
     """
-    uncapped_name = output_name(suite, UNCAPPED_TAG)
-    uncapped = _read(out / f"suite_{uncapped_name}.csv")
-    if uncapped is None:
+    if _realmlp_epochs(context) != "256" or not set(frame["dataset"]) <= set(uncapped["dataset"]):
         return []
-    uncapped = uncapped[uncapped["model"] == REALMLP]
-    if not set(frame["dataset"]) <= set(uncapped["dataset"]):
-        return []
-    uncapped_context = _context(out / f"context_{uncapped_name}.json")
-    if _realmlp_epochs(uncapped_context) != "256":
-        return []
-    when = uncapped_context.get("date_utc", "its own run")
+    at_default = (f"at its default 256 epochs (run `{UNCAPPED_TAG}`, "
+                  f"{context.get('date_utc', 'its own run')})")
     swapped = pd.concat([frame[frame["model"] != REALMLP], uncapped], ignore_index=True)
-    means = primary_means(swapped)
-    medians = median_fit_seconds(swapped, (OURS, REALMLP))
-    ratio, limit = medians[OURS] / medians[REALMLP], REAL_FIT_LIMITS[REALMLP]
-    at_default = f"at its default 256 epochs (run `{UNCAPPED_TAG}`, {when})"
     return [
-        _share_line(f"{OURS} ≥ RealMLP-TD {at_default}", beats(means, OURS, REALMLP),
-                    REAL_RIVAL_SHARES[REALMLP]),
-        f"- Median fit time ≤ {_limit_text(limit)} RealMLP-TD's {at_default}: {ratio:.3g}× "
-        f"({medians[OURS]:.2f} s vs {medians[REALMLP]:.2f} s) — "
-        f"{'**met**' if ratio <= limit else '**missed**'}.",
+        _share_line(f"{OURS} ≥ RealMLP-TD {at_default}",
+                    beats(primary_means(swapped), OURS, REALMLP), REAL_RIVAL_SHARES[REALMLP]),
+        _fit_ratio_line(f"RealMLP-TD's {at_default}",
+                        median_fit_seconds(swapped, (OURS, REALMLP)), REALMLP,
+                        REAL_FIT_LIMITS[REALMLP]),
     ]
 
 
-def _epoch_cap_section(suite: str, out: Path, frame: pd.DataFrame, context: dict) -> list[str]:
-    """RealMLP-TD capped against the run tagged :data:`UNCAPPED_TAG`, if there is one."""
-    uncapped_name = output_name(suite, UNCAPPED_TAG)
-    uncapped = _read(out / f"suite_{uncapped_name}.csv")
-    if uncapped is None:
-        return []
-    uncapped_context = _context(out / f"context_{uncapped_name}.json")
+def _epoch_cap_section(frame: pd.DataFrame, context: dict, uncapped: pd.DataFrame,
+                       uncapped_context: dict) -> list[str]:
+    """RealMLP-TD capped against its run tagged :data:`UNCAPPED_TAG`."""
     capped_epochs, uncapped_epochs = _realmlp_epochs(context), _realmlp_epochs(uncapped_context)
     command = uncapped_context.get("command", f"a run tagged {UNCAPPED_TAG}")
     lines = ["", f"## RealMLP-TD: {capped_epochs} epochs against {uncapped_epochs}", "",
