@@ -48,6 +48,8 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
     "batch_size=512, lr=2e-3": ({"batch_size": 512, "learning_rate_init": 2e-3}, {}),
     "batch_size=1024, lr=3e-3": ({"batch_size": 1024, "learning_rate_init": 3e-3}, {}),
     "hidden_layer_sizes=(64,)": ({"hidden_layer_sizes": (64,)}, {}),
+    "alpha=1e-3": ({"alpha": 1e-3}, {}),
+    "alpha=1e-2": ({"alpha": 1e-2}, {}),
     "periodic=4": ({"periodic": 4}, {}),
     "waves at (0.1, 0.3)": ({}, {"skneuron.formula.PERIODIC_INIT_SCALE": (0.1, 0.3)}),
     "waves at (0.1,)": ({}, {"skneuron.formula.PERIODIC_INIT_SCALE": (0.1,)}),
