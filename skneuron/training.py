@@ -460,8 +460,10 @@ def fit_network(
     Examples
     --------
     >>> import torch
-    >>> X = torch.randn(256, 3); Y = X @ torch.tensor([[1.0], [2.0], [-1.0]])
+    >>> X = torch.randn(256, 3, generator=torch.Generator().manual_seed(0))
+    >>> Y = X @ torch.tensor([[1.0], [2.0], [-1.0]])
     >>> net = torch.nn.Linear(3, 1)
+    >>> _ = torch.nn.init.zeros_(net.weight), torch.nn.init.zeros_(net.bias)
     >>> mse = lambda out, y: ((out - y) ** 2).mean(dim=1)
     >>> result = fit_network(net, X, Y, loss_fn=mse, learning_rate=0.05, max_iter=50,
     ...                      generator=torch.Generator().manual_seed(0))
