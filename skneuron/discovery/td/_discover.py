@@ -431,7 +431,7 @@ def _undecided(selection: SubsetSelection, masks: np.ndarray, partition_mse: np.
     if near_ties.size == 0 or n_partitions < 2:  # one partition has no spread to judge by
         return near_ties.size > 0
     critical = student_t.ppf(0.95, n_partitions - 1)
-    objective = np.where(selection.competing, selection.objective, np.inf)
+    objective = selection.competing_objective
     for term in near_ties:
         with_term = np.argmin(np.where(masks[:, term], objective, np.inf))
         without_term = np.argmin(np.where(masks[:, term], np.inf, objective))

@@ -284,6 +284,7 @@ class CrossValidatedRefits:
         return cls(np.concatenate([r.errors for r in refits]),
                    np.concatenate([r.lowest_errors for r in refits]))
 
+
 def cross_validate_subsets(model: DualStreamPolynomial, X: np.ndarray, Y: np.ndarray,
                            folds: np.ndarray, masks: np.ndarray,
                            sample_weight: np.ndarray | None = None) -> CrossValidatedRefits:

@@ -45,6 +45,11 @@ class SubsetSelection:
     probabilities: np.ndarray
     competing: np.ndarray
 
+    @property
+    def competing_objective(self) -> np.ndarray:
+        """``J`` of the competing subsets, ``inf`` for the others."""
+        return np.where(self.competing, self.objective, np.inf)
+
 
 def select_subset(mse: np.ndarray, lowest_errors: np.ndarray, masks: np.ndarray,
                   max_order: int, tolerance: float, *,
