@@ -1534,17 +1534,18 @@ validation_scores_, best_validation_score_
         return tags
 
 
-#: Minibatch work (rows × widest layer input) below which one torch thread is fastest.
-SINGLE_THREAD_WORK = 1 << 17
+#: Minibatch work (rows × widest layer input × members) below which a second torch
+#: thread does not pay: the default network (4 members of 100 units, 200-row batches)
+#: is well above it, a single member of 50 units is below.
+SINGLE_THREAD_WORK = 1 << 14
 
 
 def _training_threads(batch_size: int, network: torch.nn.Module) -> int:
-    """Torch threads for training: one for small tabular networks, else the budget.
+    """Torch threads for training: one for tiny networks, else the budget.
 
-    Small networks' steps are too short for a second thread to pay, and
-    intra-op threads spin-wait badly when other processes (e.g. parallel
-    cross-validation) share the cores. Larger ones use what
-    :func:`~skneuron.training.thread_budget` allows in this worker.
+    A tiny network's steps are too short for a second thread to pay; any
+    larger one uses what :func:`~skneuron.training.thread_budget` allows in
+    this worker (one thread in a worker of a parallel search).
     """
     members = getattr(network, "members", 1)
     matrix_ndim = 3 if members > 1 else 2  # weight matrices, with a member dimension or not

@@ -43,6 +43,11 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA device; runs with --gpu only")
     if not config.getoption("--gpu"):
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    # pytest-xdist workers share the cores, as joblib's workers do: each gets its share
+    # of torch threads (as loky sets OMP_NUM_THREADS), or fits oversubscribe the cores.
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 def pytest_collection_modifyitems(config, items):

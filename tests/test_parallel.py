@@ -36,16 +36,18 @@ def data():
     return X, y, Xc, np.array(["a", "b"])[yc]
 
 
-def threads_during_training():
-    """Torch threads seen inside the epochs of a fit large enough to use several."""
+def threads_during_training(estimator=None, n_features=40):
+    """Torch threads seen inside the epochs of a fit, by default one large enough to use
+    several."""
     # batch_size × widest layer input (4096 × 40) is above the one-thread cut-off.
-    X = np.random.default_rng(0).standard_normal((64, 40))
-    reg = TaskNeuronRegressor(formula="x", hidden_layer_sizes=(4,), batch_size=4096, max_iter=2,
-                              random_state=0)
+    X = np.random.default_rng(0).standard_normal((64, n_features))
+    if estimator is None:
+        estimator = TaskNeuronRegressor(formula="x", hidden_layer_sizes=(4,), batch_size=4096,
+                                        max_iter=2, random_state=0)
     seen = []
     with warnings.catch_warnings(), observe_epochs(lambda _: seen.append(torch.get_num_threads())):
         warnings.simplefilter("ignore", ConvergenceWarning)
-        reg.fit(X, X[:, 0])
+        estimator.fit(X, X[:, 0])
     return max(seen)
 
 
@@ -92,15 +94,32 @@ def _assert_same_as_sequential(results, sequential):
         np.testing.assert_allclose(scores, sequential[name], rtol=1e-10, err_msg=name)
 
 
-def test_a_fit_in_a_threading_worker_uses_one_torch_thread():
+@pytest.fixture
+def two_threads():
+    """Two torch threads in this process, as on a two-core machine outside the test
+    workers (which get one each): a fit that uses one then shows it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_a_fit_in_a_threading_worker_uses_one_torch_thread(two_threads):
     in_workers = joblib.Parallel(n_jobs=2, backend="threading")(
         joblib.delayed(threads_during_training)() for _ in range(2)
     )
     assert in_workers == [1, 1]
-    assert threads_during_training() == torch.get_num_threads()
+    assert threads_during_training() == 2
 
 
-def test_a_fit_follows_threadpoolctl_limits():
+def test_the_default_network_trains_on_every_thread_and_a_tiny_one_on_one(two_threads):
+    default = TaskNeuronRegressor(formula="x", max_iter=2, random_state=0)
+    tiny = TaskNeuronRegressor((8,), formula="x", n_members=1, max_iter=2, random_state=0)
+    assert threads_during_training(default, n_features=6) == 2
+    assert threads_during_training(tiny, n_features=6) == 1
+
+
+def test_a_fit_follows_threadpoolctl_limits(two_threads):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     with threadpoolctl.threadpool_limits(1):
         assert threads_during_training() == 1

@@ -125,10 +125,12 @@ def test_zero_weight_batches_do_not_produce_nan():
 
 def test_num_threads_is_restored():
     X, Y = linear_problem()
-    before = torch.get_num_threads()
+    before, seen = torch.get_num_threads(), []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit_network(torch.nn.Linear(3, 1), X, Y, loss_fn=mse, max_iter=1, num_threads=1)
+        fit_network(torch.nn.Linear(3, 1), X, Y, loss_fn=mse, max_iter=1,
+                    num_threads=before + 1, callbacks=[lambda _: seen.append(torch.get_num_threads())])
+    assert seen == [before + 1]
     assert torch.get_num_threads() == before
 
 

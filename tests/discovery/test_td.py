@@ -246,16 +246,21 @@ def test_interaction_weights_are_cp_tensors(hybrid_result):
 def test_same_random_state_same_result_and_global_state_untouched():
     X, y = planted("interaction", 3)
     torch_rng, np_rng = torch.get_rng_state(), np.random.get_state()
-    threads, backend = torch.get_num_threads(), tensorly.get_backend()
+    backend = tensorly.get_backend()
     blas = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()]
-    first = discover_td(X, y, random_state=7)
-    second = discover_td(X, y, random_state=7)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # not one, as in a test worker: discovery's setting must not stay
+    try:
+        first = discover_td(X, y, random_state=7)
+        second = discover_td(X, y, random_state=7)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
     assert first.formula == second.formula
     assert first.term_probabilities == second.term_probabilities
     assert first.validation_score == second.validation_score
     assert torch.equal(torch.get_rng_state(), torch_rng)
     assert np.random.get_state()[1].tolist() == np_rng[1].tolist()
-    assert torch.get_num_threads() == threads
     assert [pool["num_threads"] for pool in threadpoolctl.threadpool_info()] == blas
     assert tensorly.get_backend() == backend
 
