@@ -54,6 +54,8 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
     "waves at (0.1, 0.3)": ({}, {"skneuron.formula.PERIODIC_INIT_SCALE": (0.1, 0.3)}),
     "waves at (0.1,)": ({}, {"skneuron.formula.PERIODIC_INIT_SCALE": (0.1,)}),
     "waves at (0.03, 0.1, 0.3)": ({}, {"skneuron.formula.PERIODIC_INIT_SCALE": (0.03, 0.1, 0.3)}),
+    # The subset search without the periodic term's waves (the default until 2026-12-03).
+    "keep_periodic=0": ({"discovery_params": {"keep_periodic": 0}}, {}),
 }
 
 

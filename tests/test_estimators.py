@@ -98,6 +98,22 @@ def test_discovered_interaction_only_formula_keeps_the_linear_term(regression_da
     assert without.formula_.terms == ("x", "inter(3, rank=4)")
 
 
+def test_discovery_prices_terms_beside_the_periodic_term_every_formula_keeps(regression_data,
+                                                                             monkeypatch):
+    import skneuron._estimators as estimators
+
+    asked = []
+    found = DiscoveryResult(NeuronFormula(), "td", {}, 0.9, 0.1)
+    monkeypatch.setattr(estimators, "discover_formula",
+                        lambda *args, **kwargs: asked.append(kwargs) or found)
+    TaskNeuronRegressor(**FAST, random_state=0).fit(*regression_data)
+    TaskNeuronRegressor(**FAST, periodic=0, random_state=0).fit(*regression_data)
+    kept, candidate = asked
+    assert (kept["keep_periodic"], kept["periodic"]) == (8, 0)
+    assert (candidate["keep_periodic"], candidate["periodic"]) == \
+        (0, estimators.DEFAULT_CANDIDATE_FREQUENCIES)
+
+
 @pytest.mark.parametrize("formula", ["x + x**2 + inter(2, rank=3)", NeuronFormula((1, 3))])
 def test_hand_given_formula_skips_discovery(regression_data, formula):
     X, y = regression_data

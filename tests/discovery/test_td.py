@@ -480,3 +480,27 @@ def test_periodic_candidate_is_kept_for_waves_and_left_out_on_request():
     first_only = discover_td(X[:, [0, 1, 2, 3]], np.sin(3 * X[:, 3]), random_state=0,
                              periodic_inputs=1)
     assert first_only.formula.periodic == 0
+
+
+def test_keep_periodic_prices_each_term_by_what_it_adds_to_the_waves():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((600, 3))
+    y = np.cos(2 * np.pi * 0.2 * X[:, 0]) + X[:, 1] + 0.05 * rng.standard_normal(600)
+    alone = discover_td(X, y, random_state=0, periodic=0, keep_linear=True)
+    assert alone.formula.pure_orders == (1, 2)  # the bump, fitted by a power
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the waves carry the bump: no fallback warning
+        beside = discover_td(X, y, random_state=0, periodic=0, keep_linear=True,
+                             keep_periodic=8)
+    assert beside.formula == NeuronFormula()
+    assert beside.term_probabilities["x**2"] < 0.1
+    assert beside.validation_score > alone.validation_score
+    assert all("x" in subset["terms"] for subset in beside.details["subsets"])
+
+
+def test_keep_periodic_still_warns_when_neither_terms_nor_waves_are_worth_anything():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((300, 3)), rng.standard_normal(300)
+    with pytest.warns(UserWarning, match="no informative term"):
+        result = discover_td(X, y, random_state=0, keep_linear=True, keep_periodic=8)
+    assert result.formula == NeuronFormula()

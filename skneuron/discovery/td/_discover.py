@@ -23,7 +23,7 @@ from skneuron.discovery.td._polynomial import DualStreamPolynomial, train
 from skneuron.discovery.td._folds import repeated_folds
 from skneuron.discovery.td._refits import CrossValidatedRefits, cross_validate_subsets, subset_masks
 from skneuron.discovery.td._selection import SubsetSelection, select_subset
-from skneuron.discovery.td._periodic import PeriodicVerdict, judge_periodic, periodic_columns
+from skneuron.discovery.td._periodic import PeriodicVerdict, RandomWaves, judge_periodic
 from skneuron.discovery.td._polynomial import design
 from skneuron.formula import MAX_FREQUENCIES, MAX_RANK, NeuronFormula
 
@@ -61,6 +61,7 @@ _N_SUBSETS_REPORTED = 10
         "periodic": [Interval(Integral, 0, MAX_FREQUENCIES, closed="both")],
         "periodic_inputs": [Interval(Integral, 0, None, closed="left"), None],
         "keep_linear": ["boolean"],
+        "keep_periodic": [Interval(Integral, 0, MAX_FREQUENCIES, closed="both")],
     }
 )
 def discover_td(
@@ -79,6 +80,7 @@ def discover_td(
     n_epochs: int = 40, batch_size: int = 256, learning_rate: float = 0.01,
     periodic: int = 8, periodic_inputs: int | None = None,
     keep_linear: bool = False,
+    keep_periodic: int = 0,
     sample_weight: ArrayLike | None = None,
 ) -> DiscoveryResult:
     """Discover which pure-power and CP-interaction terms a task neuron needs.
@@ -201,9 +203,10 @@ def discover_td(
         refits, and the term is kept when they lower the cross-validated
         MSE by more than ``1.1·τ``.
     periodic_inputs : int, optional
-        The periodic candidate reads the first ``periodic_inputs`` columns of
-        ``X`` only (all by default); the estimators pass their continuous
-        inputs, which their input stage puts first.
+        The periodic candidate and ``keep_periodic``'s waves read the first
+        ``periodic_inputs`` columns of ``X`` only (all by default); the
+        estimators pass their continuous inputs, which their input stage puts
+        first.
     keep_linear : bool, default=False
         Search only the subsets that contain ``x``, for a caller that keeps
         the linear term in every formula (the estimators do). Without it, a
@@ -212,6 +215,14 @@ def discover_td(
         ``x + x**3`` is then one that no refit scored. The formula returned
         always has ``x``; the fallback warning is given when ``{x}`` is worth
         no more than its price over the intercept alone.
+    keep_periodic : int, default=0
+        The number ``J`` of frequencies of a periodic term the caller puts in
+        every formula (the estimators do, with their ``periodic``), 0 for
+        none. Every subset's refit in step 3 then also has ``J`` random
+        Fourier columns per input of the periodic candidate (drawn once, as
+        for ``periodic``), so each term is priced by what it adds to the
+        waves: a curvature they carry already earns ``x**k`` nothing. The
+        ``periodic`` candidate is not judged then.
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative row weights. Rows of weight zero are left out; the
         standardisation, the dual-stream models' training loss, the subset
@@ -316,9 +327,14 @@ def discover_td(
 
     rng = seeded_generator(random_state)
     masks = subset_masks(max_order)
+    n_inputs = X.shape[1] if periodic_inputs is None else min(periodic_inputs, X.shape[1])
+    # The periodic term every formula will have: each subset is refitted with its waves.
+    kept_waves = RandomWaves.draw(n_inputs, keep_periodic, rng) \
+        if keep_periodic and n_inputs else None
     round_options = {"max_samples": max_samples, "cv": cv, "n_repeats": n_repeats,
                      "rank": rank, "max_order": max_order, "n_epochs": n_epochs,
-                     "batch_size": batch_size, "learning_rate": learning_rate, "masks": masks}
+                     "batch_size": batch_size, "learning_rate": learning_rate, "masks": masks,
+                     "waves": kept_waves}
     with _single_threaded():
         rounds = [_cross_validated_round(X, Y, weights, rng, **round_options)]
         while True:
@@ -330,9 +346,10 @@ def discover_td(
                 break
             rounds.append(_cross_validated_round(X, Y, weights, rng, **round_options))
         first = rounds[0]  # the periodic verdict and the reported factors come from it
-        verdict = _periodic_verdict(first.model, first.X, first.Y, first.folds,
-                                    masks[selection.best], selection, periodic, periodic_inputs,
-                                    rng, first.weights)
+        candidate = periodic and n_inputs and not keep_periodic
+        verdict = _periodic_verdict(
+            first.model, first.X, first.Y, first.folds, masks[selection.best], selection,
+            RandomWaves.draw(n_inputs, periodic, rng), first.weights) if candidate else None
 
     selected = masks[selection.best]
     names = _term_names(max_order, rank)
@@ -355,23 +372,29 @@ def discover_td(
                                    "with": float(verdict.mse_with.mean())}
         if verdict.keep:
             score = _validation_score(verdict.mse_with, first.Y, first.weights)
-    keep_periodic = verdict is not None and verdict.keep
+    periodic_kept = verdict is not None and verdict.keep
     # With keep_linear, {x} wins among the subsets searched; it is a fallback only
     # when it is no better than the intercept alone (the empty subset, masks[0]).
     added = selected[1:] if keep_linear else selected
     uninformative = selection.objective[0] <= selection.objective[selection.best]
-    if not (added.any() or keep_periodic) and uninformative:
+    if not (added.any() or periodic_kept) and uninformative:
         reason = ("no term lowers the cross-validated error by more than its price "
                   f"{selection.price:.3g}")
-        return linear_result("td", start, reason, warn=True, term_probabilities=probabilities,
-                             validation_score=score, details=details)
+        # Beside the caller's waves nothing is worth its price; that is news only if the
+        # waves themselves are worth nothing over the intercept alone.
+        waves_informative = kept_waves is not None and _periodic_verdict(
+            first.model, first.X, first.Y, first.folds, masks[0], selection, kept_waves,
+            first.weights).keep
+        return linear_result("td", start, reason, warn=not waves_informative,
+                             term_probabilities=probabilities, validation_score=score,
+                             details=details)
     return DiscoveryResult(
         formula=NeuronFormula(
             pure_orders=tuple(k for k in range(1, max_order + 1) if selected[k - 1]),
             interaction_orders=tuple(
                 k for k in range(2, max_order + 1) if selected[max_order + k - 2]),
             rank=rank,
-            periodic=periodic if keep_periodic else 0,
+            periodic=periodic if periodic_kept else 0,
         ),
         method="td",
         term_probabilities=probabilities,
@@ -396,8 +419,9 @@ class _Round:
 
 
 def _cross_validated_round(X, Y, weights, rng, *, max_samples, cv, n_repeats, max_order, rank,
-                           n_epochs, batch_size, learning_rate, masks) -> _Round:
-    """Draw the rows, deal ``n_repeats`` partitions, train their fold models, refit every subset."""
+                           n_epochs, batch_size, learning_rate, masks, waves) -> _Round:
+    """Draw the rows, deal ``n_repeats`` partitions, train their fold models, refit every
+    subset (with the ``waves`` of a periodic term every formula keeps, when not None)."""
     rows = rng.permutation(len(X))[:max_samples]
     X, Y = X[rows], Y[rows]
     if weights is not None:  # of mean 1, so that sums of weights count rows
@@ -410,7 +434,8 @@ def _cross_validated_round(X, Y, weights, rng, *, max_samples, cv, n_repeats, ma
                                  generator)
     train_mse = train(model, X, Y, folds, n_steps=n_steps, batch_size=batch_size,
                       learning_rate=learning_rate, generator=generator, sample_weight=weights)
-    refits = cross_validate_subsets(model, X, Y, folds, masks, sample_weight=weights)
+    refits = cross_validate_subsets(model, X, Y, folds, masks, sample_weight=weights,
+                                    fixed=None if waves is None else waves.columns(X))
     return _Round(X, Y, weights, folds, model, n_steps, train_mse, refits)
 
 
@@ -494,20 +519,15 @@ def _validation_score(mse_per_output: np.ndarray, Y: np.ndarray, weights=None) -
 
 
 def _periodic_verdict(model, X, Y, folds, mask, selection: SubsetSelection,
-                      n_frequencies: int, n_inputs: int | None, rng,
-                      weights=None) -> PeriodicVerdict | None:
-    """Whether ``periodic(n_frequencies)`` joins the selected subset (None: not a candidate).
+                      waves: RandomWaves, weights=None) -> PeriodicVerdict:
+    """Whether the periodic candidate, as the random ``waves``, joins the selected subset.
 
-    The periodic term reads the first ``n_inputs`` columns (all when None).
     With ``weights`` (of mean 1) the refits are weighted least squares and
     the errors weighted means: every row of the design and of ``Y`` is
     scaled by the square root of its weight.
     """
-    n_inputs = X.shape[1] if n_inputs is None else min(n_inputs, X.shape[1])
-    if not (n_frequencies and n_inputs):
-        return None
     pure, products = design(model, X)
-    columns = periodic_columns(X[:, :n_inputs], n_frequencies, rng)
+    columns = waves.columns(X)
     if weights is not None:
         root = np.sqrt(weights)[:, None]
         pure, products, columns, Y = pure * root, products * root[..., None], columns * root, \

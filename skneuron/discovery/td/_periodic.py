@@ -24,7 +24,7 @@ from skneuron.formula import PERIODIC_INIT_SCALE
 from skneuron.discovery.td._folds import fold_splits
 from skneuron.discovery.td._refits import solve_positive_definite, subset_columns
 
-__all__ = ["PeriodicVerdict", "judge_periodic", "periodic_columns"]
+__all__ = ["PeriodicVerdict", "RandomWaves", "judge_periodic", "periodic_columns"]
 
 #: The periodic term is priced like an interaction term: at (nearly) equal fit the
 #: terms with fewer weights win.
@@ -60,14 +60,41 @@ class PeriodicVerdict:
     mse_with: np.ndarray
 
 
-def periodic_columns(X: np.ndarray, n_frequencies: int, rng: np.random.Generator,
-                     scales=CANDIDATE_SCALES) -> np.ndarray:
-    """``sin(2π f x + φ)`` for ``n_frequencies`` random ``(f, φ)`` per input column.
+@dataclass(frozen=True)
+class RandomWaves:
+    """``sin(2π f x + φ)`` with ``J`` random ``(f, φ)`` per input column.
 
     Frequency ``j`` of every input is drawn from ``N(0, s²)`` with ``s`` the
-    ``j``-th of ``scales`` (cycled), ``φ ~ U(−π, π)``; ``x`` is clamped to
-    ``±CLIP`` as the network's non-linear terms see it. Columns are
-    input-major: ``(n, D·J)``.
+    ``j``-th of ``scales`` (cycled), ``φ ~ U(−π, π)``; :meth:`columns`
+    clamps ``x`` to ``±CLIP`` as the network's non-linear terms see it.
+
+    Examples
+    --------
+    >>> waves = RandomWaves.draw(2, 4, np.random.default_rng(0))
+    >>> waves.columns(np.zeros((3, 2))).shape
+    (3, 8)
+    """
+
+    frequencies: np.ndarray  # (n_features, J)
+    phases: np.ndarray  # (n_features, J)
+
+    @classmethod
+    def draw(cls, n_features: int, n_frequencies: int, rng: np.random.Generator,
+             scales=CANDIDATE_SCALES) -> RandomWaves:
+        scale = np.resize(np.asarray(scales, dtype=float), n_frequencies)
+        frequencies = rng.standard_normal((n_features, n_frequencies)) * scale
+        return cls(frequencies, rng.uniform(-math.pi, math.pi, (n_features, n_frequencies)))
+
+    def columns(self, X: np.ndarray) -> np.ndarray:
+        """The waves of the first ``n_features`` columns of ``X``, input-major: (n, D·J)."""
+        clipped = np.clip(X[:, :len(self.frequencies)], -CLIP, CLIP)
+        angles = clipped[:, :, None] * (2 * math.pi * self.frequencies) + self.phases
+        return np.sin(angles).reshape(len(X), -1)
+
+
+def periodic_columns(X: np.ndarray, n_frequencies: int, rng: np.random.Generator,
+                     scales=CANDIDATE_SCALES) -> np.ndarray:
+    """:class:`RandomWaves` of every column of ``X``, drawn from ``rng``: (n, D·J).
 
     Examples
     --------
@@ -75,13 +102,7 @@ def periodic_columns(X: np.ndarray, n_frequencies: int, rng: np.random.Generator
     >>> columns.shape
     (3, 8)
     """
-    n_features = X.shape[1]
-    scale = np.resize(np.asarray(scales, dtype=float), n_frequencies)
-    frequencies = rng.standard_normal((n_features, n_frequencies)) * scale
-    phases = rng.uniform(-math.pi, math.pi, (n_features, n_frequencies))
-    clipped = np.clip(X, -CLIP, CLIP)
-    angles = clipped[:, :, None] * (2 * math.pi * frequencies) + phases
-    return np.sin(angles).reshape(len(X), -1)
+    return RandomWaves.draw(X.shape[1], n_frequencies, rng, scales).columns(X)
 
 
 def judge_periodic(pure: np.ndarray, products: np.ndarray, Y: np.ndarray,

@@ -20,7 +20,7 @@ from skneuron.discovery.td._folds import fold_splits
 from skneuron.discovery.td._polynomial import DualStreamPolynomial, design
 
 __all__ = ["CrossValidatedRefits", "KernelSubsetScores", "SubsetScores", "cross_validate_subsets",
-           "subset_columns", "subset_masks"]
+           "pure_design_columns", "subset_columns", "subset_masks"]
 
 # Ridge of the least-squares refits: α·n_train on a pure column, α·Σ(column²) on a
 # product column (see SubsetScores).
@@ -37,7 +37,9 @@ class SubsetScores:
 
     ``train`` and ``val`` are ``(F, Q)`` from
     :func:`~skneuron.discovery.td._polynomial.design` restricted to one
-    fold's rows and products; ``pure_gram``, when given, is ``FᵀF`` over
+    fold's rows and products, the last ``n_fixed`` columns of ``F`` being
+    columns every subset refits with (the periodic candidate's, once it is
+    in the formula); ``pure_gram``, when given, is ``FᵀF`` over
     the training and held-out rows together. In subset ``S`` a pure order ``k``
     contributes its ``D`` columns of ``F``; an interaction order ``k``
     contributes the columns ``groups[k − 2][0]`` of ``Q`` (head A's ``R_A``
@@ -56,13 +58,12 @@ class SubsetScores:
         Held-out mean squared error of every subset's refit.
     """
 
-    def __init__(self, train, val, Y_train, Y_val, masks, groups, pure_gram=None):
+    def __init__(self, train, val, Y_train, Y_val, masks, groups, pure_gram=None, n_fixed=0):
         (F, Q), (F_val, Q_val) = train, val
         K = len(groups) + 1
         self._train, self._val, self._Y_val = (F, Q, Y_train), (F_val, Q_val), Y_val
-        self._masks, self._groups = masks, groups
+        self._masks, self._groups, self._n_fixed = masks, groups, n_fixed
         C, p = Y_train.shape[1], F.shape[1]
-        D = (p - 1) // K
         bank = np.concatenate([F_val, Q_val], axis=1)
         H = bank.T @ bank
         # The training rows' Gram matrix of F: the whole data's less the held-out rows'.
@@ -84,7 +85,7 @@ class SubsetScores:
         for u, pure_set in enumerate(pure_sets):
             subsets = np.flatnonzero(pure_index.reshape(-1) == u)
             # The pure block of the set, with the intercept; columns outside it get 0.
-            on = np.flatnonzero(np.concatenate([[True], np.repeat(pure_set, D)]))
+            on = np.flatnonzero(pure_design_columns(pure_set, p, n_fixed))
             Z = np.zeros((p, C + Q.shape[1]))
             system = G_FF[np.ix_(on, on)]
             system[np.diag_indices_from(system)] += self._ridge[on]
@@ -114,7 +115,7 @@ class SubsetScores:
         """Held-out squared residuals of one subset's refit, shape (n_val, C)."""
         F, Q, Y = self._train
         pure_columns, q = subset_columns(self._masks[subset], len(self._groups) + 1,
-                                         self._groups, n_pure=F.shape[1])
+                                         self._groups, n_pure=F.shape[1], n_fixed=self._n_fixed)
         ridge = np.concatenate([self._ridge[pure_columns], self._ridge_Q[q]])
 
         def design(F_, Q_):
@@ -130,17 +131,23 @@ def solve_positive_definite(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return cho_solve(cho_factor(A, check_finite=False), B, check_finite=False)
 
 
-def subset_columns(mask: np.ndarray, max_order: int, groups, *, n_pure: int):
+def subset_columns(mask: np.ndarray, max_order: int, groups, *, n_pure: int, n_fixed: int = 0):
     """The columns a subset refits with: a mask of the pure design's columns (the
-    intercept and the powers of the subset's pure orders) and the indices of its
-    product columns (see :class:`SubsetScores`)."""
-    D = (n_pure - 1) // max_order
-    pure_columns = np.concatenate([[True], np.repeat(mask[:max_order], D)])
+    intercept, the powers of the subset's pure orders and the last ``n_fixed``
+    columns) and the indices of its product columns (see :class:`SubsetScores`)."""
+    pure_columns = pure_design_columns(mask[:max_order], n_pure, n_fixed)
     q = np.zeros(0, dtype=int)
     if groups:
         q, order = product_columns(groups, mask[:max_order])
         q = q[mask[max_order:][order]]
     return pure_columns, q
+
+
+def pure_design_columns(pure_set: np.ndarray, n_pure: int, n_fixed: int = 0) -> np.ndarray:
+    """Mask of the pure design's columns ``[1, x, …, x^{∘K}, fixed]`` that the set of
+    pure orders ``pure_set`` refits with: the intercept and the fixed columns always."""
+    D = (n_pure - 1 - n_fixed) // len(pure_set)
+    return np.concatenate([[True], np.repeat(pure_set, D), np.ones(n_fixed, dtype=bool)])
 
 
 def product_columns(groups, pure_set):
@@ -174,11 +181,11 @@ class KernelSubsetScores:
     Memory is ``O(K·n²)``, below the ``O(n·K·D)`` of the design itself.
     """
 
-    def __init__(self, train, val, Y_train, Y_val, masks, groups):
+    def __init__(self, train, val, Y_train, Y_val, masks, groups, n_fixed=0):
         (F, Q), (F_val, Q_val) = train, val
         K = len(groups) + 1
         n = len(F)
-        D = (F.shape[1] - 1) // K
+        D = (F.shape[1] - 1 - n_fixed) // K
         self._masks, self._groups, self._K = masks, groups, K
         self._Y_val = Y_val
         # Centre on the training rows: the intercept is then free (column 0 drops out).
@@ -188,11 +195,11 @@ class KernelSubsetScores:
         self._Q, self._Q_val = Q - Q_mean, Q_val - Q_mean
         ridge = _RIDGE * n
         self._kernels, self._val_kernels = [], []
-        for k in range(K):
-            columns = slice(1 + k * D, 1 + (k + 1) * D)
-            block = F[:, columns] - F_mean[k * D:(k + 1) * D]
+        # One kernel per pure order, then the fixed columns' (in every subset's refit).
+        for start, stop in [(k * D, (k + 1) * D) for k in range(K)] + [(K * D, K * D + n_fixed)]:
+            block = F[:, 1 + start:1 + stop] - F_mean[start:stop]
             self._kernels.append(block @ block.T / ridge)
-            self._val_kernels.append((F_val[:, columns] - F_mean[k * D:(k + 1) * D]) @ block.T
+            self._val_kernels.append((F_val[:, 1 + start:1 + stop] - F_mean[start:stop]) @ block.T
                                      / ridge)
         # The product ridge of the primal form (from the uncentred columns).
         self._ridge_Q = _RIDGE * (Q**2).sum(axis=0) + 1e-10 * n
@@ -207,8 +214,8 @@ class KernelSubsetScores:
     def _predict(self, pure_set, subset_masks) -> np.ndarray:
         """Held-out predictions of the subsets sharing ``pure_set``, shape (s, n_val, C)."""
         n, K = len(self._y), self._K
-        system = np.eye(n)
-        val_kernel = np.zeros((len(self._Q_val), n))
+        system = np.eye(n) + self._kernels[K]  # the fixed columns' kernel (zero without them)
+        val_kernel = self._val_kernels[K].copy()
         for k in np.flatnonzero(pure_set):
             system += self._kernels[k]
             val_kernel += self._val_kernels[k]
@@ -287,7 +294,8 @@ class CrossValidatedRefits:
 
 def cross_validate_subsets(model: DualStreamPolynomial, X: np.ndarray, Y: np.ndarray,
                            folds: np.ndarray, masks: np.ndarray,
-                           sample_weight: np.ndarray | None = None) -> CrossValidatedRefits:
+                           sample_weight: np.ndarray | None = None,
+                           fixed: np.ndarray | None = None) -> CrossValidatedRefits:
     """Refit every subset on each fold's training rows and score it on the fold's rows.
 
     ``folds`` gives the fold of every row, one row per partition (see
@@ -297,10 +305,15 @@ def cross_validate_subsets(model: DualStreamPolynomial, X: np.ndarray, Y: np.nda
     errors are averaged over the partitions. With ``sample_weight`` (of mean
     1) the refits are weighted least squares and the errors weighted means:
     each row of the design (intercept column included) and of ``Y`` is scaled
-    by the square root of its weight.
+    by the square root of its weight. ``fixed`` columns (n, P), when given,
+    join every subset's refit with the ridge of a pure column: the search then
+    asks what each term adds to them.
     """
     folds = np.atleast_2d(folds)
     pure, products = design(model, X)
+    n_fixed = 0 if fixed is None else fixed.shape[1]
+    if n_fixed:
+        pure = np.concatenate([pure, fixed], axis=1)
     groups = model.product_groups()
     if sample_weight is not None:
         root = np.sqrt(sample_weight)[:, None]
@@ -317,10 +330,11 @@ def cross_validate_subsets(model: DualStreamPolynomial, X: np.ndarray, Y: np.nda
     for index, train, val in fold_splits(folds):
         train_data = (pure[train], products[train, index])
         val_data = (pure[val], products[val, index])
-        scores = (KernelSubsetScores(train_data, val_data, Y[train], Y[val], masks, groups)
+        scores = (KernelSubsetScores(train_data, val_data, Y[train], Y[val], masks, groups,
+                                     n_fixed=n_fixed)
                   if wide else
                   SubsetScores(train_data, val_data, Y[train], Y[val], masks, groups,
-                               pure_gram=pure_gram))
+                               pure_gram=pure_gram, n_fixed=n_fixed))
         scored.append((val, scores))
     # A partition scores each row once: its error is its folds' mean weighted by their rows.
     summed = np.stack([val.sum() * scores.mse for val, scores in scored])  # (fold models, S, C)
