@@ -382,9 +382,10 @@ def discover_td(
                   f"{selection.price:.3g}")
         # Beside the caller's waves nothing is worth its price; that is news only if the
         # waves themselves are worth nothing over the intercept alone.
-        waves_informative = kept_waves is not None and _periodic_verdict(
-            first.model, first.X, first.Y, first.folds, masks[0], selection, kept_waves,
-            first.weights).keep
+        with _single_threaded():
+            waves_informative = kept_waves is not None and _periodic_verdict(
+                first.model, first.X, first.Y, first.folds, masks[0], selection, kept_waves,
+                first.weights).keep
         return linear_result("td", start, reason, warn=not waves_informative,
                              term_probabilities=probabilities, validation_score=score,
                              details=details)

@@ -8,7 +8,9 @@ drawn at the scales :data:`CANDIDATE_SCALES` in turn, which span the smooth
 start of the network's frequencies and the sharper ones training reaches,
 phases uniform — join the refit of ``S`` (ridge ``α·n`` like a pure term),
 and the cross-validated error with them is compared to the error without
-them, both refitted here the same way.
+them, both refitted here the same way. When the caller keeps the term in
+every formula (``discover_td(keep_periodic=J)``), such :class:`RandomWaves`
+join every subset's refit in the search instead, and nothing is judged here.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from skneuron.formula import PERIODIC_INIT_SCALE
 from skneuron.discovery.td._folds import fold_splits
 from skneuron.discovery.td._refits import solve_positive_definite, subset_columns
 
-__all__ = ["PeriodicVerdict", "RandomWaves", "judge_periodic", "periodic_columns"]
+__all__ = ["PeriodicVerdict", "RandomWaves", "judge_periodic"]
 
 #: The periodic term is priced like an interaction term: at (nearly) equal fit the
 #: terms with fewer weights win.
@@ -81,6 +83,7 @@ class RandomWaves:
     @classmethod
     def draw(cls, n_features: int, n_frequencies: int, rng: np.random.Generator,
              scales=CANDIDATE_SCALES) -> RandomWaves:
+        """``n_frequencies`` waves for each of ``n_features`` inputs, drawn from ``rng``."""
         scale = np.resize(np.asarray(scales, dtype=float), n_frequencies)
         frequencies = rng.standard_normal((n_features, n_frequencies)) * scale
         return cls(frequencies, rng.uniform(-math.pi, math.pi, (n_features, n_frequencies)))
@@ -90,19 +93,6 @@ class RandomWaves:
         clipped = np.clip(X[:, :len(self.frequencies)], -CLIP, CLIP)
         angles = clipped[:, :, None] * (2 * math.pi * self.frequencies) + self.phases
         return np.sin(angles).reshape(len(X), -1)
-
-
-def periodic_columns(X: np.ndarray, n_frequencies: int, rng: np.random.Generator,
-                     scales=CANDIDATE_SCALES) -> np.ndarray:
-    """:class:`RandomWaves` of every column of ``X``, drawn from ``rng``: (n, D·J).
-
-    Examples
-    --------
-    >>> columns = periodic_columns(np.zeros((3, 2)), 4, np.random.default_rng(0))
-    >>> columns.shape
-    (3, 8)
-    """
-    return RandomWaves.draw(X.shape[1], n_frequencies, rng, scales).columns(X)
 
 
 def judge_periodic(pure: np.ndarray, products: np.ndarray, Y: np.ndarray,
