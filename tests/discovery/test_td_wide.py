@@ -51,7 +51,8 @@ def test_a_subsets_score_is_its_ridge_refit_with_the_fixed_columns(n_fixed):
     for subset in range(len(masks)):
         pure_on, q = _refits.subset_columns(masks[subset], 2, groups, n_pure=n_pure,
                                             n_fixed=n_fixed)
-        assert pure_on[-n_fixed:].all() if n_fixed else pure_on.sum() <= n_pure
+        # The intercept and the fixed columns are in every subset's refit.
+        assert pure_on[0] and pure_on[n_pure - n_fixed:].all()
 
         def columns(part):
             return np.concatenate([part[0][:, pure_on], part[1][:, q]], axis=1)
