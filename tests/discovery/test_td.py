@@ -177,6 +177,34 @@ def test_a_near_tie_is_undecided_only_while_the_partitions_disagree(noise, undec
     assert _undecided(selection, masks, partition_mse[:1])  # one partition has no spread
 
 
+@pytest.mark.parametrize("tolerance", [0.01, 1.0])
+@pytest.mark.parametrize("margin, winner", [
+    (0.24, ("x",)),  # within SE/4: no evidence, the simpler subset
+    (0.26, ("x", "inter(2)")),  # beyond it: the lower J, even when τ floors at 1.0
+])
+def test_a_margin_below_a_quarter_standard_error_goes_to_the_simpler_subset(
+        tolerance, margin, winner):
+    masks = subset_masks(2)  # terms x, x**2, inter(2)
+    names = np.array(["x", "x**2", "inter(2)"])
+    n = 400
+    lowest_errors = 1.0 + np.resize([1.0, -1.0], n)
+    standard_error = lowest_errors.std(ddof=1) / np.sqrt(n)
+    price = max(tolerance, standard_error)
+    index = {tuple(names[mask]): i for i, mask in enumerate(masks)}
+    mse = np.full(len(masks), 10.0)
+    mse[index["x",]] = 1.0
+    # J({x, inter(2)}) is J({x}) less `margin` standard errors.
+    mse[index["x", "inter(2)"]] = 1.0 - 1.1 * price - margin * standard_error
+    selection = select_subset(mse, lowest_errors, masks, 2, tolerance)
+    assert selection.standard_error == pytest.approx(standard_error)
+    assert tuple(names[masks[selection.best]]) == winner
+    # Of two tied subsets with as many terms, the one without an interaction.
+    mse[index["x",]] = 10.0
+    mse[index["x", "x**2"]] = mse[index["x", "inter(2)"]] + 0.1 * price + 0.2 * standard_error
+    selection = select_subset(mse, lowest_errors, masks, 2, tolerance)
+    assert tuple(names[masks[selection.best]]) == ("x", "x**2")
+
+
 def test_each_partition_scores_every_row_once_and_their_mean_is_the_error():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((90, 3))

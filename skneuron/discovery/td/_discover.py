@@ -115,7 +115,9 @@ def discover_td(
        noisy data a term must earn more than the noise of the comparison);
        the 10 % premium lets a pure term
        win a near-tie with an interaction term, which has ``k·rank`` times
-       more weights. With ``keep_linear`` only the subsets that contain ``x``
+       more weights. A subset whose ``J`` is within a quarter of ``SE`` of
+       the lowest ties with it, and the simplest of the tied subsets is
+       selected. With ``keep_linear`` only the subsets that contain ``x``
        compete: the formula will have the linear term whatever the search
        says, so every candidate is priced by what it adds to it.
     5. While a term's evidence is undecided (see ``max_repeats``), steps 1–4
@@ -235,9 +237,10 @@ def discover_td(
     DiscoveryResult
         ``method="td"``. ``term_probabilities`` maps every candidate term ``t``
         to ``σ((J₋ − J₊) / T)``, where ``J₊`` and ``J₋`` are the lowest ``J``
-        over the subsets with and without ``t`` and ``T = τ / 4``: a term is
-        above 0.5 exactly when it is selected, ≈ 0.98 when it is worth twice
-        its price and ≈ 0.02 when it is worth nothing. ``validation_score`` is
+        over the subsets with and without ``t`` and ``T = τ / 4``: a term
+        above 0.73 is selected, one below 0.27 is not (in between, the
+        simplest tied subset decides); ≈ 0.98 when it is worth twice its
+        price and ≈ 0.02 when it is worth nothing. ``validation_score`` is
         the cross-validated R² of the selected subset's refits, averaged over
         the outputs. ``details`` holds:
 

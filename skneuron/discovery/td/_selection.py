@@ -22,7 +22,8 @@ class SubsetSelection:
     Parameters
     ----------
     best : int
-        Index of the selected subset (a row of the masks).
+        Index of the selected subset (a row of the masks): the simplest of
+        those whose ``J`` is within ``standard_error / 4`` of the lowest.
     objective : ndarray of shape (n_subsets,)
         ``J(S) = MSE(S) + τ·(#pure terms + 1.1·#interaction terms)``.
     price : float
@@ -56,6 +57,13 @@ def select_subset(mse: np.ndarray, lowest_errors: np.ndarray, masks: np.ndarray,
                   keep_linear: bool = False) -> SubsetSelection:
     """Minimise ``J`` over the subsets, a term priced at one standard error at least.
 
+    A difference of ``J`` below a quarter of the standard error is no
+    evidence: of the subsets within ``SE/4`` of the lowest ``J``, the simplest
+    is selected — fewest terms, then fewest interactions, then lowest orders.
+    As ``SE/4`` is at most the temperature ``T = τ/4`` of the term
+    probabilities, a term above ``σ(1) ≈ 0.73`` is still always selected and
+    one below ``σ(−1) ≈ 0.27`` never.
+
     With ``keep_linear`` the minimum and the term probabilities are taken over
     the subsets that contain ``x`` (the first column of ``masks``) only; ``x``'s
     probability is then 1. ``objective`` still covers every subset.
@@ -77,7 +85,7 @@ def select_subset(mse: np.ndarray, lowest_errors: np.ndarray, masks: np.ndarray,
     competing = masks[:, 0] if keep_linear else np.ones(len(masks), dtype=bool)
     competing_objective = np.where(competing, objective, np.inf)
     return SubsetSelection(
-        best=_minimiser(competing_objective, masks, max_order),
+        best=_minimiser(competing_objective, masks, max_order, standard_error / 4.0),
         objective=objective,
         price=price,
         standard_error=standard_error,
@@ -87,14 +95,19 @@ def select_subset(mse: np.ndarray, lowest_errors: np.ndarray, masks: np.ndarray,
     )
 
 
-def _minimiser(objective, masks, max_order) -> int:
-    """Index of the minimiser of J; ties go to fewer terms, fewer interactions, lower orders."""
+def _minimiser(objective, masks, max_order, tie: float) -> int:
+    """Index of the simplest subset whose J is within ``tie`` of the minimum.
+
+    Simplest means fewest terms, then fewest interactions, then lowest orders;
+    what is still tied goes to the lower ``J``.
+    """
     orders = np.concatenate([np.arange(1, max_order + 1), np.arange(2, max_order + 1)])
     keys = (
+        objective,
         (masks * orders).sum(axis=1),
         masks[:, max_order:].sum(axis=1),
         masks.sum(axis=1),
-        objective,
+        objective > objective.min() + tie,
     )
     return int(np.lexsort(keys)[0])
 
