@@ -63,8 +63,9 @@ class DiscoveryResult:
     def __str__(self) -> str:
         lines = [f"{self.method.upper()} discovery ({self.fit_time:.2f} s): {self.formula}"]
         width = max((len(t) for t in self.term_probabilities), default=0)
+        selected = set(self.formula.terms)
         for term, p in sorted(self.term_probabilities.items(), key=lambda item: -item[1]):
-            mark = "*" if p > 0.5 else " "
+            mark = "*" if term in selected else " "
             lines.append(f"  {mark} {term:<{width}}  p={p:.2f}")
         lines.append(f"  held-out R² of the selected formula: {self.validation_score:.3f}")
         return "\n".join(lines)

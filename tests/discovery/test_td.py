@@ -205,6 +205,16 @@ def test_a_margin_below_a_quarter_standard_error_goes_to_the_simpler_subset(
     assert tuple(names[masks[selection.best]]) == ("x", "x**2")
 
 
+def test_the_summary_stars_the_selected_terms_not_the_likely_ones():
+    """A tie within SE/4 can leave out a term of probability up to 0.73 (titanic's inter(2))."""
+    result = DiscoveryResult(formula=NeuronFormula.parse("x"), method="td",
+                             term_probabilities={"x": 1.0, "inter(2, rank=8)": 0.72},
+                             validation_score=0.3, fit_time=0.1)
+    lines = str(result).splitlines()
+    assert lines[1].split() == ["*", "x", "p=1.00"]
+    assert lines[2].split() == ["inter(2,", "rank=8)", "p=0.72"]
+
+
 def test_each_partition_scores_every_row_once_and_their_mean_is_the_error():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((90, 3))
@@ -245,8 +255,10 @@ def test_result_is_consistent(hybrid_result):
     assert result.formula == NeuronFormula(pure_orders=(2,), interaction_orders=(2,), rank=8)
     assert list(result.term_probabilities) == [
         "x", "x**2", "x**3", "inter(2, rank=8)", "inter(3, rank=8)", "periodic(8)"]
-    kept = {t for t, p in result.term_probabilities.items() if p > 0.5}
+    # Selected above σ(1), left out below σ(−1); here no term is near either bound.
+    kept = {t for t, p in result.term_probabilities.items() if p > 0.73}
     assert kept == set(result.formula.terms)
+    assert all(p < 0.27 for t, p in result.term_probabilities.items() if t not in kept)
     assert all(0.0 <= p <= 1.0 for p in result.term_probabilities.values())
     assert result.term_probabilities["x**3"] < 0.1
     assert result.term_probabilities["periodic(8)"] < 0.1  # a polynomial needs no waves

@@ -246,7 +246,9 @@ def discover_td(
 
         - ``"subsets"``: the best subsets by ``J`` (of those searched: with
           ``keep_linear``, those with ``x``), each a dict with
-          ``terms``, ``mse`` and ``J``;
+          ``terms``, ``mse`` and ``J``; the selected one is the simplest
+          within ``standard_error / 4`` of the first's ``J``, so it need
+          not come first;
         - ``"full_mse"``: the cross-validated MSE with every term;
         - ``"price"`` (``τ``), ``"standard_error"`` (``SE``),
           ``"temperature"`` (``T``) and ``"tolerance"``;
