@@ -195,8 +195,9 @@ class KernelSubsetScores:
         self._Q, self._Q_val = Q - Q_mean, Q_val - Q_mean
         ridge = _RIDGE * n
         self._kernels, self._val_kernels = [], []
-        # One kernel per pure order, then the fixed columns' (in every subset's refit).
-        for start, stop in [(k * D, (k + 1) * D) for k in range(K)] + [(K * D, K * D + n_fixed)]:
+        # One kernel per pure order, then the fixed columns' (in every subset's refit), if any.
+        blocks = [(k * D, (k + 1) * D) for k in range(K)]
+        for start, stop in blocks + ([(K * D, K * D + n_fixed)] if n_fixed else []):
             block = F[:, 1 + start:1 + stop] - F_mean[start:stop]
             self._kernels.append(block @ block.T / ridge)
             self._val_kernels.append((F_val[:, 1 + start:1 + stop] - F_mean[start:stop]) @ block.T
@@ -214,9 +215,9 @@ class KernelSubsetScores:
     def _predict(self, pure_set, subset_masks) -> np.ndarray:
         """Held-out predictions of the subsets sharing ``pure_set``, shape (s, n_val, C)."""
         n, K = len(self._y), self._K
-        system = np.eye(n) + self._kernels[K]  # the fixed columns' kernel (zero without them)
-        val_kernel = self._val_kernels[K].copy()
-        for k in np.flatnonzero(pure_set):
+        system, val_kernel = np.eye(n), np.zeros((len(self._Y_val), n))
+        # The fixed columns' kernel (the last, if any) first, then the set's pure orders.
+        for k in [*range(K, len(self._kernels)), *np.flatnonzero(pure_set)]:
             system += self._kernels[k]
             val_kernel += self._val_kernels[k]
         q = np.zeros(0, dtype=int)
