@@ -192,9 +192,9 @@ def test_a_margin_below_a_quarter_standard_error_goes_to_the_simpler_subset(
     price = max(tolerance, standard_error)
     index = {tuple(names[mask]): i for i, mask in enumerate(masks)}
     mse = np.full(len(masks), 10.0)
-    mse[index["x",]] = 1.0
+    mse[index["x",]] = 2.0  # room below it for an error lower by more than τ = 1.0
     # J({x, inter(2)}) is J({x}) less `margin` standard errors.
-    mse[index["x", "inter(2)"]] = 1.0 - 1.1 * price - margin * standard_error
+    mse[index["x", "inter(2)"]] = 2.0 - 1.1 * price - margin * standard_error
     selection = select_subset(mse, lowest_errors, masks, 2, tolerance)
     assert selection.standard_error == pytest.approx(standard_error)
     assert tuple(names[masks[selection.best]]) == winner
