@@ -35,6 +35,8 @@ OURS = "TaskNeuron-TD"
 VARIANTS: dict[str, tuple[dict, dict]] = {
     "defaults": ({}, {}),
     "n_members=1": ({"n_members": 1}, {}),
+    "n_members=6": ({"n_members": 6}, {}),
+    "n_members=8": ({"n_members": 8}, {}),
     "periodic=0": ({"periodic": 0}, {}),
     "n_iter_no_change=10": ({"n_iter_no_change": 10}, {}),  # the default since 2026-12-03
     "n_iter_no_change=20": ({"n_iter_no_change": 20}, {}),

@@ -948,6 +948,8 @@ default="from_dtype"
         own fold of the rows and trains on the others (cross-fitting), so
         every row trains all members but one and no row is set aside; each
         member keeps its best epoch.
+        More members usually score a little higher and take longer to fit
+        (the documentation's benchmarks page measures both).
     periodic : int, default=8
         With ``formula="auto"``, every discovered formula keeps, besides
         ``x``, the periodic term ``periodic(periodic)``: per continuous input,
