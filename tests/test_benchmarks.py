@@ -445,3 +445,18 @@ def test_ablation_changes_one_setting_per_variant_and_restores_it(tmp_path, monk
     lines = ablation.summary(alone)
     assert "| variant | mean change, regression R² |" in "\n".join(lines)
     assert "| titanic | " in "\n".join(lines)
+
+
+def test_every_ablation_variant_names_valid_parameters_and_existing_constants():
+    import importlib
+
+    from benchmarks import ablation
+    from skneuron import TaskNeuronRegressor
+
+    for name, (params, overrides) in ablation.VARIANTS.items():
+        # A value out of range fails here, not minutes into a run.
+        TaskNeuronRegressor(**params)._validate_params()
+        for dotted, value in overrides.items():
+            module_name, constant = dotted.rsplit(".", 1)
+            current = getattr(importlib.import_module(module_name), constant)  # must exist
+            assert type(current) is type(value), (name, dotted)
