@@ -921,7 +921,9 @@ default="from_dtype"
         Which columns of ``X`` are categorical. ``"from_dtype"``: the columns
         of a data frame (pandas, or any ``__dataframe__``/Arrow frame) or of an
         object array whose values are not numbers — ``category``, text and
-        object columns; boolean columns are numbers. ``None``: no column.
+        object columns; boolean columns are numbers, and so are date-time and
+        duration columns (seconds since 1970-01-01 UTC, and seconds): a date
+        not seen in ``fit`` is placed by its time. ``None``: no column.
         Otherwise a boolean mask, column indices or column names, as in
         :class:`~sklearn.ensemble.HistGradientBoostingRegressor`. A categorical
         column with two categories becomes one ±1 input, any other one-hot

@@ -7,6 +7,9 @@ turns such input into one float64 *code matrix* of shape
 ``(n_samples, n_features_in_)``:
 
 - a numeric or boolean column is its values as float64, ``NaN`` where missing;
+- a date-time column is its seconds since 1970-01-01 UTC and a duration column
+  its length in seconds, ``NaN`` where missing (``NaT``): numbers, so a date
+  not seen in ``fit`` is placed by its time, not read as an unseen category;
 - a categorical column is the index of each value in the column's list of
   categories (learned in ``fit``), ``NaN`` where missing or not seen in ``fit``.
 
@@ -106,7 +109,8 @@ def categorical_mask(table, categorical_features, feature_names=None) -> np.ndar
         The input, as :func:`as_table` returns it.
     categorical_features : "from_dtype", None, or array-like of bool, int or str
         ``"from_dtype"``: the columns whose values are not numbers — pandas
-        ``category``, text (``str``/``object``) columns; booleans are numbers.
+        ``category``, text (``str``/``object``) columns; booleans, date-times
+        and durations are numbers.
         ``None``: no column. Otherwise a boolean mask, column indices or
         column names, as in :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
     feature_names : ndarray of str, optional
@@ -176,13 +180,15 @@ def _explicit_mask(given: np.ndarray, n_features: int, feature_names) -> np.ndar
 
 
 def _holds_numbers(column) -> bool:
-    """Whether a frame column is numeric or boolean (an object column of numbers counts)."""
+    """Whether a frame column is numeric, boolean, a date-time or a duration (an object
+    column of numbers counts)."""
     import pandas as pd
 
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return False
-    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype) \
+            or _is_time(dtype):
         return True
     if dtype == object:
         values = column.dropna()
@@ -313,10 +319,28 @@ def _category_codes(column, categories) -> np.ndarray:
     return lookup[row_codes]
 
 
+def _is_time(dtype) -> bool:
+    """Whether ``dtype`` holds date-times (time zone or not) or durations: numpy's,
+    pandas' and pyarrow-backed ones."""
+    return getattr(dtype, "kind", None) in ("M", "m")
+
+
+def _seconds(column) -> np.ndarray:
+    """A date-time column as seconds since 1970-01-01 UTC, a duration column as seconds;
+    ``NaN`` where missing. Time-zone-aware values are first converted to UTC."""
+    if column.dtype.kind == "M":
+        if getattr(column.dt, "tz", None) is not None:
+            column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+        column = column - np.datetime64(0, "s")
+    return column.to_numpy() / np.timedelta64(1, "s")  # NaT / 1 s is NaN
+
+
 def _numeric_column(column, name: str) -> np.ndarray:
     import pandas as pd
 
     try:
+        if _is_time(column.dtype):
+            return _seconds(column)
         if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
             return column.to_numpy(dtype=np.float64, na_value=np.nan)
         return pd.to_numeric(column.astype(object), errors="raise").to_numpy(

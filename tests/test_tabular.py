@@ -156,6 +156,54 @@ def test_from_dtype_reads_bool_as_numbers_and_text_as_categories():
     assert categorical_mask(X[["size"]].to_numpy(), "from_dtype").tolist() == [False]
 
 
+def test_dates_and_durations_are_numbers_in_seconds_not_categories():
+    table = pd.DataFrame({
+        "day": pd.to_datetime(["1970-01-01", "1970-01-02", None]),
+        "oslo": pd.to_datetime(["1970-01-01 01:00"] * 3).tz_localize("Europe/Oslo"),  # UTC 00:00
+        "wait": pd.to_timedelta(["1h", None, "90s"]),
+        "second": pd.Series(np.array(["1970-01-01T00:01", "NaT", "1970-01-01"],
+                                     dtype="datetime64[s]")),
+    })
+    mask = categorical_mask(table, "from_dtype")
+    assert mask.tolist() == [False] * 4
+    codes = code_matrix(table, mask, [None] * 4)
+    np.testing.assert_array_equal(codes, [[0.0, 0.0, 3600.0, 60.0],
+                                          [86400.0, 0.0, np.nan, np.nan],
+                                          [np.nan, 0.0, 90.0, 0.0]])
+
+
+def test_pyarrow_backed_dates_and_durations_are_numbers_too():
+    pa = pytest.importorskip("pyarrow")
+    table = pd.DataFrame({
+        "day": pd.Series(pd.to_datetime(["1970-01-02", None])).astype("timestamp[ns][pyarrow]"),
+        "oslo": pd.Series(pd.to_datetime(["1970-01-01 01:00"] * 2).tz_localize("Europe/Oslo"))
+        .astype(pd.ArrowDtype(pa.timestamp("ns", tz="Europe/Oslo"))),
+        "wait": pd.Series(pd.to_timedelta(["2s", None])).astype("duration[ns][pyarrow]"),
+    })
+    mask = categorical_mask(table, "from_dtype")
+    assert mask.tolist() == [False] * 3
+    np.testing.assert_array_equal(code_matrix(table, mask, [None] * 3),
+                                  [[86400.0, 0.0, 2.0], [np.nan, 0.0, np.nan]])
+
+
+def test_a_date_column_is_a_trend_that_reaches_dates_not_seen_in_fit():
+    rng = np.random.default_rng(0)
+    n = 240
+    X = pd.DataFrame({"x": rng.normal(size=n),
+                      "day": pd.date_range("2021-01-01", periods=n, freq="D")})
+    y = X["x"] + np.arange(n) / 60  # a trend in time
+    held_out = rng.permutation(n)[:60]
+    fitted = np.setdiff1d(np.arange(n), held_out)
+    reg = TaskNeuronRegressor(**QUICK).fit(X.iloc[fitted], y[fitted])
+    assert not reg.is_categorical_.any()
+    # As categories, every held-out date would be unseen: one prediction for them all.
+    unseen_days = X.iloc[np.sort(held_out)].assign(x=0.0)
+    trend = reg.predict(unseen_days)
+    assert np.corrcoef(trend, np.sort(held_out))[0, 1] > 0.9
+    restored = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(restored.predict(unseen_days), trend)
+
+
 @pytest.mark.parametrize(("given", "message"), [
     ([5], "indices outside"), (["town"], "does not have"), ([True, False], "one entry per feature"),
     ([1.5], "bool, int or str"),
