@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import sys
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -1320,6 +1321,7 @@ validation_scores_, best_validation_score_
             raise ValueError("y holds one label per row, but the first fit had a label "
                              f"indicator matrix of {len(self.classes_)} columns; warm_start "
                              "keeps that.")
+        _check_no_missing_labels(y)  # before scikit-learn's check, which fails on pandas' NA
         y = _check_y(y, estimator=self)
         if y.dtype == object:
             y = _uniform_labels(y)
@@ -1582,15 +1584,26 @@ def _string_values(y) -> list:
     return []
 
 
+def _check_no_missing_labels(y) -> None:
+    """Refuse missing class labels — None, NaN or pandas' NA — in an object ``y`` (a
+    numeric ``y`` with NaN gets scikit-learn's message)."""
+    labels = np.asarray(y)
+    if labels.dtype != object:
+        return
+    na = getattr(sys.modules.get("pandas"), "NA", None)  # exists once pandas is imported
+    if any(label is None or label is na or (isinstance(label, float) and label != label)
+           for label in labels.ravel()):
+        raise ValueError("y holds missing class labels (None, NaN or NA); drop those rows or "
+                         "give them a label of their own.")
+
+
 def _uniform_labels(y: np.ndarray) -> np.ndarray:
     """Object-dtype labels as one type: numbers become a numeric array, text stays.
 
     scikit-learn calls any object array of numbers (e.g. from a pandas object
     column) an "unknown" target; a mix of text and numbers has no order.
     """
-    if any(label is None or (isinstance(label, float) and label != label) for label in y.ravel()):
-        raise ValueError("y holds missing class labels (None or NaN); drop those rows or "
-                         "give them a label of their own.")
+    _check_no_missing_labels(y)
     text = {isinstance(label, str) for label in y.ravel()}
     if len(text) > 1:
         kinds = {type(label).__name__ for label in y.ravel()}

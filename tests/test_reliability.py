@@ -10,6 +10,7 @@ import inspect
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
@@ -88,9 +89,16 @@ BAD_LABELS = {
     "text and numbers": (np.array([1, "a"] * 50, dtype=object), ValueError,
                          r"mixes text and numeric class labels \(int, str\).*astype\(str\)"),
     "numbers and None": (np.array([1, None] * 50, dtype=object), ValueError,
-                         r"missing class labels \(None or NaN\); drop those rows"),
+                         r"missing class labels \(None, NaN or NA\); drop those rows"),
     "text and NaN": (np.array(["a", np.nan] * 50, dtype=object), ValueError,
-                     "Input contains NaN"),  # sklearn's check, before ours
+                     r"missing class labels \(None, NaN or NA\)"),
+    # scikit-learn's own check fails on pandas' NA with "boolean value of NA is ambiguous"
+    "text and pandas' NA": (pd.Series(["a", None] * 50, dtype="string"), ValueError,
+                            r"missing class labels \(None, NaN or NA\)"),
+    # pandas 3 gives nullable integers with NA to numpy as floats with NaN, older pandas
+    # as objects with NA
+    "numbers and pandas' NA": (pd.Series([1, None] * 50, dtype="Int64"), ValueError,
+                               r"missing class labels \(None, NaN or NA\)|y contains NaN"),
     "continuous": (y0, ValueError, "Unknown label type: continuous"),
     # a 0/1 indicator matrix is multilabel (tests/test_multilabel.py); other label matrices are not
     "multiclass-multioutput": (np.c_[y0 > 0, 2 * (y0 > 1)].astype(int), ValueError,
