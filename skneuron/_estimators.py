@@ -1379,6 +1379,7 @@ validation_scores_, best_validation_score_
             return self.classes_
         classes = np.asarray(classes)
         if classes.dtype == object:
+            _check_no_missing_labels(classes)
             classes = _uniform_labels(classes)
         classes = np.unique(classes)
         if first and len(classes) < 2:
@@ -1602,8 +1603,8 @@ def _uniform_labels(y: np.ndarray) -> np.ndarray:
 
     scikit-learn calls any object array of numbers (e.g. from a pandas object
     column) an "unknown" target; a mix of text and numbers has no order.
+    Missing labels are refused before (:func:`_check_no_missing_labels`).
     """
-    _check_no_missing_labels(y)
     text = {isinstance(label, str) for label in y.ravel()}
     if len(text) > 1:
         kinds = {type(label).__name__ for label in y.ravel()}

@@ -117,6 +117,14 @@ def test_bad_labels_are_refused(case):
     assert not hasattr(clf, "network_")
 
 
+def test_a_missing_label_among_partial_fit_classes_is_refused():
+    clf = TaskNeuronClassifier(**QUICK)
+    classes = np.array(["a", "b", None], dtype=object)
+    with pytest.raises(ValueError, match=r"missing class labels \(None, NaN or NA\)"):
+        clf.partial_fit(X0, np.where(y0 > 0, "a", "b"), classes=classes)
+    assert not hasattr(clf, "network_")
+
+
 def test_a_text_column_with_categorical_features_none_is_refused_by_name():
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"a": X0[:, 0], "colour": np.where(X0[:, 2] > 0, "red", "blue")})
