@@ -232,6 +232,68 @@ def table_columns(path: str) -> list:
         return list(pd.read_csv(path, nrows=0).columns)
 
 
+def read_dates(frame, columns: Sequence[str], source: str):
+    """``frame`` with each of ``columns`` it holds read as date-times (UTC).
+
+    A CSV file holds dates as text, which the estimator would read as one
+    category per date; as date-times it reads them as seconds since
+    1970-01-01 UTC. Text is parsed by :func:`pandas.to_datetime`: as ISO 8601
+    (``2024-01-31``, ``2024-01-31 10:00``, ``2024-01-31T10:00+02:00``, mixed
+    freely), else in the one format pandas infers from the first value
+    (``01/31/2024``; month first when ambiguous). An offset such as
+    ``+02:00`` is honoured, a time without one is taken as UTC; empty cells
+    are missing values.
+    Columns already of a date-time type (Parquet timestamps) pass unchanged
+    in value; a column of numbers is refused (pandas would read them as
+    nanoseconds). A column ``frame`` lacks is left to the caller.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"sold": ["2024-01-31", None], "rooms": [3, 4]})
+    >>> read_dates(frame, ["sold"], "houses.csv")["sold"].tolist()
+    [Timestamp('2024-01-31 00:00:00+0000', tz='UTC'), NaT]
+    """
+    pd = _pandas()
+    present = [column for column in columns if column in frame.columns]
+    if not present:
+        return frame
+    frame = frame.copy()
+    for column in present:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise UsageError(f"column {column!r} of {source} holds numbers, not dates; "
+                             "--date is for text such as 2024-01-31")
+        try:
+            frame[column] = pd.to_datetime(values, utc=True, format="ISO8601")
+        except (ValueError, TypeError, OverflowError):
+            try:
+                frame[column] = pd.to_datetime(values, utc=True)
+            except (ValueError, TypeError, OverflowError) as exc:
+                # pandas goes on with advice on its own arguments: not the user's to pass
+                reason = _one_line(exc).split(". You might want", 1)[0]
+                raise UsageError(f"cannot read column {column!r} of {source} as dates: "
+                                 f"{reason}") from None
+    return frame
+
+
+def _date_columns(args, columns) -> list[str]:
+    """The ``--date`` columns of ``fit``, checked against the table's ``columns``
+    (and the target's presence with them)."""
+    columns = list(columns)
+    if args.target not in columns:
+        raise UsageError(f"no column {args.target!r} in {args.data} "
+                         f"(columns: {', '.join(map(str, columns[:20]))})")
+    dates = list(dict.fromkeys(args.date or []))
+    if args.target in dates:
+        raise UsageError(f"--date {args.target!r} names the target; dates are read as inputs only")
+    missing = [column for column in dates if column not in columns]
+    if missing:
+        raise UsageError(f"--date: no column {missing[0]!r} in {args.data} "
+                         f"(columns: {', '.join(map(str, columns[:20]))})")
+    return dates
+
+
 def check_output_path(path: str) -> None:
     """Refuse, before any long work, an output path that cannot be written.
 
@@ -367,9 +429,8 @@ def run_fit(args, out=None) -> dict:
         raise UsageError("--epochs needs --chunk-rows (without it, --param max_iter=... "
                          "bounds the epochs)")
     frame = read_table(args.data)
-    if args.target not in frame.columns:
-        columns = ", ".join(map(str, frame.columns[:20]))
-        raise UsageError(f"no column {args.target!r} in {args.data} (columns: {columns})")
+    dates = _date_columns(args, frame.columns)
+    frame = read_dates(frame, dates, args.data)
     frame = frame[frame[args.target].notna()]
     if len(frame) < 2:
         raise UsageError(f"{args.data} has fewer than 2 rows with a value in {args.target!r}")
@@ -426,7 +487,7 @@ def run_fit(args, out=None) -> dict:
     metadata = {
         "target": str(args.target), "task": task, "data": os.path.basename(args.data),
         "n_rows": int(len(X)), "metric": metric, "cv_scores": scores,
-        "cv_score": float(np.mean(scores)) if scores else None,
+        "cv_score": float(np.mean(scores)) if scores else None, "dates": dates,
     }
     save(model, args.out, metadata=metadata)
     print(f"saved {args.out}", file=out)
@@ -466,16 +527,14 @@ def run_streaming_fit(args, out) -> dict:
     if epochs < 1:
         raise UsageError(f"--epochs must be at least 1; got {epochs}")
     columns = table_columns(args.data)
-    if columns and args.target not in columns:
-        raise UsageError(f"no column {args.target!r} in {args.data} "
-                         f"(columns: {', '.join(map(str, columns[:20]))})")
+    dates = _date_columns(args, columns) if columns else []
 
     def labelled_chunks():
         for frame in iter_table(args.data, args.chunk_rows):
             if args.target not in frame.columns:
                 raise UsageError(f"no column {args.target!r} in {args.data} (columns: "
                                  f"{', '.join(map(str, frame.columns[:20]))})")
-            frame = frame[frame[args.target].notna()]
+            frame = read_dates(frame[frame[args.target].notna()], dates, args.data)
             if len(frame):
                 yield frame[args.target], frame.drop(columns=[args.target])
 
@@ -540,7 +599,7 @@ def run_streaming_fit(args, out) -> dict:
         "target": str(args.target), "task": task, "data": os.path.basename(args.data),
         "n_rows": int(n_rows), "metric": "accuracy" if task == "classification" else "R²",
         "cv_scores": [], "cv_score": None, "chunk_rows": int(args.chunk_rows),
-        "epochs": int(epochs),
+        "epochs": int(epochs), "dates": dates,
     }
     save(model, args.out, metadata=metadata)
     print(f"saved {args.out}", file=out)
@@ -570,12 +629,14 @@ def run_predict(args) -> None:
     if args.out:
         check_output_path(args.out)
     model = _load(args.model)
-    target = read_manifest(args.model)["metadata"].get("target") or "prediction"
+    metadata = read_manifest(args.model)["metadata"]
+    target = metadata.get("target") or "prediction"
+    dates = _saved_dates(metadata)
     if args.proba and not is_classifier(model):
         raise UsageError("--proba needs a classification model")
     if args.chunk_rows is not None:
-        return _predict_in_chunks(args, model, target)
-    result = _predictions(model, read_table(args.data), target, args)
+        return _predict_in_chunks(args, model, target, dates)
+    result = _predictions(model, read_table(args.data), target, dates, args)
     if args.out:
         _write_output(args.out, result.to_csv(index=False).encode("utf-8"))
         print(f"wrote {len(result)} predictions to {args.out}", file=sys.stderr)
@@ -583,7 +644,15 @@ def run_predict(args) -> None:
         result.to_csv(sys.stdout, index=False)
 
 
-def _predict_in_chunks(args, model, target) -> None:
+def _saved_dates(metadata: dict) -> list[str]:
+    """The ``dates`` a model file's metadata lists (from ``fit --date``), checked as text."""
+    dates = metadata.get("dates") or []
+    if not isinstance(dates, list) or not all(isinstance(column, str) for column in dates):
+        raise UsageError("the model file's metadata 'dates' is not a list of column names")
+    return dates
+
+
+def _predict_in_chunks(args, model, target, dates) -> None:
     """``predict --chunk-rows N``: read, predict and write ``N`` rows at a time.
 
     To a file the CSV goes whole or not at all (a temporary file renamed at
@@ -595,7 +664,8 @@ def _predict_in_chunks(args, model, target) -> None:
     def write(handle, encode):
         count = 0
         for frame in iter_table(args.data, args.chunk_rows):
-            text = _predictions(model, frame, target, args).to_csv(index=False, header=not count)
+            text = _predictions(model, frame, target, dates, args).to_csv(
+                index=False, header=not count)
             handle.write(encode(text))
             count += len(frame)
             _stop_if_interrupted()
@@ -615,12 +685,13 @@ def _predict_in_chunks(args, model, target) -> None:
         write(sys.stdout, lambda text: text)
 
 
-def _predictions(model, frame, target: str, args):
-    """The prediction table of ``frame``'s rows (and class probabilities with ``--proba``)."""
+def _predictions(model, frame, target: str, dates: list[str], args):
+    """The prediction table of ``frame``'s rows (and class probabilities with ``--proba``),
+    its ``dates`` columns read as date-times as ``fit --date`` read them."""
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
-    X = frame.drop(columns=[target], errors="ignore")
+    X = read_dates(frame.drop(columns=[target], errors="ignore"), dates, args.data)
     if not isinstance(model, Pipeline) and hasattr(model, "feature_names_in_"):
         missing = [c for c in model.feature_names_in_ if c not in X.columns]
         if missing:
@@ -690,6 +761,8 @@ def run_inspect(args, out=None) -> dict:
     if meta.get("target"):
         print(f"target: {meta['target']} ({meta.get('task')}), trained on {meta.get('n_rows')} rows "
               f"of {meta.get('data')}", file=out)
+    if meta.get("dates"):
+        print(f"dates (read as date-times): {', '.join(map(str, meta['dates']))}", file=out)
     if meta.get("cv_score") is not None:
         print(f"cross-validated {meta['metric']}: {meta['cv_score']:.4f}", file=out)
     if info["classes"] is not None:
@@ -770,6 +843,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--out", default="model.skn", help="model file to write (default: model.skn)")
     fit.add_argument("--param", action="append", metavar="KEY=VALUE",
                      help="estimator parameter, e.g. --param max_iter=50 (repeatable)")
+    fit.add_argument("--date", action="append", metavar="COLUMN",
+                     help="read COLUMN's text as dates, which the model takes as seconds since "
+                          "1970-01-01 UTC, not categories; predict reads it so too (repeatable)")
     fit.add_argument("--cv", type=int, default=5, help="cross-validation folds; 0 skips (default 5)")
     fit.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     fit.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

@@ -103,6 +103,13 @@ def test_a_user_mistake_is_a_one_line_error_of_the_command(tables):
     (["fit", "houses.csv", "--target", "price", "--param", "max_iter=0"], "'max_iter' parameter"),
     (["fit", "houses.csv", "--target", "price", "--param", "formula=x + foo(x)"],
      "unknown name 'foo'"),
+    (["fit", "houses.csv", "--target", "price", "--date", "sold"],
+     "--date: no column 'sold' in houses.csv"),
+    (["fit", "houses.csv", "--target", "price", "--date", "price"], "--date 'price' names the target"),
+    (["fit", "houses.csv", "--target", "price", "--date", "rooms"],
+     "column 'rooms' of houses.csv holds numbers, not dates"),
+    (["fit", "houses.csv", "--target", "price", "--date", "city"],
+     "cannot read column 'city' of houses.csv as dates: "),
     (["predict", "houses.csv", "houses.csv"], "not a skneuron model file"),
     (["predict", "nothing.skn", "houses.csv"], "no such model file"),
     (["inspect", "nothing.skn"], "no such model file"),
@@ -148,3 +155,66 @@ def test_predict_and_inspect_a_model_saved_from_python(tmp_path, monkeypatch, ca
     assert main(["inspect", "est.skn"]) == 0
     out = capsys.readouterr().out
     assert "est.skn: TaskNeuronRegressor\n" in out and "terms: x, x**2\n" in out
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory):
+    """Sales whose price follows the date; a quarter of them, on other days, is held out."""
+    folder = tmp_path_factory.mktemp("dated")
+    rng = np.random.default_rng(0)
+    days = rng.permutation(1000)[:160]  # no day twice: each held-out date is unseen
+    frame = pd.DataFrame({
+        "sold": (pd.Timestamp("2021-01-01") + pd.to_timedelta(days, unit="D")).strftime("%Y-%m-%d"),
+        "rooms": rng.integers(1, 6, size=160),
+    })
+    frame["price"] = 100 + 0.05 * days + 2 * frame["rooms"] + rng.normal(size=160)
+    frame.loc[7, "sold"] = None  # a missing date
+    frame.iloc[:120].to_csv(folder / "sales.csv", index=False)
+    frame.iloc[120:].to_csv(folder / "later.csv", index=False)
+    return folder
+
+
+def test_date_columns_are_read_as_dates_by_fit_and_predict(dated, monkeypatch, capsys):
+    monkeypatch.chdir(dated)
+    quick = ["--param", "max_iter=60", "--param", "hidden_layer_sizes=(8,)", "--cv", "0"]
+    assert main(["fit", "sales.csv", "--target", "price", "--date", "sold", "--out", "d.skn",
+                 *quick]) == 0
+    assert "sales.csv: 120 rows, 2 columns\n" in capsys.readouterr().out  # no category
+    assert main(["fit", "sales.csv", "--target", "price", "--out", "text.skn", *quick]) == 0
+    assert "2 columns (1 categorical)" in capsys.readouterr().out  # dates as text
+    truth = pd.read_csv("later.csv")["price"]
+    correlations = {}
+    for name in ("d", "text"):
+        assert main(["predict", f"{name}.skn", "later.csv", "--out", f"{name}.csv"]) == 0
+        correlations[name] = pd.read_csv(f"{name}.csv")["price"].corr(truth)
+    # Unseen dates follow the trend as numbers; as categories they are all unknown.
+    assert correlations["d"] > 0.9 > correlations["text"] + 0.3
+    # predict reads the dates the model was fitted with from the model file: chunked too
+    assert main(["predict", "d.skn", "later.csv", "--chunk-rows", "7", "--out", "c.csv"]) == 0
+    np.testing.assert_allclose(pd.read_csv("c.csv")["price"], pd.read_csv("d.csv")["price"])
+    assert main(["inspect", "d.skn"]) == 0
+    assert "dates (read as date-times): sold\n" in capsys.readouterr().out
+
+
+def test_streaming_fit_reads_date_columns_in_every_chunk(dated, monkeypatch, capsys):
+    monkeypatch.chdir(dated)
+    assert main(["fit", "sales.csv", "--target", "price", "--date", "sold", "--chunk-rows", "50",
+                 "--out", "s.skn", "--param", "hidden_layer_sizes=(4,)"]) == 0
+    from skneuron.persistence import read_manifest
+
+    assert read_manifest("s.skn")["metadata"]["dates"] == ["sold"]
+    assert main(["predict", "s.skn", "later.csv"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1 + 40
+
+
+def test_a_model_file_whose_dates_are_not_column_names_is_refused(dated, monkeypatch, capsys):
+    from skneuron import TaskNeuronRegressor
+    from skneuron.persistence import save
+
+    monkeypatch.chdir(dated)
+    frame = pd.read_csv("sales.csv")[["rooms", "price"]]
+    reg = TaskNeuronRegressor(formula="x", hidden_layer_sizes=(2,), max_iter=1).fit(
+        frame[["rooms"]], frame["price"])
+    save(reg, "odd.skn", metadata={"target": "price", "dates": "sold"})
+    assert main(["predict", "odd.skn", "later.csv"]) == 1
+    assert "metadata 'dates' is not a list of column names" in capsys.readouterr().err
