@@ -1,0 +1,63 @@
+"""The outputs the guide pages show are what the code prints: pages drift otherwise when a
+default changes (the README's example has its own test, ``test_readme.py``)."""
+
+from __future__ import annotations
+
+import contextlib
+import doctest
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _blocks(page: str, language: str) -> list[str]:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def test_getting_started_session_shows_what_the_fitted_estimator_holds():
+    example, *others = _blocks("getting_started.md", "python")
+    session = next(block for block in others if block.startswith(">>> reg.formula_"))
+    namespace: dict = {"__name__": "__main__"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(example, "getting_started.md", "exec"), namespace)
+    test = doctest.DocTestParser().get_doctest(session, namespace, "getting_started", None, 0)
+    test.examples = [example for example in test.examples if example.want]  # shown outputs
+    assert len(test.examples) >= 2
+    report = io.StringIO()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test, out=report.write)
+    assert runner.failures == 0, report.getvalue()
+
+
+def _seconds_removed(text: str) -> str:
+    return re.sub(r"\(\d+\.\d+ ?s\)", "(…)", text)
+
+
+def test_discovery_page_shows_the_verbose_output_of_its_setup():
+    from sklearn.datasets import make_friedman1
+
+    from skneuron import TaskNeuronRegressor
+
+    shown = next(b for b in _blocks("user_guide/discovery.md", "text")
+                 if b.startswith("TD discovery")).splitlines()
+    X, y = make_friedman1(n_samples=1000, noise=0.5, random_state=0)
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        TaskNeuronRegressor(verbose=True, max_iter=3, random_state=0).fit(X, y)
+    lines = printed.getvalue().splitlines()
+    search = [line for line in shown if not line.startswith("Iteration")]
+    assert [_seconds_removed(line) for line in lines[:len(search)]] == \
+        [_seconds_removed(line) for line in search]
+    # The training log: same epochs; losses and scores agree to float32 training's noise.
+    log, shown_log = lines[len(search):], shown[len(search):]
+    assert len(log) == len(shown_log) == 3
+
+    def numbers(line):
+        return [float(v) for v in re.findall(r"= (-?\d+\.\d+)", line)]
+
+    for line, shown_line in zip(log, shown_log):
+        np.testing.assert_allclose(numbers(line), numbers(shown_line), rtol=1e-3)
