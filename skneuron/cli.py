@@ -242,7 +242,9 @@ def read_dates(frame, columns: Sequence[str], source: str):
     freely), else in the one format pandas infers from the first value
     (``01/31/2024``; month first when ambiguous). An offset such as
     ``+02:00`` is honoured, a time without one is taken as UTC; empty cells
-    are missing values.
+    are missing values. (Read in chunks, each chunk not in ISO 8601 has its
+    format inferred from its own first value.)
+
     Columns already of a date-time type (Parquet timestamps) pass unchanged
     in value; a column of numbers is refused (pandas would read them as
     nanoseconds). A column ``frame`` lacks is left to the caller.
