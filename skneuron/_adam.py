@@ -37,8 +37,9 @@ class Adam:
         Learning rate.
     weight_decay : float, default=0.0
         L2 penalty coefficient, added to the gradient of every parameter with
-        two or more dimensions (weight matrices), not to biases —
-        scikit-learn's MLP convention.
+        two or more dimensions: weight matrices, not bias vectors, as in
+        scikit-learn's MLP. A network of several members stacks each parameter
+        along a leading member dimension, so there the biases are penalised too.
     betas : (float, float), default=(0.9, 0.999)
         Decay rates of the moment estimates.
 

@@ -404,8 +404,8 @@ def fit_network(
         As in scikit-learn's MLP.
     alpha : float
         L2 penalty ``0.5·alpha·‖W‖²`` over the weight of an average minibatch
-        (``batch_size`` rows without ``total_weight``) on weight matrices (not
-        biases), scikit-learn's convention, applied as Adam weight decay.
+        (``batch_size`` rows without ``total_weight``), applied as Adam weight
+        decay to every parameter of two or more dimensions (``skneuron._adam.Adam``).
     total_weight : float, optional
         The training rows' total sample weight (the given weights', before
         any per-member masking); an average minibatch then weighs
