@@ -203,6 +203,7 @@ def test_streaming_fit_reads_date_columns_in_every_chunk(dated, monkeypatch, cap
     from skneuron.persistence import read_manifest
 
     assert read_manifest("s.skn")["metadata"]["dates"] == ["sold"]
+    capsys.readouterr()
     assert main(["predict", "s.skn", "later.csv"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 1 + 40
 
