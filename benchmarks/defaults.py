@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import datetime, timezone
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sklearn.datasets import (load_breast_cancer, load_diabetes, load_digits, load_wine,
