@@ -240,7 +240,8 @@ def read_dates(frame, columns: Sequence[str], source: str):
     1970-01-01 UTC. Text is parsed by :func:`pandas.to_datetime`: as ISO 8601
     (``2024-01-31``, ``2024-01-31 10:00``, ``2024-01-31T10:00+02:00``, mixed
     freely), else in the one format pandas infers from the first value
-    (``01/31/2024``; month first when ambiguous). An offset such as
+    (``01/31/2024``; month first when ambiguous); text in which no one format
+    can be inferred is refused, not guessed element by element. An offset such as
     ``+02:00`` is honoured, a time without one is taken as UTC; empty cells
     are missing values. (Read in chunks, each chunk not in ISO 8601 has its
     format inferred from its own first value.)
@@ -270,10 +271,14 @@ def read_dates(frame, columns: Sequence[str], source: str):
             frame[column] = pd.to_datetime(values, utc=True, format="ISO8601")
         except (ValueError, TypeError, OverflowError):
             try:
-                frame[column] = pd.to_datetime(values, utc=True)
-            except (ValueError, TypeError, OverflowError) as exc:
+                with warnings.catch_warnings():
+                    # pandas would fall back to guessing each value's format (dateutil)
+                    warnings.filterwarnings("error", "Could not infer format", UserWarning)
+                    frame[column] = pd.to_datetime(values, utc=True)
+            except (ValueError, TypeError, OverflowError, UserWarning) as exc:
                 # pandas goes on with advice on its own arguments: not the user's to pass
-                reason = _one_line(exc).split(". You might want", 1)[0]
+                reason = "no date format fits its first value" if isinstance(exc, UserWarning) \
+                    else _one_line(exc).split(". You might want", 1)[0]
                 raise UsageError(f"cannot read column {column!r} of {source} as dates: "
                                  f"{reason}") from None
     return frame

@@ -109,7 +109,7 @@ def test_a_user_mistake_is_a_one_line_error_of_the_command(tables):
     (["fit", "houses.csv", "--target", "price", "--date", "rooms"],
      "column 'rooms' of houses.csv holds numbers, not dates"),
     (["fit", "houses.csv", "--target", "price", "--date", "city"],
-     "cannot read column 'city' of houses.csv as dates: "),
+     "cannot read column 'city' of houses.csv as dates: no date format fits its first value"),
     (["predict", "houses.csv", "houses.csv"], "not a skneuron model file"),
     (["predict", "nothing.skn", "houses.csv"], "no such model file"),
     (["inspect", "nothing.skn"], "no such model file"),
