@@ -1,10 +1,10 @@
 """The outputs the guide pages show are what the code prints: pages drift otherwise when a
-default changes (the README's example has its own test, ``test_readme.py``)."""
+default changes (the README's example and the getting-started page, which repeats it, are
+checked in ``test_readme.py``)."""
 
 from __future__ import annotations
 
 import contextlib
-import doctest
 import io
 import re
 from pathlib import Path
@@ -17,21 +17,6 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 def _blocks(page: str, language: str) -> list[str]:
     text = (DOCS / page).read_text(encoding="utf-8")
     return re.findall(rf"```{language}\n(.*?)```", text, re.S)
-
-
-def test_getting_started_session_shows_what_the_fitted_estimator_holds():
-    example, *others = _blocks("getting_started.md", "python")
-    session = next(block for block in others if block.startswith(">>> reg.formula_"))
-    namespace: dict = {"__name__": "__main__"}
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(compile(example, "getting_started.md", "exec"), namespace)
-    test = doctest.DocTestParser().get_doctest(session, namespace, "getting_started", None, 0)
-    test.examples = [example for example in test.examples if example.want]  # shown outputs
-    assert len(test.examples) >= 2
-    report = io.StringIO()
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    runner.run(test, out=report.write)
-    assert runner.failures == 0, report.getvalue()
 
 
 def _seconds_removed(text: str) -> str:
