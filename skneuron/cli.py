@@ -284,20 +284,23 @@ def read_dates(frame, columns: Sequence[str], source: str):
     return frame
 
 
+def _no_column(column, path: str, columns, option: str = "") -> UsageError:
+    """The error for a ``column`` that the table at ``path`` lacks, listing its ``columns``."""
+    listed = ", ".join(map(str, list(columns)[:20]))
+    return UsageError(f"{option}no column {column!r} in {path} (columns: {listed})")
+
+
 def _date_columns(args, columns) -> list[str]:
     """The ``--date`` columns of ``fit``, checked against the table's ``columns``
     (and the target's presence with them)."""
-    columns = list(columns)
     if args.target not in columns:
-        raise UsageError(f"no column {args.target!r} in {args.data} "
-                         f"(columns: {', '.join(map(str, columns[:20]))})")
+        raise _no_column(args.target, args.data, columns)
     dates = list(dict.fromkeys(args.date or []))
     if args.target in dates:
         raise UsageError(f"--date {args.target!r} names the target; dates are read as inputs only")
-    missing = [column for column in dates if column not in columns]
-    if missing:
-        raise UsageError(f"--date: no column {missing[0]!r} in {args.data} "
-                         f"(columns: {', '.join(map(str, columns[:20]))})")
+    for column in dates:
+        if column not in columns:
+            raise _no_column(column, args.data, columns, option="--date: ")
     return dates
 
 
@@ -539,8 +542,7 @@ def run_streaming_fit(args, out) -> dict:
     def labelled_chunks():
         for frame in iter_table(args.data, args.chunk_rows):
             if args.target not in frame.columns:
-                raise UsageError(f"no column {args.target!r} in {args.data} (columns: "
-                                 f"{', '.join(map(str, frame.columns[:20]))})")
+                raise _no_column(args.target, args.data, frame.columns)
             frame = read_dates(frame[frame[args.target].notna()], dates, args.data)
             if len(frame):
                 yield frame[args.target], frame.drop(columns=[args.target])
