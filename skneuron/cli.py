@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 __all__ = ["UsageError", "main"]
 
@@ -232,56 +232,115 @@ def table_columns(path: str) -> list:
         return list(pd.read_csv(path, nrows=0).columns)
 
 
-def read_dates(frame, columns: Sequence[str], source: str):
-    """``frame`` with each of ``columns`` it holds read as date-times (UTC).
+class DateReader:
+    """Reads the ``--date`` columns of tables as date-times (UTC), each in one format.
 
     A CSV file holds dates as text, which the estimator would read as one
     category per date; as date-times it reads them as seconds since
-    1970-01-01 UTC. Text is parsed by :func:`pandas.to_datetime`: as ISO 8601
-    (``2024-01-31``, ``2024-01-31 10:00``, ``2024-01-31T10:00+02:00``, mixed
-    freely), else in the one format pandas infers from the first value
-    (``01/31/2024``; month first when ambiguous); text in which no one format
-    can be inferred is refused, not guessed element by element. An offset such as
-    ``+02:00`` is honoured, a time without one is taken as UTC; empty cells
-    are missing values. (Read in chunks, each chunk not in ISO 8601 has its
-    format inferred from its own first value.)
+    1970-01-01 UTC. A column's format is fixed by the first table that has a
+    value in it: ISO 8601 (``2024-01-31``, ``2024-01-31 10:00``,
+    ``2024-01-31T10:00+02:00``, mixed freely) when all its text reads so,
+    else the one format pandas infers from its first value (``31/01/2024``
+    is day first; ``01/31/2024`` month first, and so is an ambiguous
+    ``05/02/2024`` unless only day first reads the whole column). Every later table — the next chunk, the rows to predict — is read
+    in that format, and text that does not fit it is refused, so that
+    ``05/02/2024`` cannot be the 5th of February in one chunk and the 2nd of
+    May in the next. An offset such as ``+02:00`` is honoured, a time without
+    one is taken as UTC; empty cells are missing values.
 
     Columns already of a date-time type (Parquet timestamps) pass unchanged
     in value; a column of numbers is refused (pandas would read them as
-    nanoseconds). A column ``frame`` lacks is left to the caller.
+    nanoseconds). A column a table lacks is left to the caller.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The columns to read as dates.
+    source : str
+        The file the tables come from, named in errors.
+    formats : mapping of str to str or None, optional
+        Formats known already (a model file's ``dates``): ``"ISO8601"`` or a
+        :func:`~datetime.datetime.strptime` pattern; None for a column to
+        infer.
+
+    Attributes
+    ----------
+    formats : dict of str to str or None
+        Each column's format, None while no table has had a value in it.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> frame = pd.DataFrame({"sold": ["2024-01-31", None], "rooms": [3, 4]})
-    >>> read_dates(frame, ["sold"], "houses.csv")["sold"].tolist()
+    >>> read = DateReader(["sold"], "houses.csv")
+    >>> read(pd.DataFrame({"sold": ["31/01/2024", None]}))["sold"].tolist()
     [Timestamp('2024-01-31 00:00:00+0000', tz='UTC'), NaT]
+    >>> read.formats
+    {'sold': '%d/%m/%Y'}
+    >>> read(pd.DataFrame({"sold": ["05/02/2024"]}))["sold"].dt.month.tolist()
+    [2]
     """
-    pd = _pandas()
-    present = [column for column in columns if column in frame.columns]
-    if not present:
+
+    def __init__(self, columns: Sequence[str], source: str,
+                 formats: Mapping[str, str | None] | None = None):
+        self.source = source
+        self.formats = {column: (formats or {}).get(column) for column in columns}
+
+    def __call__(self, frame):
+        """``frame`` with each of the columns it holds read as date-times."""
+        present = [column for column in self.formats if column in frame.columns]
+        if not present:
+            return frame
+        frame = frame.copy()
+        for column in present:
+            frame[column] = self._read(frame[column], column)
         return frame
-    frame = frame.copy()
-    for column in present:
-        values = frame[column]
+
+    def _read(self, values, column: str):
+        pd = _pandas()
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            raise UsageError(f"column {column!r} of {source} holds numbers, not dates; "
+            raise UsageError(f"column {column!r} of {self.source} holds numbers, not dates; "
                              "--date is for text such as 2024-01-31")
+        if isinstance(values.dtype, pd.DatetimeTZDtype) or \
+                pd.api.types.is_datetime64_dtype(values):
+            return pd.to_datetime(values, utc=True)
+        if self.formats[column] is None:
+            self.formats[column] = self._infer_format(values, column)
+        date_format = self.formats[column]
         try:
-            frame[column] = pd.to_datetime(values, utc=True, format="ISO8601")
-        except (ValueError, TypeError, OverflowError):
+            return pd.to_datetime(values, utc=True, format=date_format)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # pandas goes on with advice on its own arguments: not the user's to pass
+            reason = _one_line(exc).split(". You might want", 1)[0]
+            raise UsageError(f"cannot read column {column!r} of {self.source} as dates "
+                             f"in the format {date_format}: {reason}") from None
+
+    def _infer_format(self, values, column: str) -> str | None:
+        """ISO 8601 if every value reads so, else the format pandas infers from the first
+        value — month first, or day first when only that reads every value; None when the
+        column has no value yet."""
+        pd = _pandas()
+        from pandas.tseries.api import guess_datetime_format
+
+        given = values.dropna()
+        if given.empty:
+            return None
+        candidates = ["ISO8601"]
+        with warnings.catch_warnings():  # "Parsing dates in %d/%m/%Y format when dayfirst=False"
+            warnings.simplefilter("ignore", UserWarning)
+            for day_first in (False, True):
+                guessed = guess_datetime_format(str(given.iloc[0]), dayfirst=day_first)
+                if guessed is not None and guessed not in candidates:
+                    candidates.append(guessed)
+        if len(candidates) == 1:
+            raise UsageError(f"cannot read column {column!r} of {self.source} as dates: no date "
+                             f"format fits its first value {given.iloc[0]!r}")
+        for candidate in candidates:
             try:
-                with warnings.catch_warnings():
-                    # pandas would fall back to guessing each value's format (dateutil)
-                    warnings.filterwarnings("error", "Could not infer format", UserWarning)
-                    frame[column] = pd.to_datetime(values, utc=True)
-            except (ValueError, TypeError, OverflowError, UserWarning) as exc:
-                # pandas goes on with advice on its own arguments: not the user's to pass
-                reason = "no date format fits its first value" if isinstance(exc, UserWarning) \
-                    else _one_line(exc).split(". You might want", 1)[0]
-                raise UsageError(f"cannot read column {column!r} of {source} as dates: "
-                                 f"{reason}") from None
-    return frame
+                pd.to_datetime(given, utc=True, format=candidate)
+                return candidate
+            except (ValueError, TypeError, OverflowError):
+                pass
+        return candidates[1]  # fits no value but the first: _read says where it fails
 
 
 def _no_column(column, path: str, columns, option: str = "") -> UsageError:
@@ -439,8 +498,8 @@ def run_fit(args, out=None) -> dict:
         raise UsageError("--epochs needs --chunk-rows (without it, --param max_iter=... "
                          "bounds the epochs)")
     frame = read_table(args.data)
-    dates = _date_columns(args, frame.columns)
-    frame = read_dates(frame, dates, args.data)
+    read_dates = DateReader(_date_columns(args, frame.columns), args.data)
+    frame = read_dates(frame)
     frame = frame[frame[args.target].notna()]
     if len(frame) < 2:
         raise UsageError(f"{args.data} has fewer than 2 rows with a value in {args.target!r}")
@@ -497,7 +556,7 @@ def run_fit(args, out=None) -> dict:
     metadata = {
         "target": str(args.target), "task": task, "data": os.path.basename(args.data),
         "n_rows": int(len(X)), "metric": metric, "cv_scores": scores,
-        "cv_score": float(np.mean(scores)) if scores else None, "dates": dates,
+        "cv_score": float(np.mean(scores)) if scores else None, "dates": read_dates.formats,
     }
     save(model, args.out, metadata=metadata)
     print(f"saved {args.out}", file=out)
@@ -537,13 +596,13 @@ def run_streaming_fit(args, out) -> dict:
     if epochs < 1:
         raise UsageError(f"--epochs must be at least 1; got {epochs}")
     columns = table_columns(args.data)
-    dates = _date_columns(args, columns) if columns else []
+    read_dates = DateReader(_date_columns(args, columns) if columns else [], args.data)
 
     def labelled_chunks():
         for frame in iter_table(args.data, args.chunk_rows):
             if args.target not in frame.columns:
                 raise _no_column(args.target, args.data, frame.columns)
-            frame = read_dates(frame[frame[args.target].notna()], dates, args.data)
+            frame = read_dates(frame[frame[args.target].notna()])
             if len(frame):
                 yield frame[args.target], frame.drop(columns=[args.target])
 
@@ -608,7 +667,7 @@ def run_streaming_fit(args, out) -> dict:
         "target": str(args.target), "task": task, "data": os.path.basename(args.data),
         "n_rows": int(n_rows), "metric": "accuracy" if task == "classification" else "R²",
         "cv_scores": [], "cv_score": None, "chunk_rows": int(args.chunk_rows),
-        "epochs": int(epochs), "dates": dates,
+        "epochs": int(epochs), "dates": read_dates.formats,
     }
     save(model, args.out, metadata=metadata)
     print(f"saved {args.out}", file=out)
@@ -641,11 +700,12 @@ def run_predict(args) -> None:
     metadata = read_manifest(args.model)["metadata"]
     target = metadata.get("target") or "prediction"
     dates = _saved_dates(metadata)
+    read_dates = DateReader(dates, args.data, formats=dates)
     if args.proba and not is_classifier(model):
         raise UsageError("--proba needs a classification model")
     if args.chunk_rows is not None:
-        return _predict_in_chunks(args, model, target, dates)
-    result = _predictions(model, read_table(args.data), target, dates, args)
+        return _predict_in_chunks(args, model, target, read_dates)
+    result = _predictions(model, read_table(args.data), target, read_dates, args)
     if args.out:
         _write_output(args.out, result.to_csv(index=False).encode("utf-8"))
         print(f"wrote {len(result)} predictions to {args.out}", file=sys.stderr)
@@ -653,15 +713,22 @@ def run_predict(args) -> None:
         result.to_csv(sys.stdout, index=False)
 
 
-def _saved_dates(metadata: dict) -> list[str]:
-    """The ``dates`` a model file's metadata lists (from ``fit --date``), checked as text."""
-    dates = metadata.get("dates") or []
-    if not isinstance(dates, list) or not all(isinstance(column, str) for column in dates):
-        raise UsageError("the model file's metadata 'dates' is not a list of column names")
+def _saved_dates(metadata: dict) -> dict[str, str | None]:
+    """The date columns of a model file's metadata (``fit --date``) and their formats.
+
+    ``dates`` maps each column to the format fit read it in (None when fit
+    saw no value in it); anything else is refused.
+    """
+    dates = metadata.get("dates") or {}
+    if not isinstance(dates, dict) or not all(
+            isinstance(column, str) and (date_format is None or isinstance(date_format, str))
+            for column, date_format in dates.items()):
+        raise UsageError("the model file's metadata 'dates' does not map column names "
+                         "to date formats")
     return dates
 
 
-def _predict_in_chunks(args, model, target, dates) -> None:
+def _predict_in_chunks(args, model, target, read_dates) -> None:
     """``predict --chunk-rows N``: read, predict and write ``N`` rows at a time.
 
     To a file the CSV goes whole or not at all (a temporary file renamed at
@@ -673,7 +740,7 @@ def _predict_in_chunks(args, model, target, dates) -> None:
     def write(handle, encode):
         count = 0
         for frame in iter_table(args.data, args.chunk_rows):
-            text = _predictions(model, frame, target, dates, args).to_csv(
+            text = _predictions(model, frame, target, read_dates, args).to_csv(
                 index=False, header=not count)
             handle.write(encode(text))
             count += len(frame)
@@ -694,13 +761,13 @@ def _predict_in_chunks(args, model, target, dates) -> None:
         write(sys.stdout, lambda text: text)
 
 
-def _predictions(model, frame, target: str, dates: list[str], args):
+def _predictions(model, frame, target: str, read_dates: DateReader, args):
     """The prediction table of ``frame``'s rows (and class probabilities with ``--proba``),
-    its ``dates`` columns read as date-times as ``fit --date`` read them."""
+    the date columns of ``fit --date`` read by ``read_dates`` in the formats fit read."""
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
-    X = read_dates(frame.drop(columns=[target], errors="ignore"), dates, args.data)
+    X = read_dates(frame.drop(columns=[target], errors="ignore"))
     if not isinstance(model, Pipeline) and hasattr(model, "feature_names_in_"):
         missing = [c for c in model.feature_names_in_ if c not in X.columns]
         if missing:
@@ -771,16 +838,20 @@ def run_inspect(args, out=None) -> dict:
         print(f"target: {meta['target']} ({meta.get('task')}), trained on {meta.get('n_rows')} rows "
               f"of {meta.get('data')}", file=out)
     if meta.get("dates"):
-        print(f"dates (read as date-times): {', '.join(map(str, meta['dates']))}", file=out)
+        dates = meta["dates"]
+        shown = ", ".join(f"{column} ({date_format or 'no value seen'})"
+                          for column, date_format in dates.items()) \
+            if isinstance(dates, dict) else str(dates)
+        print(f"dates (read as date-times): {shown}", file=out)
     if meta.get("cv_score") is not None:
         print(f"cross-validated {meta['metric']}: {meta['cv_score']:.4f}", file=out)
     if info["classes"] is not None:
         print(f"classes: {', '.join(info['classes'])}", file=out)
     features = info["features"]
-    shown = "" if features is None else ": " + ", ".join(features[:12]) + (
+    listed = "" if features is None else ": " + ", ".join(features[:12]) + (
         ", …" if len(features) > 12 else "")
     print(f"features: {info['n_features_in']} inputs to the network"
-          + (f"; columns{shown}" if features else ""), file=out)
+          + (f"; columns{listed}" if features else ""), file=out)
     curve = info["loss_curve"]
     if curve:
         print(f"training: {info['n_iter']} epochs, loss {curve[0]:.4g} → {curve[-1]:.4g}", file=out)

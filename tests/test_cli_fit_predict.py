@@ -193,7 +193,7 @@ def test_date_columns_are_read_as_dates_by_fit_and_predict(dated, monkeypatch, c
     assert main(["predict", "d.skn", "later.csv", "--chunk-rows", "7", "--out", "c.csv"]) == 0
     np.testing.assert_allclose(pd.read_csv("c.csv")["price"], pd.read_csv("d.csv")["price"])
     assert main(["inspect", "d.skn"]) == 0
-    assert "dates (read as date-times): sold\n" in capsys.readouterr().out
+    assert "dates (read as date-times): sold (ISO8601)\n" in capsys.readouterr().out
 
 
 def test_streaming_fit_reads_date_columns_in_every_chunk(dated, monkeypatch, capsys):
@@ -202,13 +202,51 @@ def test_streaming_fit_reads_date_columns_in_every_chunk(dated, monkeypatch, cap
                  "--out", "s.skn", "--param", "hidden_layer_sizes=(4,)"]) == 0
     from skneuron.persistence import read_manifest
 
-    assert read_manifest("s.skn")["metadata"]["dates"] == ["sold"]
+    assert read_manifest("s.skn")["metadata"]["dates"] == {"sold": "ISO8601"}
     capsys.readouterr()
     assert main(["predict", "s.skn", "later.csv"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 1 + 40
 
 
-def test_a_model_file_whose_dates_are_not_column_names_is_refused(dated, monkeypatch, capsys):
+def test_dates_keep_the_format_fit_inferred_in_every_chunk_and_at_predict(dated, monkeypatch,
+                                                                           capsys):
+    """Day-first text: an ambiguous date such as 05/02/2021 is the 5th of February wherever
+    it falls, even first in a file or a chunk, where pandas alone would infer month first."""
+    monkeypatch.chdir(dated)
+    for name in ("sales", "later"):
+        frame = pd.read_csv(f"{name}.csv")
+        ambiguous = (pd.to_datetime(frame["sold"]).dt.day <= 12) & frame["sold"].notna()
+        first = ambiguous.idxmax()  # each file begins with an ambiguous date
+        frame = frame.iloc[[first, *frame.index.drop(first)]]
+        frame.to_csv(f"{name}_iso.csv", index=False)
+        frame["sold"] = pd.to_datetime(frame["sold"]).dt.strftime("%d/%m/%Y")
+        frame.to_csv(f"{name}_dmy.csv", index=False)
+    quick = ["--param", "max_iter=20", "--param", "hidden_layer_sizes=(4,)", "--cv", "0"]
+    for text in ("iso", "dmy"):
+        for fit, chunked in (("whole", []), ("streamed", ["--chunk-rows", "7"])):
+            assert main(["fit", f"sales_{text}.csv", "--target", "price", "--date", "sold",
+                         "--out", f"{fit}_{text}.skn", *quick, *chunked]) == 0
+            # One row per chunk: each ambiguous date is its chunk's first value.
+            assert main(["predict", f"{fit}_{text}.skn", f"later_{text}.csv", "--chunk-rows", "1",
+                         "--out", f"{fit}_{text}.csv"]) == 0
+    from skneuron.persistence import read_manifest
+
+    assert read_manifest("whole_dmy.skn")["metadata"]["dates"] == {"sold": "%d/%m/%Y"}
+    assert read_manifest("streamed_dmy.skn")["metadata"]["dates"] == {"sold": "%d/%m/%Y"}
+    # The day-first text is read as the same dates as the ISO text, chunk after chunk.
+    for fit in ("whole", "streamed"):
+        np.testing.assert_allclose(pd.read_csv(f"{fit}_dmy.csv")["price"],
+                                   pd.read_csv(f"{fit}_iso.csv")["price"])
+    # Text in another format than fit's is refused, not read differently.
+    capsys.readouterr()
+    assert main(["predict", "whole_dmy.skn", "later_iso.csv"]) == 1
+    assert ("cannot read column 'sold' of later_iso.csv as dates in the format %d/%m/%Y: time data "
+            in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("dates", ["sold", ["sold"], {"sold": 3}, {"sold": ["%Y"]}])
+def test_a_model_file_whose_dates_are_not_column_formats_is_refused(dated, monkeypatch, capsys,
+                                                                     dates):
     from skneuron import TaskNeuronRegressor
     from skneuron.persistence import save
 
@@ -216,6 +254,6 @@ def test_a_model_file_whose_dates_are_not_column_names_is_refused(dated, monkeyp
     frame = pd.read_csv("sales.csv")[["rooms", "price"]]
     reg = TaskNeuronRegressor(formula="x", hidden_layer_sizes=(2,), max_iter=1).fit(
         frame[["rooms"]], frame["price"])
-    save(reg, "odd.skn", metadata={"target": "price", "dates": "sold"})
+    save(reg, "odd.skn", metadata={"target": "price", "dates": dates})
     assert main(["predict", "odd.skn", "later.csv"]) == 1
-    assert "metadata 'dates' is not a list of column names" in capsys.readouterr().err
+    assert "metadata 'dates' does not map column names to date formats" in capsys.readouterr().err
