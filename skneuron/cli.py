@@ -242,10 +242,11 @@ class DateReader:
     ``2024-01-31T10:00+02:00``, mixed freely) when all its text reads so,
     else the one format pandas infers from its first value (``31/01/2024``
     is day first; ``01/31/2024`` month first, and so is an ambiguous
-    ``05/02/2024`` unless only day first reads the whole column). Every later table — the next chunk, the rows to predict — is read
-    in that format, and text that does not fit it is refused, so that
-    ``05/02/2024`` cannot be the 5th of February in one chunk and the 2nd of
-    May in the next. An offset such as ``+02:00`` is honoured, a time without
+    ``05/02/2024`` unless only day first reads the whole column). Every
+    later table — the next chunk, the rows to predict — is read in that
+    format, and text that does not fit it is refused, so that ``05/02/2024``
+    cannot be the 5th of February in one chunk and the 2nd of May in the
+    next. An offset such as ``+02:00`` is honoured, a time without
     one is taken as UTC; empty cells are missing values.
 
     Columns already of a date-time type (Parquet timestamps) pass unchanged
