@@ -301,8 +301,7 @@ class DateReader:
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             raise UsageError(f"column {column!r} of {self.source} holds numbers, not dates; "
                              "--date is for text such as 2024-01-31")
-        if isinstance(values.dtype, pd.DatetimeTZDtype) or \
-                pd.api.types.is_datetime64_dtype(values):
+        if pd.api.types.is_datetime64_any_dtype(values):  # with or without a time zone
             return pd.to_datetime(values, utc=True)
         if self.formats[column] is None:
             self.formats[column] = self._infer_format(values, column)
