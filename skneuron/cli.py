@@ -279,6 +279,9 @@ class DateReader:
     {'sold': '%d/%m/%Y'}
     >>> read(pd.DataFrame({"sold": ["05/02/2024"]}))["sold"].dt.month.tolist()
     [2]
+    >>> later = DateReader(["sold"], "houses.csv")
+    >>> later(pd.DataFrame({"sold": [float("nan")]}))["sold"].tolist(), later.formats
+    ([NaT], {'sold': None})
     """
 
     def __init__(self, columns: Sequence[str], source: str,
@@ -298,6 +301,8 @@ class DateReader:
 
     def _read(self, values, column: str):
         pd = _pandas()
+        if values.isna().all():  # an empty column reads as numbers: no date, no format yet
+            return pd.to_datetime(values.astype(object), utc=True)
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             raise UsageError(f"column {column!r} of {self.source} holds numbers, not dates; "
                              "--date is for text such as 2024-01-31")

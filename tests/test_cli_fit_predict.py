@@ -244,6 +244,31 @@ def test_dates_keep_the_format_fit_inferred_in_every_chunk_and_at_predict(dated,
             in capsys.readouterr().err)
 
 
+def test_a_date_column_empty_in_the_first_chunk_takes_its_format_from_a_later_one(
+        dated, monkeypatch, capsys):
+    """An empty column reads as numbers; it is no date yet, not a refusal."""
+    monkeypatch.chdir(dated)
+    frame = pd.read_csv("sales.csv")
+    frame.loc[:6, "sold"] = None
+    frame.to_csv("late_dates.csv", index=False)
+    frame.assign(sold=None).to_csv("no_dates.csv", index=False)
+    quick = ["--param", "max_iter=5", "--param", "hidden_layer_sizes=(2,)", "--cv", "0"]
+    assert main(["fit", "late_dates.csv", "--target", "price", "--date", "sold",
+                 "--chunk-rows", "7", "--out", "late.skn", *quick]) == 0
+    assert main(["fit", "no_dates.csv", "--target", "price", "--date", "sold",
+                 "--out", "none.skn", *quick]) == 0
+    from skneuron.persistence import read_manifest
+
+    assert read_manifest("late.skn")["metadata"]["dates"] == {"sold": "ISO8601"}
+    assert read_manifest("none.skn")["metadata"]["dates"] == {"sold": None}
+    capsys.readouterr()
+    assert main(["inspect", "none.skn"]) == 0
+    assert "dates (read as date-times): sold (no value seen)\n" in capsys.readouterr().out
+    # predict, given dates, infers their format then
+    assert main(["predict", "none.skn", "later.csv"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1 + 40
+
+
 @pytest.mark.parametrize("dates", ["sold", ["sold"], {"sold": 3}, {"sold": ["%Y"]}])
 def test_a_model_file_whose_dates_are_not_column_formats_is_refused(dated, monkeypatch, capsys,
                                                                      dates):
