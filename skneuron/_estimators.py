@@ -930,7 +930,8 @@ default="from_dtype"
         column with two categories becomes one ±1 input, any other one-hot
         inputs for its 64 most frequent categories plus one for the rest and
         one for missing values; a category not seen in ``fit`` (or text of more
-        than 1000 characters) is encoded as none of them, never an error. Missing numeric values (``NaN``,
+        than 1000 characters) is encoded as a missing value (none of them when
+        the column had no missing values in ``fit``), never an error. Missing numeric values (``NaN``,
         ``None``, ``pd.NA``) are imputed with the column's centre and flagged
         by an indicator input when the column had missing values in ``fit``.
         Sparse ``X`` has numeric columns only: naming categorical columns of
@@ -955,18 +956,23 @@ default="from_dtype"
         (the documentation's benchmarks page measures both).
     periodic : int, default=8
         With ``formula="auto"``, every discovered formula keeps, besides
-        ``x``, the periodic term ``periodic(periodic)``: per continuous input,
-        that many learned waves ``sin(2π f x + φ)`` (a numeric embedding as a
-        task-neuron term), at most 512 waves in all (fewer frequencies, or
-        none, on wide data). 0 leaves the term to discovery. Ignored when a
-        formula is given.
+        ``x``, the periodic term ``periodic(periodic)``: per numeric input
+        (not the columns encoded from categories), that many learned waves
+        ``sin(2π f x + φ)`` (a numeric embedding as a task-neuron term), at
+        most 512 waves in all (fewer frequencies, or none, on wide data).
+        0 leaves the term to TD discovery's verdict (SR's formulas then have
+        none). Ignored when a formula is given.
     alpha : float, default=1e-4
         L2 penalty on the weights, as in :class:`~sklearn.neural_network.MLPRegressor`:
         ``0.5·alpha·‖W‖²`` over the weight of a minibatch (its number of rows
         times the mean sample weight), so that a sample weight of ``k`` acts as
-        ``k`` copies of the row.
+        ``k`` copies of the row. It reaches every parameter of two or more
+        dimensions: the weights, the periodic term's frequencies and phases,
+        and with ``n_members > 1`` the biases too (each has a member
+        dimension; scikit-learn exempts them, as with one member).
     batch_size : int or "auto", default="auto"
-        Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
+        Minibatch size; ``"auto"`` is ``min(200, n_train)``, ``n_train`` the
+        rows left to train on after the ``validation_fraction`` hold-out.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     max_iter : int, default=200
@@ -1218,7 +1224,8 @@ discovery_params, max_order, rank, n_members, periodic, alpha, batch_size, learn
 max_iter, tol, early_stopping, validation_fraction, n_iter_no_change, random_state, verbose, \
 warm_start, device, compile
         As in :class:`TaskNeuronRegressor`; early stopping monitors the
-        held-out log-loss and the validation folds are stratified.
+        held-out log-loss, and the validation folds are stratified (not for
+        multilabel targets, nor when a class has fewer rows than folds).
 
     Attributes
     ----------
