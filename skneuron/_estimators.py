@@ -303,6 +303,9 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         kept = sample_weight > 0  # a row of zero weight is a row removed
         if not kept.all():
             X, y, sample_weight = X[kept], y[kept], sample_weight[kept]
+            if not continuing and self.is_categorical_.any():  # its categories too
+                X, self.categories_ = _tabular.keep_seen_categories(
+                    X, self.is_categorical_, self.categories_)
         given_weight = sample_weight  # also when equal: the L2 penalty's scale reads them
         sample_weight = _uniform_as_none(sample_weight)
         if not continuing:
@@ -445,6 +448,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         if reset and y is None:
             validate_data(self, X, y, skip_check_array=True)  # names what is missing
         table = _tabular.as_table(X)
+        for axis, what in enumerate(("sample", "feature")):  # check_array's rule, for frames
+            if table.shape[axis] < 1:
+                raise ValueError(f"Found array with 0 {what}(s) (shape={table.shape}) while a "
+                                 f"minimum of 1 is required by {type(self).__name__}.")
         validate_data(self, table, skip_check_array=True, reset=reset)
         names = getattr(self, "feature_names_in_", None)
         if reset:
@@ -1544,6 +1551,42 @@ validation_scores_, best_validation_score_
             return (logits > 0).astype(np.int64)
         indices = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(axis=1)
         return self.classes_[indices]
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
+
+        As :meth:`sklearn.base.ClassifierMixin.score` (subset accuracy for a
+        multilabel model), with ``y`` read as ``fit`` reads it: an object
+        array of numbers (a pandas object column, say) holds numeric labels,
+        which scikit-learn's metrics would refuse as an "unknown" target.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the rows.
+
+        Returns
+        -------
+        float
+            The fraction of rows predicted right (weighted).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = TaskNeuronClassifier(max_iter=20, random_state=0).fit(X, y)
+        >>> clf.score(X, y.astype(object)) == clf.score(X, y)
+        True
+        """
+        if not sp.issparse(y):
+            labels = np.asarray(y)
+            if labels.dtype == object and labels.ndim == 1:
+                y = _uniform_labels(labels)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

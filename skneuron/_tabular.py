@@ -6,8 +6,10 @@ columns, with missing values — as well as plain numeric arrays. This module
 turns such input into one float64 *code matrix* of shape
 ``(n_samples, n_features_in_)``:
 
-- a numeric or boolean column is its values as float64, ``NaN`` where missing;
-- a date-time column is its seconds since 1970-01-01 UTC and a duration column
+- a numeric or boolean column is its values as float64, ``NaN`` where missing
+  (an object column of numbers, ``Decimal`` too, counts);
+- a date-time column (numpy's, Arrow's dates and time stamps, or objects such as
+  ``datetime.date``) is its seconds since 1970-01-01 UTC and a duration column
   its length in seconds, ``NaN`` where missing (``NaT``): numbers, so a date
   not seen in ``fit`` is placed by its time, not read as an unseen category;
 - a categorical column is the index of each value in the column's list of
@@ -27,13 +29,16 @@ conventions of :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
 
 from __future__ import annotations
 
-from numbers import Integral
+import datetime
+from contextlib import contextmanager
+from decimal import Decimal
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
-__all__ = ["categorical_mask", "code_matrix", "learn_categories"]
+__all__ = ["categorical_mask", "code_matrix", "keep_seen_categories", "learn_categories"]
 
 #: The sparse formats read without conversion (others are converted to CSR).
 SPARSE_FORMATS = ("csr", "csc")
@@ -179,9 +184,17 @@ def _explicit_mask(given: np.ndarray, n_features: int, feature_names) -> np.ndar
                      f"bool, int or str; got {given.tolist()!r}.")
 
 
+#: Python objects an object column may hold and still be read as numbers: real numbers
+#: (``Decimal`` too, as SQL drivers return them), or all dates and date-times, or all
+#: durations (read as seconds).
+_NUMBERS = (Real, Decimal, np.number, np.bool_)
+_MOMENTS = (datetime.date, np.datetime64)  # datetime.datetime and pandas' Timestamp too
+_DURATIONS = (datetime.timedelta, np.timedelta64)
+
+
 def _holds_numbers(column) -> bool:
     """Whether a frame column is numeric, boolean, a date-time or a duration (an object
-    column of numbers counts)."""
+    column of numbers, of dates or of durations counts)."""
     import pandas as pd
 
     dtype = column.dtype
@@ -191,10 +204,20 @@ def _holds_numbers(column) -> bool:
             or _is_time(dtype):
         return True
     if dtype == object:
-        values = column.dropna()
-        return len(values) > 0 and all(
-            isinstance(v, (Integral, float, np.number, bool, np.bool_)) for v in values)
+        return _object_kind(column) is not None
     return False
+
+
+def _object_kind(column) -> type | None:
+    """Which of :data:`_NUMBERS`, :data:`_MOMENTS` or :data:`_DURATIONS` every
+    present value of an object column is (None for none, or an empty column)."""
+    values = column.dropna()
+    if len(values) == 0:
+        return None
+    for kind in (_NUMBERS, _MOMENTS, _DURATIONS):
+        if all(isinstance(v, kind) and not isinstance(v, complex) for v in values):
+            return kind
+    return None
 
 
 def learn_categories(table, mask: np.ndarray) -> list:
@@ -222,11 +245,23 @@ def learn_categories(table, mask: np.ndarray) -> list:
             categories.append(None)
             continue
         column = _frame(table).iloc[:, j].dropna().to_numpy(dtype=object)
-        values = [_plain(v) for v in pd.unique(column)
+        with _hashable_values(_frame(table).columns[j]):
+            distinct = pd.unique(column)
+        values = [_plain(v) for v in distinct
                   if not (isinstance(v, str) and len(v) > MAX_CATEGORY_LENGTH)]
         key = None if _one_type(values) else (lambda v: (type(v).__name__, v))
         categories.append(np.array(sorted(values, key=key), dtype=object))
     return categories
+
+
+@contextmanager
+def _hashable_values(name):
+    """Refuse, in one line, a categorical column whose values cannot be looked up."""
+    try:
+        yield
+    except TypeError as exc:
+        raise ValueError(f"Column {str(name)!r} holds values that can be neither numbers nor "
+                         f"categories ({exc}); convert them to text or numbers.") from None
 
 
 def _frame(table):
@@ -292,12 +327,41 @@ def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -
         codes = np.empty(table.shape, dtype=np.float64)
         for j, (_, column) in enumerate(table.items()):
             if mask[j]:
-                codes[:, j] = _category_codes(column, categories[j])
+                with _hashable_values(table.columns[j]):
+                    codes[:, j] = _category_codes(column, categories[j])
             else:
                 codes[:, j] = _numeric_column(column, _name(feature_names, j))
     if np.isinf(codes).any():
         raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
     return codes
+
+
+def keep_seen_categories(codes: np.ndarray, mask: np.ndarray, categories: list):
+    """``codes`` and ``categories`` without the categories no row of ``codes`` holds.
+
+    ``fit`` learns the categories from every row it is given, then drops the
+    rows of weight zero; this makes a category seen only in those rows
+    unseen, as if the rows had never been given. Returns new codes (the
+    input is left alone) and categories.
+
+    Examples
+    --------
+    >>> codes = np.array([[2.0, 0.5], [np.nan, 1.5]])
+    >>> keep_seen_categories(codes, np.array([True, False]),
+    ...                      [np.array(["a", "b", "c"], dtype=object), None])
+    (array([[0. , 0.5],
+           [nan, 1.5]]), [array(['c'], dtype=object), None])
+    """
+    codes, categories = codes.copy(), list(categories)
+    for j in np.flatnonzero(mask):
+        column = codes[:, j]
+        present = np.unique(column[~np.isnan(column)]).astype(np.int64)
+        if len(present) < len(categories[j]):
+            renumbered = np.full(len(categories[j]) + 1, np.nan)  # index −1 reads NaN
+            renumbered[present] = np.arange(len(present))
+            codes[:, j] = renumbered[np.where(np.isnan(column), -1, column).astype(np.int64)]
+            categories[j] = categories[j][present]
+    return codes, categories
 
 
 def _category_codes(column, categories) -> np.ndarray:
@@ -325,29 +389,43 @@ def _is_time(dtype) -> bool:
     return getattr(dtype, "kind", None) in ("M", "m")
 
 
-def _seconds(column) -> np.ndarray:
+def _seconds(column, durations: bool) -> np.ndarray:
     """A date-time column as seconds since 1970-01-01 UTC, a duration column as seconds;
-    ``NaN`` where missing. Time-zone-aware values are first converted to UTC."""
-    if column.dtype.kind == "M":
-        if getattr(column.dt, "tz", None) is not None:
-            column = column.dt.tz_convert("UTC").dt.tz_localize(None)
-        column = column - np.datetime64(0, "s")
+    ``NaN`` where missing.
+
+    Any column pandas reads as date-times qualifies — numpy's and Arrow's
+    date-times and dates, date objects, time stamps of mixed time zones: values
+    with a time zone are converted to UTC, and those without one are taken as
+    UTC.
+    """
+    import pandas as pd
+
+    if durations:
+        column = pd.to_timedelta(column)
+    else:
+        column = pd.to_datetime(column, utc=True).dt.tz_localize(None) - np.datetime64(0, "s")
     return column.to_numpy() / np.timedelta64(1, "s")  # NaT / 1 s is NaN
 
 
 def _numeric_column(column, name: str) -> np.ndarray:
     import pandas as pd
 
+    dtype = column.dtype
+    if pd.api.types.is_complex_dtype(dtype):
+        raise ValueError(f"Column {name} holds complex numbers; complex data not supported.")
     try:
-        if _is_time(column.dtype):
-            return _seconds(column)
-        if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        if _is_time(dtype):
+            return _seconds(column, durations=dtype.kind == "m")
+        if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
             return column.to_numpy(dtype=np.float64, na_value=np.nan)
+        kind = _object_kind(column) if dtype == object else None
+        if kind is _MOMENTS or kind is _DURATIONS:
+            return _seconds(column, durations=kind is _DURATIONS)
         return pd.to_numeric(column.astype(object), errors="raise").to_numpy(
             dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            f"Column {name} holds values that are not numbers ({exc}); it was numeric in fit. "
+            f"Column {name} is not categorical but holds values that are not numbers ({exc}). "
             "To treat a column as categorical, give it the 'category' or a text dtype, or name "
             "it in categorical_features.") from None
 

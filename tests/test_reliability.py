@@ -128,7 +128,7 @@ def test_a_missing_label_among_partial_fit_classes_is_refused():
 def test_a_text_column_with_categorical_features_none_is_refused_by_name():
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"a": X0[:, 0], "colour": np.where(X0[:, 2] > 0, "red", "blue")})
-    with pytest.raises(ValueError, match="Column 'colour' holds values that are not numbers"):
+    with pytest.raises(ValueError, match="Column 'colour' is not categorical but holds values that are not numbers"):
         TaskNeuronRegressor(categorical_features=None, **QUICK).fit(frame, y0)
 
 
@@ -147,7 +147,7 @@ def fitted():
         (X0[:, :2], ValueError, "X has 2 features, but .* is expecting 3"),
         (with_value(X0, np.inf), ValueError, "Input X contains infinity"),
         (np.empty((0, 3)), ValueError, "0 sample"),
-        (with_value(X0, "abc"), ValueError, "Column at index 1 holds values that are not numbers"),
+        (with_value(X0, "abc"), ValueError, "Column at index 1 is not categorical but holds values that are not numbers"),
         (sp.csr_matrix(np.hstack([X0, X0])), ValueError, "X has 6 features, but .* is expecting 3"),
         (sp.csr_matrix(with_value(X0, np.inf)), ValueError, "Input X contains infinity"),
     ],
@@ -361,6 +361,19 @@ def test_any_list_of_labels_fits_or_is_refused_clearly(labels):
         return
     assert len(has_text) == 1 and len(set(labels)) >= 2
     assert set(clf.predict(X)) <= set(labels)
+    # score takes the y that fit took (scikit-learn's metrics refuse object numbers)
+    assert clf.score(X, y) == np.mean(clf.predict(X) == np.array(labels))
+
+
+
+def test_object_labels_of_numbers_fit_and_score():
+    """A pandas object column of class numbers: fit reads it as numbers, and so does score
+    (scikit-learn's metrics call such a y an "unknown" target)."""
+    X, _ = data(n=40)
+    y = np.array([0, 1, 2, 1] * 10, dtype=object)
+    clf = TaskNeuronClassifier(**{**QUICK, "max_iter": 1}).fit(X, y)
+    assert clf.classes_.tolist() == [0, 1, 2]
+    assert clf.score(X, y) == np.mean(clf.predict(X) == y.astype(np.int64))
 
 
 # ------------------------------------------------------------------ parameters

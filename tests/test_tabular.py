@@ -186,6 +186,60 @@ def test_pyarrow_backed_dates_and_durations_are_numbers_too():
                                   [[86400.0, 0.0, 2.0], [np.nan, 0.0, np.nan]])
 
 
+def test_arrow_dates_and_python_objects_of_numbers_or_dates_are_numbers():
+    """Arrow ``date32`` (``read_csv(dtype_backend="pyarrow")``), ``Decimal`` (what SQL
+    drivers return), ``datetime.date`` objects and time stamps of mixed zones."""
+    import datetime
+    from decimal import Decimal
+
+    pa = pytest.importorskip("pyarrow")
+    table = pd.DataFrame({
+        "date32": pd.Series([datetime.date(1970, 1, 2), None], dtype=pd.ArrowDtype(pa.date32())),
+        "decimal": pd.Series([Decimal("1.5"), None], dtype=object),
+        "date": pd.Series([datetime.date(1970, 1, 3), None], dtype=object),
+        "zones": pd.Series([pd.Timestamp("1970-01-01 09:00", tz="Asia/Tokyo"),
+                            pd.Timestamp("1970-01-01 00:01", tz="UTC")], dtype=object),
+        "wait": pd.Series([datetime.timedelta(minutes=1), None], dtype=object),
+    })
+    mask = categorical_mask(table, "from_dtype")
+    assert mask.tolist() == [False] * 5
+    np.testing.assert_array_equal(code_matrix(table, mask, [None] * 5),
+                                  [[86400.0, 1.5, 172800.0, 0.0, 60.0],
+                                   [np.nan, np.nan, np.nan, 60.0, np.nan]])
+
+
+@pytest.mark.parametrize(("column", "message"), [
+    (pd.Series([1 + 1j, 2]), "complex data not supported"),
+    (pd.Series(["x", "y"]), "'c' is not categorical but holds values that are not numbers"),
+])
+def test_a_numeric_column_of_complex_numbers_or_text_is_refused_in_one_line(column, message):
+    with pytest.raises(ValueError, match=message):
+        code_matrix(pd.DataFrame({"c": column}), np.array([False]), [None], ["c"])
+
+
+def test_values_that_are_neither_numbers_nor_categories_are_named():
+    X = pd.DataFrame({"record": [{"k": 1}, {"k": 2}] * 30, "x": np.arange(60.0)})
+    with pytest.raises(ValueError, match="'record' holds values that can be neither numbers nor"):
+        TaskNeuronRegressor(**QUICK).fit(X, np.arange(60.0))
+
+
+def test_an_empty_frame_is_refused_as_an_empty_array_is(fitted_regressor):
+    reg, X, _ = fitted_regressor
+    with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\) \(shape=\(0, 4\)\)"):
+        reg.predict(X.iloc[:0])
+
+
+def test_a_category_seen_only_in_rows_of_weight_zero_goes_with_them():
+    X, y = frame(n=120)
+    X["city"] = X["city"].astype(object)
+    X.loc[:4, "city"] = "Nome"  # only in the rows of weight zero
+    weights = np.r_[np.zeros(5), np.ones(len(X) - 5)]
+    weighted = TaskNeuronRegressor(**QUICK).fit(X, y, sample_weight=weights)
+    dropped = TaskNeuronRegressor(**QUICK).fit(X.iloc[5:], y[5:])
+    assert "Nome" not in weighted.categories_[1].tolist()
+    np.testing.assert_array_equal(weighted.predict(X), dropped.predict(X))
+
+
 def test_a_date_column_is_a_trend_that_reaches_dates_not_seen_in_fit():
     rng = np.random.default_rng(0)
     n = 240
