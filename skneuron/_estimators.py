@@ -938,7 +938,9 @@ default="from_dtype"
         inputs for its 64 most frequent categories plus one for the rest and
         one for missing values; a category not seen in ``fit`` (or text of more
         than 1000 characters) is encoded as a missing value (none of them when
-        the column had no missing values in ``fit``), never an error. Missing numeric values (``NaN``,
+        the column had no missing values in ``fit``), never an error; a
+        number finds the category written as that number, and numeric text
+        the category that is that number. Missing numeric values (``NaN``,
         ``None``, ``pd.NA``) are imputed with the column's centre and flagged
         by an indicator input when the column had missing values in ``fit``.
         Sparse ``X`` has numeric columns only: naming categorical columns of
@@ -1354,7 +1356,7 @@ validation_scores_, best_validation_score_
         elif reset:
             if len(labels) < 2:
                 raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; "
-                                 f"got 1 class ({labels[0]!r}).")
+                                 f"got 1 class ({labels.tolist()[0]!r}).")
             known = labels
         else:
             unseen = labels[~np.isin(labels, self.classes_)]

@@ -30,9 +30,10 @@ conventions of :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
 from __future__ import annotations
 
 import datetime
+import warnings
 from contextlib import contextmanager
 from decimal import Decimal
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -276,9 +277,7 @@ def _plain(value):
 
 
 def _one_type(values) -> bool:
-    kinds = {"text" if isinstance(v, str) else "number" if isinstance(v, (Integral, float))
-             else type(v).__name__ for v in values}
-    return len(kinds) <= 1
+    return len({_kind(v) for v in values}) <= 1
 
 
 def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -> np.ndarray:
@@ -328,7 +327,8 @@ def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -
         for j, (_, column) in enumerate(table.items()):
             if mask[j]:
                 with _hashable_values(table.columns[j]):
-                    codes[:, j] = _category_codes(column, categories[j])
+                    codes[:, j] = _category_codes(column, categories[j],
+                                                  _name(feature_names, j))
             else:
                 codes[:, j] = _numeric_column(column, _name(feature_names, j))
     if np.isinf(codes).any():
@@ -364,12 +364,15 @@ def keep_seen_categories(codes: np.ndarray, mask: np.ndarray, categories: list):
     return codes, categories
 
 
-def _category_codes(column, categories) -> np.ndarray:
+def _category_codes(column, categories, name: str) -> np.ndarray:
     """Each value's index in ``categories``, NaN for a missing or unseen value.
 
     The column's distinct values are looked up once (``pandas.factorize``,
     which leaves categorical and text columns in their own storage), not its
-    every row.
+    every row. A number finds the category spelled as that number and numeric
+    text the category that is that number (:func:`_category_positions`); when
+    no value is found and the values are of another kind than the categories
+    (numbers against text, say), a warning says so.
     """
     import pandas as pd
 
@@ -377,10 +380,53 @@ def _category_codes(column, categories) -> np.ndarray:
         row_codes, values = column.cat.codes.to_numpy(), column.cat.categories
     else:
         row_codes, values = pd.factorize(column)
-    position = {value: i for i, value in enumerate(categories)}
+    values = values.tolist()
+    position = _category_positions(categories)
     # code −1 (a missing value) reads the appended NaN
-    lookup = np.array([position.get(value, np.nan) for value in values.tolist()] + [np.nan])
+    lookup = np.array([position.get(value, np.nan) for value in values] + [np.nan])
+    if values and len(categories) and np.isnan(lookup).all() \
+            and not {_kind(v) for v in values} & {_kind(c) for c in categories}:
+        warnings.warn(
+            f"Column {name} holds no category seen in fit: its values are {_kind(values[0])} "
+            f"such as {values[0]!r}, fit's categories {_kind(categories[0])} such as "
+            f"{categories[0]!r}; every row reads as an unseen category.", UserWarning,
+            stacklevel=2)
     return lookup[row_codes]
+
+
+def _category_positions(categories) -> dict:
+    """Each category's index, under its own value and under its other spelling.
+
+    A text category that reads as a finite number is found by that number too,
+    and a number by its text (``"3"`` for 3 and 3.0): one CSV column of codes
+    reads as numbers from a file or chunk that holds nothing else, and as text
+    from another. A category's own value wins over another's spelling.
+    """
+    position = {}
+    for i, category in enumerate(categories):
+        for spelling in _other_spellings(category):
+            position.setdefault(spelling, i)
+    position.update((category, i) for i, category in enumerate(categories))
+    return position
+
+
+def _other_spellings(category) -> list:
+    if isinstance(category, str):
+        try:
+            number = float(category)
+        except ValueError:
+            return []
+        return [number] if np.isfinite(number) else []
+    if isinstance(category, Real) and not isinstance(category, (bool, np.bool_)):
+        whole = float(category).is_integer()
+        return [str(int(category)) if whole else str(category)]
+    return []
+
+
+def _kind(value) -> str:
+    """"text", "numbers" or the type's name: what a category or a value is."""
+    return "text" if isinstance(value, str) else "numbers" if isinstance(value, Real) \
+        else type(value).__name__
 
 
 def _is_time(dtype) -> bool:

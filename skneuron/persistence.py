@@ -362,6 +362,9 @@ def _check_writable_target(path: str) -> None:
     """Refuse targets that a rename would wrongly replace: directories, devices, pipes."""
     if os.path.isdir(path):
         raise IsADirectoryError(21, "Is a directory", path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(2, "No such directory", directory)
     if os.path.exists(path) and not os.path.isfile(path):
         raise OSError(f"not a regular file: {path!r} (a device, pipe or socket)")
 
@@ -634,6 +637,8 @@ def load(path: str | os.PathLike):
 
 def _read(path, *, weights: bool) -> tuple[dict, dict | None]:
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "Is a directory, not a model file", path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No such model file: {path!r}")
     with open(path, "rb") as handle:

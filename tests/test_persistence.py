@@ -198,6 +198,8 @@ def test_extra_members_and_non_model_files_are_refused(regressor, tmp_path):
         skneuron.load(tmp_path / "text.skn")
     with pytest.raises(FileNotFoundError):
         skneuron.load(tmp_path / "missing.skn")
+    with pytest.raises(IsADirectoryError, match="Is a directory, not a model file"):
+        skneuron.load(tmp_path)
 
 
 def test_what_the_format_cannot_hold_is_a_clear_error_at_save(tmp_path):

@@ -308,8 +308,8 @@ def test_save_refuses_directories_and_special_files_before_writing(model, tmp_pa
         with pytest.raises(OSError, match="not a regular file"):
             reg.save("/dev/full")
         assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # still the device
-    with pytest.raises(FileNotFoundError):
-        reg.save(tmp_path / "no" / "such" / "dir" / "m.skn")
+    with pytest.raises(FileNotFoundError, match=r"No such directory: .*such.?dir'$"):
+        reg.save(tmp_path / "no" / "such" / "dir" / "m.skn")  # the directory, not a temp file
     assert os.listdir(tmp_path) == []
 
 

@@ -240,6 +240,40 @@ def test_a_category_seen_only_in_rows_of_weight_zero_goes_with_them():
     np.testing.assert_array_equal(weighted.predict(X), dropped.predict(X))
 
 
+def test_codes_read_as_numbers_find_the_categories_fit_read_as_text():
+    """A CSV column of codes reads as text from a file with a ``none`` and as numbers
+    from one (or a chunk) without: the same rows must predict the same."""
+    rng = np.random.default_rng(0)
+    garage = rng.choice(["1", "2", "3", "none"], 200)
+    X = pd.DataFrame({"x": rng.normal(size=200), "garage": garage})
+    y = X["x"] + pd.Series(garage).map({"1": 1.0, "2": 2.0, "3": 3.0, "none": 0.0})
+    reg = TaskNeuronRegressor(**QUICK).fit(X, y)
+    as_text = reg.predict(pd.DataFrame({"x": [0.0] * 3, "garage": ["1", "2", "3"]}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # found: nothing to warn about
+        as_numbers = reg.predict(pd.DataFrame({"x": [0.0] * 3, "garage": [1, 2, 3]}))
+        as_floats = reg.predict(pd.DataFrame({"x": [0.0] * 3, "garage": [1.0, 2.0, 3.0]}))
+    np.testing.assert_array_equal(as_numbers, as_text)
+    np.testing.assert_array_equal(as_floats, as_text)
+    assert len(np.unique(as_text)) == 3
+    numbers_fit = TaskNeuronRegressor(**QUICK, categorical_features=["garage"]).fit(
+        X.assign(garage=X["garage"].replace("none", "0").astype(int)), y)
+    np.testing.assert_array_equal(  # and text finds categories fit read as numbers
+        numbers_fit.predict(pd.DataFrame({"x": [0.0] * 3, "garage": ["1", "2", "3"]})),
+        numbers_fit.predict(pd.DataFrame({"x": [0.0] * 3, "garage": [1, 2, 3]})))
+
+
+def test_values_of_another_kind_than_every_category_are_flagged():
+    X, y = frame(n=120)
+    reg = TaskNeuronRegressor(**QUICK).fit(X, y)
+    with pytest.warns(UserWarning, match="Column 'city' holds no category seen in fit: its "
+                                         "values are numbers such as 1, fit's categories text"):
+        reg.predict(X.iloc[:2].assign(city=[1, 0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # new text categories are unseen, as documented
+        reg.predict(X.iloc[:2].assign(city=["Paris", "Nome"]))
+
+
 def test_a_date_column_is_a_trend_that_reaches_dates_not_seen_in_fit():
     rng = np.random.default_rng(0)
     n = 240
