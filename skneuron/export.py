@@ -12,9 +12,15 @@ multilabel model). It reads raw rows of ``n_features_in_`` numbers:
   (for a multilabel model, the labels' independent probabilities; a label is
   set where its probability exceeds one half).
 
-The class labels, feature names and formula travel with the file: as the
-``skneuron.json`` extra file of a TorchScript archive, as ``metadata_props``
-of an ONNX model.
+A row of a table is those numbers as ``fit`` codes them: a numeric or
+boolean column's value (``NaN`` where missing), a date-time's seconds since
+1970-01-01 UTC, and for a categorical column the index of its value in the
+column's list in ``categories`` (``NaN`` where missing or not seen in
+``fit``).
+
+The class labels, feature names, categories and formula travel with the
+file: as the ``skneuron.json`` extra file of a TorchScript archive, as
+``metadata_props`` of an ONNX model.
 """
 
 from __future__ import annotations
@@ -144,6 +150,7 @@ def _metadata(estimator, dtype: str) -> dict:
 
     classes = getattr(estimator, "classes_", None)
     names = getattr(estimator, "feature_names_in_", None)
+    categories = getattr(estimator, "categories_", None) or [None] * estimator.n_features_in_
     return {
         "estimator": type(estimator).__name__,
         "skneuron_version": __version__,
@@ -151,6 +158,8 @@ def _metadata(estimator, dtype: str) -> dict:
         "n_features_in": int(estimator.n_features_in_),
         "feature_names": None if names is None else [str(n) for n in names],
         "classes": None if classes is None else [_plain(c) for c in classes],
+        "categories": [None if values is None else [_plain(v) for v in values]
+                       for values in categories],
         "output": "probabilities" if classes is not None else "predictions",
         "dtype": dtype,
     }

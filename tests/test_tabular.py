@@ -1,5 +1,6 @@
 """Native tabular input: data frames with text, categorical and boolean columns, missing values."""
 
+import json
 import pickle
 import warnings
 
@@ -146,6 +147,17 @@ def test_exported_graph_reads_coded_rows(fitted_regressor, tmp_path):
     codes = reg._validate_input(X, reset=False)
     exported = module(torch.as_tensor(codes)).numpy().ravel()
     np.testing.assert_allclose(exported, reg.predict(X), rtol=1e-6, atol=1e-6)
+    # The file's metadata is enough to code a row without skneuron.
+    extra = {"skneuron.json": ""}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.load(str(path), _extra_files=extra)
+    categories = json.loads(extra["skneuron.json"])["categories"]
+    assert categories == [None, ["Lima", "Oslo", "Rome"], ["a", "b"], None]
+    by_hand = np.column_stack([
+        X[name].map({v: float(i) for i, v in enumerate(values)}).astype(float) if values
+        else X[name].astype(float) for name, values in zip(X.columns, categories)])
+    np.testing.assert_array_equal(by_hand, codes)
 
 
 # ------------------------------------------------------------ the pieces on their own
