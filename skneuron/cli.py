@@ -13,7 +13,8 @@
 Mistakes (a missing file or column, a text target for regression, a bad
 parameter, a damaged model file, an output that cannot be written) end with a
 one-line message on standard error and exit status 1, never a traceback; set
-``SKNEURON_TRACEBACK=1`` to see one anyway. Where an output goes is checked
+``SKNEURON_TRACEBACK=1`` to see one anyway. Warnings are one line each too
+(``skneuron fit: warning: ...``). Where an output goes is checked
 before a long fit, and every file is written whole or not at all. Ctrl-C
 stops the whole command (exit status 130), also in the middle of training,
 and writes nothing.
@@ -518,7 +519,8 @@ def run_fit(args, out=None) -> dict:
     # The estimator reads the table itself: text columns as categories, gaps as missing.
     model = cls(**params)
     max_iter = model.max_iter
-    n_categorical = int(categorical_mask(as_table(X), model.categorical_features).sum())
+    n_categorical = int(categorical_mask(as_table(X), model.categorical_features,
+                                         np.asarray(X.columns, dtype=object)).sum())
     print(f"{args.data}: {len(X)} rows, {X.shape[1]} columns"
           + (f" ({n_categorical} categorical)" if n_categorical else ""), file=out)
     if task == "classification":
@@ -685,12 +687,9 @@ def _load(path: str):
 
     if not os.path.isfile(path):
         raise UsageError(f"no such model file: {path}")
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings():  # every warning of loading, shown by main in one line
         warnings.simplefilter("always")
-        model = load(path)
-    for warning in caught:
-        print(f"skneuron: warning: {_one_line(warning.message)}", file=sys.stderr)
-    return model
+        return load(path)
 
 
 def run_predict(args) -> None:
@@ -751,7 +750,8 @@ def _predict_in_chunks(args, model, target, read_dates) -> None:
             count += len(frame)
             _stop_if_interrupted()
         if not count:  # a table without rows: the header alone
-            header = [target] + ([f"proba_{c}" for c in model.classes_] if args.proba else [])
+            header = _prediction_columns(model, target) + (
+                [f"proba_{c}" for c in model.classes_] if args.proba else [])
             handle.write(encode(",".join(map(str, header)) + "\n"))
         return count
 
@@ -780,11 +780,50 @@ def _predictions(model, frame, target: str, read_dates: DateReader, args):
         X = X[list(model.feature_names_in_)]
     elif not isinstance(model, Pipeline):
         X = X.to_numpy()
-    result = pd.DataFrame({target: model.predict(X)})
+    predicted = model.predict(X)
+    outputs = predicted.reshape(len(predicted), -1).T  # one row per output
+    result = pd.DataFrame(dict(zip(_prediction_columns(model, target), outputs)))
     if args.proba:
         for label, column in zip(model.classes_, model.predict_proba(X).T):
             result[f"proba_{label}"] = column
     return result
+
+
+def _prediction_columns(model, target: str) -> list[str]:
+    """The names of ``model``'s prediction columns: ``target`` for one output;
+    ``{target}_{label}`` for each label of a multilabel classifier and ``{target}_{i}``
+    for each output of a multi-output regressor."""
+    from sklearn.base import is_classifier
+    from sklearn.pipeline import Pipeline
+
+    estimator = model[-1] if isinstance(model, Pipeline) else model
+    if is_classifier(estimator):
+        return [f"{target}_{label}" for label in estimator.classes_] \
+            if estimator._is_multilabel() else [target]
+    n_outputs = getattr(estimator, "n_outputs_", 1)
+    return [target] if n_outputs == 1 else [f"{target}_{i}" for i in range(n_outputs)]
+
+
+def _same_value(value, default) -> bool:
+    """Whether a parameter's ``value`` is its ``default``; arrays are compared by value."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray) or isinstance(default, np.ndarray):
+        return type(value) is type(default) and bool(np.array_equal(value, default))
+    try:
+        return bool(value == default)
+    except (ValueError, TypeError):  # e.g. a list holding arrays
+        return False
+
+
+def _shown_value(value):
+    """A parameter's value as ``inspect`` shows it: a number, text or boolean as it is,
+    anything else as its repr (an array as the list of its values)."""
+    import numpy as np
+
+    if isinstance(value, (np.ndarray, np.generic)):
+        value = value.tolist()
+    return value if isinstance(value, (int, float, str, bool)) else repr(value)
 
 
 def describe(path: str) -> dict:
@@ -798,7 +837,8 @@ def describe(path: str) -> dict:
     estimator = model[-1] if isinstance(model, Pipeline) else model
     steps = [type(step).__name__ for _, step in model.steps] if isinstance(model, Pipeline) else []
     defaults = type(estimator)().get_params(deep=False)
-    params = {k: v for k, v in estimator.get_params(deep=False).items() if v != defaults[k]}
+    params = {k: v for k, v in estimator.get_params(deep=False).items()
+              if not _same_value(v, defaults[k])}
     classes = getattr(estimator, "classes_", None)
     names = getattr(model, "feature_names_in_", getattr(estimator, "feature_names_in_", None))
     return {
@@ -808,8 +848,7 @@ def describe(path: str) -> dict:
         "formula": str(estimator.formula_),
         "terms": list(estimator.formula_.terms),
         "discovery": None if estimator.discovery_ is None else estimator.discovery_.method,
-        "params": {k: repr(v) if not isinstance(v, (int, float, str, bool)) else v
-                   for k, v in params.items()},
+        "params": {k: _shown_value(v) for k, v in params.items()},
         "classes": None if classes is None else [str(c) for c in classes],
         "features": None if names is None else [str(n) for n in names],
         "n_features_in": int(estimator.n_features_in_),
@@ -906,10 +945,25 @@ def _one_line(exc) -> str:
     return " ".join(lines) if lines else type(exc).__name__
 
 
+def _folds(text: str) -> int:
+    """``fit --cv``: 0 (no cross-validation) or a number of folds of at least 2."""
+    try:
+        folds = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if folds != 0 and folds < 2:
+        raise argparse.ArgumentTypeError(
+            f"must be 0 (no cross-validation) or at least 2; got {folds}")
+    return folds
+
+
 def _parser() -> argparse.ArgumentParser:
+    from skneuron._version import __version__
+
     parser = argparse.ArgumentParser(
         prog="skneuron", description="Task-driven neurons for scikit-learn."
     )
+    parser.add_argument("--version", action="version", version=f"skneuron {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo", help="discover formulas and compare with sklearn's MLP on bundled data"
@@ -931,7 +985,8 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--date", action="append", metavar="COLUMN",
                      help="read COLUMN's text as dates, which the model takes as seconds since "
                           "1970-01-01 UTC, not categories; predict reads it so too (repeatable)")
-    fit.add_argument("--cv", type=int, default=5, help="cross-validation folds; 0 skips (default 5)")
+    fit.add_argument("--cv", type=_folds, default=5,
+                     help="cross-validation folds, at least 2; 0 skips (default 5)")
     fit.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     fit.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar (default: on a terminal, for fits over half a second)")
@@ -958,6 +1013,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _warnings_on_one_line(command: str):
+    """Show each warning raised in this context as ``skneuron <command>: warning: <message>``
+    on standard error, one line, instead of Python's file, line number and source line;
+    the previous ``warnings.showwarning`` is restored on leaving."""
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"skneuron {command}: warning: {_one_line(message)}", file=file or sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``skneuron`` command: the console script's entry point.
 
@@ -978,7 +1050,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         (printed as one line on standard error, with no traceback unless
         ``SKNEURON_TRACEBACK=1`` is set) or a broken output pipe; 130 when
         interrupted by Ctrl-C, which stops the whole command (cross-validation
-        and training included) and leaves no output file behind.
+        and training included) and leaves no output file behind. Warnings
+        raised meanwhile are printed as one line each,
+        ``skneuron <command>: warning: <message>``. (``--help``, ``--version``
+        and a mistake in the arguments end in argparse's ``SystemExit``, with
+        status 0 or 2.)
 
     Examples
     --------
@@ -989,7 +1065,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"demo": lambda: run_demo(seed=args.seed), "fit": lambda: run_fit(args),
                 "predict": lambda: run_predict(args), "inspect": lambda: run_inspect(args)}
     try:
-        with _interrupts_noted():
+        with _interrupts_noted(), _warnings_on_one_line(args.command):
             commands[args.command]()
     except KeyboardInterrupt:
         print(f"skneuron {args.command}: interrupted", file=sys.stderr)

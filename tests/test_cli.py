@@ -56,3 +56,30 @@ def test_unknown_command_is_a_usage_error():
     with pytest.raises(SystemExit) as exc:
         main(["nonsense"])
     assert exc.value.code == 2
+
+
+def test_version_prints_the_package_version(capsys):
+    import skneuron
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"skneuron {skneuron.__version__}\n"
+
+
+@pytest.mark.parametrize("folds", ["1", "-1"])
+def test_fewer_than_two_folds_is_a_usage_error(capsys, folds):
+    """Not 'cross-validation skipped: too few rows per class' after reading the table."""
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "no-such.csv", "--target", "y", "--cv", folds])
+    assert exc.value.code == 2
+    assert (f"skneuron fit: error: argument --cv: must be 0 (no cross-validation) or at least 2; "
+            f"got {folds}") in capsys.readouterr().err
+
+
+def test_no_cross_validation_or_two_folds_and_more_are_accepted():
+    from skneuron.cli import _parser
+
+    for folds in (0, 2, 10):
+        assert _parser().parse_args(["fit", "t.csv", "--target", "y", "--cv", str(folds)]).cv \
+            == folds

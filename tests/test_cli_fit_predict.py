@@ -282,3 +282,77 @@ def test_a_model_file_whose_dates_are_not_column_formats_is_refused(dated, monke
     save(reg, "odd.skn", metadata={"target": "price", "dates": dates})
     assert main(["predict", "odd.skn", "later.csv"]) == 1
     assert "metadata 'dates' does not map column names to date formats" in capsys.readouterr().err
+
+
+def test_categorical_features_can_name_columns(tables, monkeypatch, capsys):
+    monkeypatch.chdir(tables)
+    assert main(["fit", "houses.csv", "--target", "price", "--out", "named.skn", *QUICK[:4],
+                 "--cv", "0", "--param", "categorical_features=['city', 'rooms']"]) == 0
+    assert "houses.csv: 120 rows, 3 columns (2 categorical)\n" in capsys.readouterr().out
+
+
+def test_predict_writes_a_column_per_output_of_a_model_saved_from_python(tmp_path, monkeypatch,
+                                                                          capsys):
+    """A multilabel classifier and a two-output regressor, whose predict is 2-D."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skneuron import TaskNeuronClassifier, TaskNeuronRegressor, load
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+    labels = (rng.random((40, 3)) > 0.5).astype(int)
+    tiny = {"formula": "x", "hidden_layer_sizes": (2,), "max_iter": 2, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        TaskNeuronClassifier(**tiny).fit(frame, labels).save("labels.skn")
+        TaskNeuronRegressor(**tiny).fit(frame, np.c_[frame["a"], -frame["b"]]).save("two.skn")
+    frame.to_csv("new.csv", index=False)
+    assert main(["predict", "labels.skn", "new.csv", "--proba", "--out", "labels.csv"]) == 0
+    predicted = pd.read_csv("labels.csv")
+    assert list(predicted.columns) == ["prediction_0", "prediction_1", "prediction_2",
+                                       "proba_0", "proba_1", "proba_2"]
+    classifier = load("labels.skn")
+    np.testing.assert_array_equal(predicted.iloc[:, :3], classifier.predict(frame))
+    np.testing.assert_allclose(predicted.iloc[:, 3:], classifier.predict_proba(frame))
+    for chunked in ([], ["--chunk-rows", "15"]):
+        assert main(["predict", "two.skn", "new.csv", "--out", "two.csv", *chunked]) == 0
+        predicted = pd.read_csv("two.csv")
+        assert list(predicted.columns) == ["prediction_0", "prediction_1"]
+        np.testing.assert_allclose(predicted, load("two.skn").predict(frame))
+
+
+def test_inspect_shows_an_array_parameter(tmp_path, monkeypatch, capsys):
+    from skneuron import TaskNeuronRegressor
+
+    monkeypatch.chdir(tmp_path)
+    frame = pd.DataFrame({"a": np.linspace(0, 1, 40), "b": np.arange(40) % 3})
+    reg = TaskNeuronRegressor(categorical_features=np.array([False, True]), formula="x",
+                              hidden_layer_sizes=(2,), max_iter=2, random_state=0)
+    with pytest.warns(Warning):  # ConvergenceWarning after 2 epochs
+        reg.fit(frame, frame["a"] + frame["b"])
+    reg.save("est.skn")
+    assert main(["inspect", "est.skn"]) == 0
+    assert "parameters (non-default): categorical_features=[False, True], formula=x, " \
+        in capsys.readouterr().out
+    assert main(["inspect", "est.skn", "--json", "--plot", "curve.png"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["categorical_features"] == "[False, True]"
+
+
+def test_warnings_of_a_command_are_one_line(tmp_path, monkeypatch, capsys):
+    """Not Python's 'path/_estimators.py:505: UserWarning: ...' and the source line."""
+    import warnings
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(3)
+    pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120), "y": 3.0}).to_csv(
+        "constant.csv", index=False)
+    shown = warnings.showwarning
+    assert main(["fit", "constant.csv", "--target", "y", "--task", "regression", "--cv", "0",
+                 "--param", "max_iter=2", "--param", "hidden_layer_sizes=(2,)"]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "skneuron fit: warning: TD discovery found no informative term (the target is "
+        "constant); the linear neuron is used."]
+    assert warnings.showwarning is shown  # Python's own format again outside the command
