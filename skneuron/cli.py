@@ -685,6 +685,8 @@ def run_streaming_fit(args, out) -> dict:
 def _load(path: str):
     from skneuron.persistence import load
 
+    if os.path.isdir(path):
+        raise UsageError(f"{path} is a directory, not a model file")
     if not os.path.isfile(path):
         raise UsageError(f"no such model file: {path}")
     with warnings.catch_warnings():  # every warning of loading, shown by main in one line
@@ -744,14 +746,15 @@ def _predict_in_chunks(args, model, target, read_dates) -> None:
     def write(handle, encode):
         count = 0
         for frame in iter_table(args.data, args.chunk_rows):
+            if not len(frame):  # a CSV's header alone reads as one empty chunk
+                continue
             text = _predictions(model, frame, target, read_dates, args).to_csv(
                 index=False, header=not count)
             handle.write(encode(text))
             count += len(frame)
             _stop_if_interrupted()
         if not count:  # a table without rows: the header alone
-            header = _prediction_columns(model, target) + (
-                [f"proba_{c}" for c in model.classes_] if args.proba else [])
+            header = _output_columns(model, target, args.proba)
             handle.write(encode(",".join(map(str, header)) + "\n"))
         return count
 
@@ -780,6 +783,8 @@ def _predictions(model, frame, target: str, read_dates: DateReader, args):
         X = X[list(model.feature_names_in_)]
     elif not isinstance(model, Pipeline):
         X = X.to_numpy()
+    if not len(X):  # a table without rows, which the estimators refuse: the header alone
+        return pd.DataFrame(columns=_output_columns(model, target, args.proba))
     predicted = model.predict(X)
     outputs = predicted.reshape(len(predicted), -1).T  # one row per output
     result = pd.DataFrame(dict(zip(_prediction_columns(model, target), outputs)))
@@ -787,6 +792,12 @@ def _predictions(model, frame, target: str, read_dates: DateReader, args):
         for label, column in zip(model.classes_, model.predict_proba(X).T):
             result[f"proba_{label}"] = column
     return result
+
+
+def _output_columns(model, target: str, proba: bool) -> list[str]:
+    """The columns ``predict`` writes: the predictions, then ``--proba``'s."""
+    return _prediction_columns(model, target) + (
+        [f"proba_{label}" for label in model.classes_] if proba else [])
 
 
 def _prediction_columns(model, target: str) -> list[str]:

@@ -113,6 +113,7 @@ def test_a_user_mistake_is_a_one_line_error_of_the_command(tables):
     (["predict", "houses.csv", "houses.csv"], "not a skneuron model file"),
     (["predict", "nothing.skn", "houses.csv"], "no such model file"),
     (["inspect", "nothing.skn"], "no such model file"),
+    (["predict", ".", "houses.csv"], ". is a directory, not a model file"),
 ])
 def test_more_mistakes_in_process(tables, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tables)
@@ -128,6 +129,18 @@ def test_predict_names_the_missing_columns(tables, monkeypatch, capsys):
     capsys.readouterr()
     assert main(["predict", "m.skn", "no_city.csv"]) == 1
     assert "lacks the column(s) ['city']" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("chunks", [[], ["--chunk-rows", "7"]])
+def test_a_table_without_rows_predicts_the_header_alone(tables, monkeypatch, capsys, chunks):
+    monkeypatch.chdir(tables)
+    if not (tables / "m.skn").exists():
+        assert main(["fit", "houses.csv", "--target", "price", "--out", "m.skn", *QUICK]) == 0
+    pd.read_csv("houses.csv").iloc[:0].to_csv("header.csv", index=False)
+    capsys.readouterr()
+    assert main(["predict", "m.skn", "header.csv", "--out", "none.csv", *chunks]) == 0
+    assert (tables / "none.csv").read_text() == "price\n"
+    assert "wrote 0 predictions" in capsys.readouterr().err
 
 
 def test_parquet_tables_are_read(tables, monkeypatch, capsys):
