@@ -412,9 +412,25 @@ def resolve_task(y, task: str, target: str) -> str:
     if task != "auto":
         return task
     if not numeric:
+        _refuse_numbers_with_stray_text(y, target)
         return "classification"
     integral = bool((y == y.round()).all())
     return "classification" if integral and y.nunique() <= MAX_AUTO_CLASSES else "regression"
+
+
+def _refuse_numbers_with_stray_text(y, target: str) -> None:
+    """Refuse to guess the task of a text target of many distinct numbers and a few other
+    values (a ``?`` for an unknown price): a regression target with dirt in it, not
+    hundreds of classes."""
+    values = y.dropna()
+    if values.nunique() <= MAX_AUTO_CLASSES:
+        return
+    stray = ~values.map(_is_number).astype(bool)
+    if 0 < stray.sum() <= 0.1 * len(values):
+        raise UsageError(
+            f"target column {target!r} holds numbers except for {int(stray.sum())} value(s) "
+            f"such as {values[stray].iloc[0]!r}; fix or drop those rows, or choose the task "
+            "with --task")
 
 
 def _is_number(value) -> bool:

@@ -39,6 +39,9 @@ def tables(tmp_path_factory):
     frame.drop(columns="size").to_csv(folder / "houses.csv", index=False)
     frame.drop(columns="price").to_csv(folder / "sizes.csv", index=False)
     frame[["area", "rooms"]].to_csv(folder / "no_city.csv", index=False)
+    dirty = frame.drop(columns="size").astype({"price": object})
+    dirty.loc[7, "price"] = "?"  # an unknown price
+    dirty.to_csv(folder / "dirty.csv", index=False)
     return folder
 
 
@@ -114,6 +117,8 @@ def test_a_user_mistake_is_a_one_line_error_of_the_command(tables):
     (["predict", "nothing.skn", "houses.csv"], "no such model file"),
     (["inspect", "nothing.skn"], "no such model file"),
     (["predict", ".", "houses.csv"], ". is a directory, not a model file"),
+    (["fit", "dirty.csv", "--target", "price"],
+     "target column 'price' holds numbers except for 1 value(s) such as '?'"),
 ])
 def test_more_mistakes_in_process(tables, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tables)
