@@ -921,8 +921,7 @@ def run_inspect(args, out=None) -> dict:
     features = info["features"]
     listed = "" if features is None else ": " + ", ".join(features[:12]) + (
         ", …" if len(features) > 12 else "")
-    print(f"features: {info['n_features_in']} inputs to the network"
-          + (f"; columns{listed}" if features else ""), file=out)
+    print(f"features: {info['n_features_in']} columns of the table" + listed, file=out)
     curve = info["loss_curve"]
     if curve:
         print(f"training: {info['n_iter']} epochs, loss {curve[0]:.4g} → {curve[-1]:.4g}", file=out)
@@ -954,6 +953,9 @@ def _plot_training_curve(info: dict, path: str) -> None:
         twin = axis.twinx()
         twin.plot(epochs, info["validation_scores"], color="tab:orange", label="validation score")
         twin.set_ylabel("validation score")
+        (lines, labels), (twin_lines, twin_labels) = (
+            axis.get_legend_handles_labels(), twin.get_legend_handles_labels())
+        axis.legend(lines + twin_lines, labels + twin_labels, loc="center right")
     axis.set_title(f"{info['estimator']}: {', '.join(info['terms'])}")
     figure.tight_layout()
     image = io.BytesIO()
