@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import reprlib
 import sys
 import warnings
 from abc import ABC, abstractmethod
@@ -44,10 +45,10 @@ from skneuron._device import (
 )
 from skneuron._docs import API_PAGE_TEMPLATE
 from skneuron._sparse import SparseRows
-from skneuron.discovery import METHODS, MIN_SAMPLES, discover_formula
+from skneuron.discovery import METHODS, MIN_SAMPLES, DiscoveryResult, discover_formula
 from skneuron.formula import MAX_FREQUENCIES, MAX_RANK, NeuronFormula
 from skneuron.nn import ACTIVATIONS, Standardized, TabularInput, TaskNeuronNetwork
-from skneuron.persistence import register_loadable
+from skneuron.persistence import register_loadable, storage_problem
 from skneuron.training import fit_network, print_progress, thread_budget
 
 __all__ = ["TaskNeuronClassifier", "TaskNeuronRegressor"]
@@ -101,6 +102,44 @@ PREDICT_CHUNK_VALUES = 1 << 20
 PREDICT_ROW_BLOCK = 64
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _is_numbers(value) -> bool:
+    return isinstance(value, list) and all(_is_number(v) for v in value)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 0
+
+
+def _is_vector(kinds: str):
+    """A check: a 1-D numpy array whose dtype is of one of ``kinds`` (numpy's letters)."""
+    return lambda value: isinstance(value, np.ndarray) and value.ndim == 1 \
+        and value.dtype.kind in kinds
+
+
+#: The fitted attributes a model file sets, other than the network and the input encoding
+#: (checked when it is built): what each must be, and whether every fitted model has it.
+_FITTED_ATTRIBUTES = {
+    "formula_": (lambda v: isinstance(v, NeuronFormula), "a NeuronFormula", True),
+    "discovery_": (lambda v: v is None or isinstance(v, DiscoveryResult),
+                   "a DiscoveryResult or None", True),
+    "device_": (lambda v: isinstance(v, torch.device), "a device", True),
+    "n_features_in_": (lambda v: _is_count(v) and v >= 1, "a positive integer", True),
+    "n_iter_": (_is_count, "a non-negative integer", True),
+    "loss_curve_": (_is_numbers, "a list of numbers", True),
+    "validation_scores_": (lambda v: v is None or _is_numbers(v), "a list of numbers or None",
+                           True),
+    "best_loss_": (_is_number, "a number", False),
+    "best_validation_score_": (_is_number, "a number", False),
+    "do_early_stopping_": (lambda v: isinstance(v, bool), "a boolean", False),
+    "classes_": (_is_vector("biufUO"), "a 1-D array", False),
+    "feature_names_in_": (_is_vector("UO"), "a 1-D array of names", False),
+}
+
+
 class BaseTaskNeuron(BaseEstimator, ABC):
     """Shared fit pipeline of the task-neuron estimators. Not for direct use."""
 
@@ -109,6 +148,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
     _doc_link_template = API_PAGE_TEMPLATE
     #: Training state that model files leave out (see :mod:`skneuron.persistence`).
     _transient_attributes = ("_optimizer",)
+    #: Fitted attributes a model file sets: ``{name: (check, what it must be, required)}``.
+    _fitted_attributes = _FITTED_ATTRIBUTES
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -788,14 +829,32 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         self._validate_params()
         if isinstance(self.formula, str) and self.formula != "auto":
             NeuronFormula.parse(self.formula, rank=self.rank)  # refused now, not at the next fit
-        for name in ("classes_", "feature_names_in_"):  # predict indexes them
-            value = getattr(self, name, None)
-            if value is not None and not (isinstance(value, np.ndarray) and value.ndim == 1):
-                raise ValueError(f"{name} must be a 1-D array; got {type(value).__name__}.")
+        self._check_fitted_attributes()
         if set(state_dicts) != {"network_"}:
             raise ValueError(f"expected the network 'network_' only; got {sorted(state_dicts)}.")
         self.network_ = self._network_from_state(state_dicts["network_"])
         self._move_to_usable_device()
+
+    def _check_fitted_attributes(self) -> None:
+        """Refuse fitted attributes of a model file that are missing or of the wrong type.
+
+        ``predict``, ``inspect`` and a later ``fit`` read them as the types
+        ``fit`` sets (see ``_fitted_attributes``); ValueError names the first
+        that is not.
+        """
+        for name, (check, description, required) in self._fitted_attributes.items():
+            if not hasattr(self, name):
+                if required:
+                    raise ValueError(f"the fitted attribute {name} is missing.")
+                continue
+            value = getattr(self, name)
+            if not check(value):
+                raise ValueError(f"the fitted attribute {name} must be {description}; got "
+                                 f"{type(value).__name__} {reprlib.repr(value)}.")
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and len(names) != self.n_features_in_:
+            raise ValueError(f"the fitted attribute feature_names_in_ holds {len(names)} names "
+                             f"for n_features_in_={self.n_features_in_} columns.")
 
     def _network_from_state(self, state: dict) -> Standardized:
         """The network the fitted attributes describe, holding the tensors of ``state``.
@@ -814,7 +873,12 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         except (AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"the saved weights do not fit the network its manifest "
                              f"describes ({exc})") from None
-        n_values = sum(t.numel() for t in state.values())
+        problem = storage_problem(state.items())  # views, which numel() would overcount
+        if problem:
+            raise ValueError(f"the saved weights do not fit the network its manifest "
+                             f"describes ({problem}).")
+        # The values stored, counted by their bytes: a tensor's numel() may repeat a few.
+        n_values = sum(t.untyped_storage().nbytes() // t.element_size() for t in state.values())
         if len(sizes) > len(state) or sum(sizes) + n_features > n_values:
             raise ValueError(
                 f"the saved weights do not fit the network its manifest describes (its "
@@ -1074,6 +1138,21 @@ default="from_dtype"
     True
     """
 
+    _fitted_attributes = {
+        **_FITTED_ATTRIBUTES,
+        "n_outputs_": (lambda v: _is_count(v) and v >= 1, "a positive integer", True),
+        "_target_mean": (_is_vector("f"), "a 1-D array of floats", True),
+        "_target_scale": (_is_vector("f"), "a 1-D array of floats", True),
+        "_target_constant": (_is_vector("b"), "a 1-D array of booleans", True),
+    }
+
+    def _check_fitted_attributes(self) -> None:
+        super()._check_fitted_attributes()
+        for name in ("_target_mean", "_target_scale", "_target_constant"):
+            if len(getattr(self, name)) != self.n_outputs_:
+                raise ValueError(f"the fitted attribute {name} holds {len(getattr(self, name))} "
+                                 f"values for n_outputs_={self.n_outputs_} outputs.")
+
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with one epoch over ``(X, y)``: training in batches.
@@ -1266,6 +1345,12 @@ validation_scores_, best_validation_score_
     >>> clf.score(X, y) > 0.9
     True
     """
+
+    _fitted_attributes = {
+        **_FITTED_ATTRIBUTES,
+        "classes_": (_is_vector("biufUO"), "a 1-D array", True),
+        "_multilabel": (lambda v: isinstance(v, bool), "a boolean", False),
+    }
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):

@@ -721,6 +721,9 @@ def run_predict(args) -> None:
     model = _load(args.model)
     metadata = read_manifest(args.model)["metadata"]
     target = metadata.get("target") or "prediction"
+    if not isinstance(target, str):  # the column predictions are written to
+        raise UsageError(f"the model file's metadata 'target' is a {type(target).__name__}, "
+                         "not a column name")
     dates = _saved_dates(metadata)
     read_dates = DateReader(dates, args.data, formats=dates)
     if args.proba and not is_classifier(model):
@@ -914,8 +917,11 @@ def run_inspect(args, out=None) -> dict:
                           for column, date_format in dates.items()) \
             if isinstance(dates, dict) else str(dates)
         print(f"dates (read as date-times): {shown}", file=out)
-    if meta.get("cv_score") is not None:
-        print(f"cross-validated {meta['metric']}: {meta['cv_score']:.4f}", file=out)
+    score = meta.get("cv_score")
+    if score is not None:
+        shown = f"{score:.4f}" if isinstance(score, (int, float)) and not isinstance(score, bool) \
+            else str(score)
+        print(f"cross-validated {meta.get('metric')}: {shown}", file=out)
     if info["classes"] is not None:
         print(f"classes: {', '.join(info['classes'])}", file=out)
     features = info["features"]

@@ -22,8 +22,10 @@ anything is decompressed (:data:`MAX_MANIFEST_BYTES`,
 :data:`MAX_WEIGHTS_BYTES`, :data:`MAX_COMPRESSION_RATIO`), the manifest's
 JSON nesting is checked before it is parsed (:data:`MAX_JSON_DEPTH`), the
 weights are hashed as they are read and compared with the manifest's
-checksum before torch reads them, and the network's declared shapes are
-compared with the saved tensors before it is built. Whatever is wrong with a
+checksum before torch reads them, every tensor must hold exactly the values
+its file stores (no view repeating one stored value over a huge shape, see
+:func:`owns_storage`), and the network's declared shapes are compared with
+the saved tensors before it is built. Whatever is wrong with a
 file is a :class:`ModelFileError`. Pickle and joblib keep working for
 everything this format cannot express (e.g. estimators inside arbitrary
 pipelines, or class labels that are not numbers or strings).
@@ -404,6 +406,7 @@ class _Encoder:
 
     def __init__(self):
         self.tensors: dict[str, Any] = {"arrays": {}, "networks": {}}
+        self._storages: set[int] = set()  # of the network tensors kept so far
 
     def model(self, model) -> dict:
         from sklearn.pipeline import Pipeline
@@ -436,7 +439,7 @@ class _Encoder:
             if isinstance(value, torch.nn.Module):
                 key = str(len(self.tensors["networks"]))
                 self.tensors["networks"][key] = {
-                    k: t.detach().to("cpu") for k, t in value.state_dict().items()
+                    k: self._owned(t.detach().to("cpu")) for k, t in value.state_dict().items()
                 }
                 fitted[attribute] = {"network": key}
             else:
@@ -444,6 +447,16 @@ class _Encoder:
         return {"class": name,
                 "params": {k: self.value(v, f"{where} parameter {k}") for k, v in params.items()},
                 "fitted": fitted}
+
+    def _owned(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor``, copied when it is a view or shares its storage: as load requires."""
+        key = _storage_key(tensor)
+        if not owns_storage(tensor) or (key is not None and key in self._storages):
+            tensor = tensor.clone(memory_format=torch.contiguous_format)
+            key = _storage_key(tensor)
+        if key is not None:
+            self._storages.add(key)
+        return tensor
 
     def value(self, value, where: str, *, plain: bool = False):
         from skneuron.discovery import DiscoveryResult
@@ -629,10 +642,18 @@ def load(path: str | os.PathLike):
             return _Decoder(tensors).model(manifest["model"])
     except ModelFileError as exc:
         raise ModelFileError(f"{os.fspath(path)!r}: {exc}") from None
+    except MemoryError:
+        raise _out_of_memory(os.fspath(path)) from None
     except (KeyError, TypeError, AttributeError, IndexError, ValueError, ArithmeticError) as exc:
         raise ModelFileError(
             f"{os.fspath(path)!r} is damaged: malformed manifest ({_first_line(exc)})."
         ) from None
+
+
+def _out_of_memory(path: str) -> ModelFileError:
+    """A MemoryError while loading: the file's sizes are bounded, so this machine is short."""
+    return ModelFileError(f"{path!r}: not enough memory to load it (MemoryError); the file is "
+                          "within the size limits, so this machine has too little memory free.")
 
 
 def _read(path, *, weights: bool) -> tuple[dict, dict | None]:
@@ -646,6 +667,8 @@ def _read(path, *, weights: bool) -> tuple[dict, dict | None]:
             return _read_archive(handle, path, weights=weights)
         except ModelFileError:
             raise
+        except MemoryError:
+            raise _out_of_memory(path) from None
         except _DAMAGED_ARCHIVE as exc:
             raise ModelFileError(
                 f"{path!r} is not a skneuron model file ({_first_line(exc)})."
@@ -731,6 +754,10 @@ def _parse_manifest(data: bytes, path: str) -> dict:
                                                       plain=True)
     except ModelFileError as exc:
         raise ModelFileError(f"{path!r}: its metadata: {exc}") from None
+    if not isinstance(manifest["metadata"], dict):
+        raise ModelFileError(f"{path!r} is damaged: its metadata is a "
+                             f"{type(manifest['metadata']).__name__}, not a mapping of names "
+                             "to values.")
     return manifest
 
 
@@ -805,12 +832,20 @@ def _load_tensors(payload: io.BytesIO, path: str) -> dict:
     _check_torch_archive(payload, path)
     try:
         tensors = torch.load(payload, map_location="cpu", weights_only=True)
+    except MemoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 - whatever torch raises, the file is not ours
         raise ModelFileError(
             f"{path!r}: refusing to load its weights, which hold more than tensors "
             f"({_first_line(exc)}).") from None
     if not _is_weights_layout(tensors):
         raise ModelFileError(f"{path!r} is damaged: unexpected weights layout.")
+    everything = [(f"array {key}", t) for key, t in tensors["arrays"].items()] + [
+        (f"network {key}'s {name}", t)
+        for key, state in tensors["networks"].items() for name, t in state.items()]
+    problem = storage_problem(everything)
+    if problem:
+        raise ModelFileError(f"{path!r}: refusing to load its weights: {problem}.")
     return tensors
 
 
@@ -846,6 +881,78 @@ def _is_weights_layout(tensors) -> bool:
 def _is_plain_tensor(value) -> bool:
     return (isinstance(value, torch.Tensor) and value.layout == torch.strided
             and value.device.type == "cpu" and value.dtype in _TENSOR_DTYPES)
+
+
+def owns_storage(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` is contiguous and holds its whole storage, no more, no less.
+
+    ``torch.save`` writes a view's storage, not the view: a one-value storage
+    can come back as a view of ``2**34`` values (stride 0, ``expand``), which
+    costs nothing until numpy or a matrix product makes it real. A tensor
+    that owns its storage has as many values as the file stores for it, so
+    the size limits on the file bound it. Checked on the metadata alone:
+    nothing is allocated or copied.
+
+    Parameters
+    ----------
+    tensor : torch.Tensor
+        A strided tensor.
+
+    Returns
+    -------
+    bool
+        True when the tensor is contiguous, starts at the start of its storage
+        and its storage's byte size is ``numel() * element_size()``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skneuron.persistence import owns_storage
+    >>> owns_storage(torch.zeros(3)), owns_storage(torch.zeros(1).expand(2**34))
+    (True, False)
+    >>> owns_storage(torch.zeros(6)[2:]), owns_storage(torch.zeros(2, 3).T)
+    (False, False)
+    """
+    return (tensor.layout == torch.strided and tensor.is_contiguous()
+            and tensor.storage_offset() == 0
+            and tensor.untyped_storage().nbytes() == tensor.numel() * tensor.element_size())
+
+
+def storage_problem(named_tensors) -> str | None:
+    """Why tensors read from a file are not each the whole of a storage of its own, or None.
+
+    Refuses views (see :func:`owns_storage`) and tensors sharing a storage,
+    through which a file could repeat one stored block as many tensors.
+    Only shapes, strides and storage sizes are read; nothing is allocated.
+
+    Parameters
+    ----------
+    named_tensors : iterable of (str, torch.Tensor)
+        Each tensor with the name a message gives it.
+
+    Returns
+    -------
+    str or None
+        The problem, naming the first tensor that has it.
+    """
+    seen: dict[int, str] = {}
+    for name, tensor in named_tensors:
+        if not owns_storage(tensor):
+            return (f"its {name[:80]} is a view of shape {tuple(tensor.shape)} on "
+                    f"{tensor.untyped_storage().nbytes():,} stored bytes, not a tensor of "
+                    f"its own ({tensor.numel() * tensor.element_size():,} bytes)")
+        key = _storage_key(tensor)
+        if key in seen:
+            return f"its {name[:80]} shares its stored values with its {seen[key][:80]}"
+        if key is not None:
+            seen[key] = name
+    return None
+
+
+def _storage_key(tensor: torch.Tensor) -> int | None:
+    """Where a tensor's stored values are, the same for tensors sharing them; None for none."""
+    storage = tensor.untyped_storage()
+    return storage.data_ptr() if storage.nbytes() else None
 
 
 def _check_versions(saved: dict, path) -> None:
@@ -944,6 +1051,8 @@ class _Decoder:
         array = self.tensors["arrays"].get(key) if isinstance(key, str) else None
         if array is None:
             raise ModelFileError(f"Invalid model file: no array {str(key)[:80]!r}.")
+        if not owns_storage(array):  # _load_tensors refused views: never copy one
+            raise ModelFileError(f"Invalid model file: array {key[:80]!r} is a view.")
         return array.numpy().copy()
 
     def _text_array(self, items, dtype_text) -> np.ndarray:

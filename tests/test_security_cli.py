@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -124,3 +127,83 @@ def test_a_ten_megabyte_cell_costs_neither_minutes_nor_gigabytes(table, capsys):
     assert status == 0, capsys.readouterr().err
     assert time.perf_counter() - start < 30 and memory["mb"] < 500, (memory, start)
     assert (table / "m.skn").stat().st_size < 100_000  # the long text is no category
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    """A small regressor saved as ``fit`` saves it: its manifest, weights and a table to predict."""
+    from skneuron import TaskNeuronRegressor
+    from skneuron.persistence import save
+
+    folder = tmp_path_factory.mktemp("crafted")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
+    reg = TaskNeuronRegressor(hidden_layer_sizes=(4,), max_iter=3, formula="x", random_state=0,
+                              device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fit is short on purpose
+        reg.fit(frame, frame["a"] - frame["b"])
+    save(reg, folder / "base.skn", metadata={"target": "y", "task": "regression"})
+    frame.head(3).to_csv(folder / "rows.csv", index=False)
+    with zipfile.ZipFile(folder / "base.skn") as archive:
+        manifest, weights = json.loads(archive.read("manifest.json")), archive.read("weights.pt")
+    return folder, manifest, weights
+
+
+def _fitted(**changes):
+    return lambda m: m["model"]["fitted"].update(changes)
+
+
+CRAFTED_MANIFESTS = {
+    # name: (change to the manifest, commands, fragment of the one-line error)
+    "discovery_ text": (_fitted(discovery_="td"), ("inspect", "predict"),
+                        "discovery_ must be a DiscoveryResult or None"),
+    "loss_curve_ missing": (lambda m: m["model"]["fitted"].pop("loss_curve_"),
+                            ("inspect", "predict"), "fitted attribute loss_curve_ is missing"),
+    "loss_curve_ nested": (_fitted(loss_curve_=[[1], [2]]), ("inspect", "predict"),
+                           "loss_curve_ must be a list of numbers"),
+    "n_iter_ a list": (_fitted(n_iter_=[1]), ("inspect", "predict"),
+                       "n_iter_ must be a non-negative integer"),
+    "target a list": (lambda m: m.update(metadata={"dict": {"target": ["a", "b"]}}),
+                      ("predict",), "metadata 'target' is a list, not a column name"),
+    "target a dict": (lambda m: m.update(metadata={"dict": {"target": {"dict": {"a": 1}}}}),
+                      ("predict",), "metadata 'target' is a dict, not a column name"),
+    "metadata a list": (lambda m: m.update(metadata=[1, 2]), ("inspect", "predict"),
+                        "its metadata is a list, not a mapping"),
+}
+
+
+@pytest.mark.parametrize("name", CRAFTED_MANIFESTS)
+def test_crafted_manifests_end_in_one_line_not_a_traceback(saved_model, tmp_path, capsys, name):
+    """Well-formed files whose fitted attributes or metadata are of the wrong type."""
+    folder, manifest, weights = saved_model
+    change, commands, fragment = CRAFTED_MANIFESTS[name]
+    manifest = json.loads(json.dumps(manifest))
+    change(manifest)
+    path = tmp_path / "crafted.skn"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+        archive.writestr("weights.pt", weights, compress_type=zipfile.ZIP_STORED)
+    for command in commands:
+        arguments = [command, str(path)] + ([str(folder / "rows.csv")] if command == "predict"
+                                            else [])
+        assert main(arguments) == 1, command
+        captured = capsys.readouterr()
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"skneuron {command}: error: "), captured.err
+        assert fragment in lines[0] and "Traceback" not in captured.err
+        assert captured.out == ""
+
+
+def test_inspect_shows_a_cross_validated_score_that_is_not_a_number(saved_model, tmp_path,
+                                                                   capsys):
+    """metadata {"cv_score": "high"} without a metric: shown as it is, not a KeyError."""
+    folder, manifest, weights = saved_model
+    manifest = json.loads(json.dumps(manifest))
+    manifest["metadata"] = {"dict": {"cv_score": "high"}}
+    path = tmp_path / "crafted.skn"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+        archive.writestr("weights.pt", weights, compress_type=zipfile.ZIP_STORED)
+    assert main(["inspect", str(path)]) == 0
+    assert "cross-validated None: high" in capsys.readouterr().out

@@ -22,6 +22,8 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
+from sklearn.base import clone
 from sklearn.datasets import make_regression
 
 import skneuron
@@ -45,6 +47,7 @@ def model(tmp_path_factory):
     with zipfile.ZipFile(path) as archive:
         manifest, weights = json.loads(archive.read("manifest.json")), archive.read("weights.pt")
     skneuron.load(path)  # every module the loader uses is imported before measuring
+    _BASE[:] = [path]
     return reg, X, manifest, weights
 
 
@@ -141,6 +144,60 @@ def _deep_metadata(p, m, w):
     build(p, [("manifest.json", text), ("weights.pt", w)])
 
 
+def _with_tensors(change):
+    """A file whose weights are ``change(tensors)``'s, saved by torch.save as ``save`` does."""
+    def make(p, m, w):
+        tensors = torch.load(io.BytesIO(w), weights_only=True)
+        change(tensors, m)
+        buffer = io.BytesIO()
+        torch.save(tensors, buffer)
+        w = buffer.getvalue()
+        build(p, [("manifest.json", with_weights(m, w)), ("weights.pt", w, zipfile.ZIP_STORED)])
+    return make
+
+
+def _array_key(m, attribute):
+    return m["model"]["fitted"][attribute]["array"]
+
+
+def _replace_array(attribute, view):
+    """The array of a fitted attribute replaced by ``view(array)``."""
+    def change(tensors, m):
+        key = _array_key(m, attribute)
+        tensors["arrays"][key] = view(tensors["arrays"][key])
+    return _with_tensors(change)
+
+
+def _huge_network_of_views(tensors, m):
+    """hidden_layer_sizes=(20000, 20000), every new weight a stride-0 view of the right shape.
+
+    Each view's numel() is that of the declared network, so a count of values
+    passes; the file stores one value per weight (C4).
+    """
+    m["model"]["params"]["hidden_layer_sizes"] = {"tuple": [20000, 20000]}
+    reg = skneuron.load(_BASE[0])
+    big = clone(reg).set_params(hidden_layer_sizes=(20000, 20000))
+    for name, value in vars(reg).items():
+        if name.endswith("_") or name.startswith("_"):
+            setattr(big, name, value)
+    with torch.device("meta"):
+        network = big._build_network(reg.n_features_in_, 0)
+    saved = tensors["networks"]["0"]
+    state = {}
+    for key, meta in network.state_dict().items():
+        kept = saved.get(key)
+        if kept is not None and kept.shape == meta.shape:
+            state[key] = kept
+        else:
+            dtype = kept.dtype if kept is not None else meta.dtype
+            state[key] = torch.zeros(1, dtype=dtype).expand(meta.shape) if meta.dim() else \
+                torch.zeros((), dtype=dtype)
+    tensors["networks"]["0"] = state
+
+
+_BASE: list = []  # the model fixture's file, for makers that need the estimator
+
+
 HOSTILE = {
     # issue 19, item 4: small files that cost huge memory
     "manifest zip bomb": (lambda p, m, w: build(p, [
@@ -185,6 +242,39 @@ HOSTILE = {
         n_features_in_=0)), "n_features_in_ must be a positive integer"),
     "many JSON values": (_manifest_change(lambda m: m.update(metadata={"dict": {"k": [[]] * 150_000}})),
                          "MAX_JSON_VALUES"),
+    # C3: a stride-0 view saved whole by torch.save (one stored value); copying it
+    # allocated 128 GiB (MemoryError), or 2 GiB resident for 2**28 values
+    "array a stride-0 view of 2**34 values": (
+        _replace_array("_target_mean", lambda a: torch.zeros(1, dtype=a.dtype).expand(2**34)),
+        r"array \d+ is a view of shape \(17179869184,\) on 8 stored bytes"),
+    "array a stride-0 view of 2**28 values": (
+        _replace_array("_target_mean", lambda a: torch.zeros(1, dtype=a.dtype).expand(2**28)),
+        r"is a view of shape \(268435456,\)"),
+    "array a view at an offset of a larger storage": (
+        _replace_array("_target_mean", lambda a: torch.cat([torch.zeros(1000), a])[1000:]),
+        r"is a view of shape \(1,\) on 8,008 stored bytes"),
+    "array a non-contiguous view": (
+        _replace_array("_target_mean", lambda a: torch.zeros(2, 3, dtype=a.dtype).T),
+        r"is a view of shape \(3, 2\) on 48 stored bytes"),
+    "arrays sharing one storage": (_with_tensors(lambda t, m: t["arrays"].update(
+        {_array_key(m, "_target_scale"): t["arrays"][_array_key(m, "_target_mean")]})),
+        "shares its stored values with"),
+    # C4: a declared network of 2 x 20000 units whose weights are stride-0 views
+    "hidden_layer_sizes=(20000, 20000) of stride-0 weights": (
+        _with_tensors(_huge_network_of_views), r"network 0's .* is a view of shape"),
+    # fitted attributes of the wrong type, which predict and inspect read
+    "discovery_ text": (_manifest_change(lambda m: m["model"]["fitted"].update(discovery_="td")),
+                        "discovery_ must be a DiscoveryResult or None; got str 'td'"),
+    "loss_curve_ missing": (_manifest_change(lambda m: m["model"]["fitted"].pop("loss_curve_")),
+                            "fitted attribute loss_curve_ is missing"),
+    "loss_curve_ nested": (_manifest_change(lambda m: m["model"]["fitted"].update(
+        loss_curve_=[[1], [2]])), r"loss_curve_ must be a list of numbers; got list \[\[1\]"),
+    "n_iter_ a list": (_manifest_change(lambda m: m["model"]["fitted"].update(n_iter_=[1])),
+                       "n_iter_ must be a non-negative integer; got list"),
+    "_target_mean None": (_manifest_change(lambda m: m["model"]["fitted"].update(
+        _target_mean=None)), "_target_mean must be a 1-D array of floats; got NoneType"),
+    "metadata a list": (_manifest_change(lambda m: m.update(metadata=[1, 2])),
+                        "its metadata is a list, not a mapping"),
 }
 
 
@@ -192,7 +282,7 @@ HOSTILE = {
 def test_hostile_files_are_refused_quickly_in_little_memory(model, tmp_path, name):
     make, message = HOSTILE[name]
     path = tmp_path / "hostile.skn"
-    make(path, model[2], model[3])
+    make(path, json.loads(json.dumps(model[2])), model[3])
     assert path.stat().st_size <= MAX_FILE_BYTES
     outcome, seconds, extra = measure(lambda: skneuron.load(path))
     assert isinstance(outcome, ModelFileError), repr(outcome)
@@ -237,6 +327,39 @@ def test_every_truncation_is_a_model_file_error(model, tmp_path):
         (tmp_path / "cut.skn").write_bytes(data[:end])
         with pytest.raises(ModelFileError):
             skneuron.load(tmp_path / "cut.skn")
+
+
+def test_a_memory_error_while_loading_is_a_model_file_error(model, tmp_path, monkeypatch):
+    """Whatever runs out of memory, load's caller gets its one documented exception."""
+    from skneuron import persistence
+
+    path = tmp_path / "m.skn"
+    model[0].save(path)
+
+    def short_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 128. GiB")
+
+    for target, name in ((persistence._Decoder, "_array"), (torch, "load")):
+        with monkeypatch.context() as patch:
+            patch.setattr(target, name, short_of_memory)
+            with pytest.raises(ModelFileError, match="not enough memory to load it") as caught:
+                skneuron.load(path)
+        assert str(path) in str(caught.value) and len(str(caught.value).splitlines()) == 1
+
+
+def test_a_network_with_a_non_contiguous_parameter_saves_it_as_a_tensor_of_its_own(model,
+                                                                                  tmp_path):
+    """save copies what load would refuse: a parameter that is a view."""
+    reg, X = clone(model[0]).fit(*make_regression(100, 3, random_state=0)), model[1]
+    expected = reg.predict(X)
+    parameters = dict(reg.network_.named_parameters())
+    name, weight = next((n, p) for n, p in parameters.items() if p.dim() == 3)
+    with torch.no_grad():  # the same values, stored transposed: a non-contiguous view
+        weight.data = weight.data.transpose(0, 1).contiguous().transpose(0, 1)
+    assert not weight.is_contiguous()
+    path = tmp_path / "m.skn"
+    reg.save(path)
+    np.testing.assert_array_equal(skneuron.load(path).predict(X), expected)
 
 
 def test_manifest_shapes_are_compared_with_the_tensors_before_building(model, tmp_path):
