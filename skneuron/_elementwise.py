@@ -55,7 +55,7 @@ def compile_elementwise(expression: str | sympy.Expr) -> tuple:
 def _compile(node: sympy.Expr) -> tuple:
     if node == VARIABLE:
         return ("x",)
-    if node.is_Number:
+    if node.is_Number or node is sympy.E:  # E: exp(1)
         return ("const", float(node))
     if node.is_Add:
         return ("add", tuple(_compile(arg) for arg in node.args))

@@ -20,6 +20,7 @@ import functools
 import itertools
 import re
 import unicodedata
+from collections import Counter
 from numbers import Integral
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -27,6 +28,7 @@ from functools import cached_property
 from typing import NamedTuple, NoReturn
 
 import sympy
+from sympy.printing.str import StrPrinter
 
 __all__ = ["NeuronFormula", "FormulaSyntaxError", "parse_expression"]
 
@@ -51,10 +53,16 @@ MAX_RANK = 1024
 MAX_DEPTH = 10
 #: Most nodes (numbers, ``x``, operations, function calls) in one element-wise term.
 MAX_TERM_SIZE = 64
-#: Largest number in a term, and largest numerator or denominator of a fraction.
+#: Largest number in a term, and largest numerator or denominator of a fraction; a number
+#: other than 0 is at least ``1 / MAX_CONSTANT`` in size.
 MAX_CONSTANT = 10**12
+_LARGE_NUMBER = f"numbers are at most {MAX_CONSTANT:.0e} in size (MAX_CONSTANT)"
+_SMALL_NUMBER = (f"numbers other than 0 are at least {1 / MAX_CONSTANT:.0e} in size "
+                 "(MAX_CONSTANT)")
 #: Longest number literal, in characters.
 MAX_NUMBER_LENGTH = 32
+#: Most rounds of printing and reading an element-wise term back until its text is stable.
+MAX_CANONICAL_ROUNDS = 6
 #: Most frequencies per input of a periodic term ``periodic(J)``.
 MAX_FREQUENCIES = 64
 #: Standard deviations of the frequencies a periodic term starts from, used in turn
@@ -162,7 +170,7 @@ def _read_functions(functions) -> tuple[set[int], tuple[str, ...]]:
     powers, texts = set(), set()
     for function in functions:
         if isinstance(function, sympy.Basic):
-            function = sympy.sstr(function)
+            function = _text(function)
         if not isinstance(function, str):
             raise ValueError(f"functions must hold strings; got {function!r:.80}.")
         text, order = _canonical_function(function)
@@ -179,14 +187,83 @@ def _canonical_function(text: str) -> tuple[str, int | None]:
 
     The canonical form is the normal form sympy's constructors give the
     expression the safe parser builds (like terms collected, factors
-    ordered; functions of ``x`` as written), printed back as text that
-    parses to the same expression, so equal terms compare equal. Unlike
-    ``sympy.simplify``, whose time has no bound, it costs little.
+    ordered, a constant factor dropped; functions of ``x`` as written),
+    printed back as text. Reading printed text can change it again (sympy
+    distributes a number over a sum it reads: ``2*(x + 10)/x`` prints as
+    ``(2*x + 20)/x``), so the text is read and printed until it reads back
+    to itself, at most ``MAX_CANONICAL_ROUNDS`` times: the canonical text
+    parses to itself, and equal terms compare equal in a formula and in a
+    model file. Unlike ``sympy.simplify``, whose time has no bound, it
+    costs little.
     """
-    expression = parse_expression(text)
-    if VARIABLE not in expression.free_symbols:
-        raise ValueError(f"an element-wise term must depend on x; got {expression}.")
-    return sympy.sstr(expression), _pure_order(expression)
+    for _ in range(MAX_CANONICAL_ROUNDS):
+        expression = _without_constant_factor(parse_expression(text))
+        if VARIABLE not in expression.free_symbols:
+            raise ValueError(f"an element-wise term must depend on x; got {_text(expression)}.")
+        order = _pure_order(expression)
+        printed = _text(expression)
+        if order is not None or printed == text:
+            return printed, order
+        text = printed
+    raise FormulaSyntaxError(
+        f"the element-wise term {text!r} does not read back to itself within "
+        f"{MAX_CANONICAL_ROUNDS} rounds of printing and parsing (MAX_CANONICAL_ROUNDS); "
+        "write it more simply.")
+
+
+class _FormulaPrinter(StrPrinter):
+    """sympy's text of an expression, with ``E`` (which ``exp(1)`` evaluates to) as ``exp(1)``."""
+
+    def _print_Exp1(self, expression) -> str:
+        return "exp(1)"
+
+
+def _text(expression: sympy.Expr) -> str:
+    """The text of an expression in the formula language: what :func:`parse_expression` reads."""
+    return _FormulaPrinter().doprint(expression)
+
+
+def _without_constant_factor(expression: sympy.Expr) -> sympy.Expr:
+    """``expression`` without a factor free of ``x``: weights are learned, so ``2*x`` is x.
+
+    An expression free of ``x`` is returned as it is (and refused by the caller).
+    """
+    _, rest = expression.as_independent(VARIABLE, as_Add=False)
+    if rest == 1:
+        return expression
+    problem = _check_tree(rest)  # sympy rebuilt it: check it as anything sympy builds
+    if problem:
+        raise FormulaSyntaxError(f"cannot read term {_text(expression)!r}: {problem}")
+    return rest
+
+
+def _check_saved_functions(formula: NeuronFormula, saved) -> None:
+    """Refuse a saved formula whose element-wise terms do not read back as they were saved.
+
+    A network's weights of element-wise terms are saved in the order of the
+    formula's ``functions``; read back in another order, or as other terms,
+    they would weigh the wrong terms. Formulas saved by this version are in
+    canonical form and always read back as saved; a file from a version
+    whose canonical form was not stable, or an edited one, may not.
+
+    Parameters
+    ----------
+    formula : NeuronFormula
+        The formula read from ``saved`` (and the rest of the saved fields).
+    saved : sequence of str
+        The element-wise terms as saved.
+
+    Raises
+    ------
+    ValueError
+        If ``formula.functions`` is not ``saved``, term for term.
+    """
+    saved = tuple(saved) if isinstance(saved, (list, tuple)) else saved
+    if saved != formula.functions:
+        raise ValueError(
+            f"the formula's element-wise terms {saved!r:.300} read back as "
+            f"{formula.functions!r:.300}, in another form or order, so saved weights would "
+            "weigh the wrong terms; fit and save the model again with this version.")
 
 
 def _pure_order(expression: sympy.Expr) -> int | None:
@@ -286,6 +363,7 @@ class NeuronFormula:
     def __setstate__(self, state: dict) -> None:
         # Through __init__, so the fields are checked as when the formula was made.
         self.__init__(**{f.name: state[f.name] for f in fields(self) if f.name in state})
+        _check_saved_functions(self, state.get("functions", ()))
 
     # ------------------------------------------------------------------ parsing
     @classmethod
@@ -304,7 +382,9 @@ class NeuronFormula:
         evaluated, so it can name nothing else. Its size is bounded by the
         limits of :mod:`skneuron.formula` (``MAX_FORMULA_LENGTH``,
         ``MAX_TERMS``, ``MAX_POWER``, ``MAX_INTERACTION_ORDER``, ``MAX_RANK``,
-        ``MAX_DEPTH``, ``MAX_TERM_SIZE``), checked as the text is read.
+        ``MAX_DEPTH``, ``MAX_TERM_SIZE``, ``MAX_CONSTANT``), checked as the text is
+        read. Each element-wise term is kept in canonical form, whose text
+        parses back to itself: ``NeuronFormula.parse(" + ".join(f.terms)) == f``.
 
         Parameters
         ----------
@@ -513,7 +593,11 @@ class NeuronFormula:
             periodic=self.periodic or other.periodic,
         )
 
-    __or__ = union
+    def __or__(self, other):
+        """``self.union(other)`` for a formula or its text; anything else is not a formula."""
+        if not isinstance(other, (NeuronFormula, str)):
+            return NotImplemented  # Python then raises TypeError
+        return self.union(other)
 
     # ------------------------------------------------------------------ display
     def __str__(self) -> str:
@@ -551,6 +635,12 @@ class NeuronFormula:
         Returns
         -------
         sympy.Expr
+
+        Raises
+        ------
+        ValueError
+            If a feature name repeats, or is also the name of a coefficient
+            (``b``, ``w_1_age``, ...), which would make one symbol of two.
 
         Examples
         --------
@@ -614,26 +704,40 @@ class NeuronFormula:
         return expression
 
     def _explicit_expression(self, names: list[str]) -> sympy.Expr:
+        duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
+        if duplicates:
+            raise ValueError(f"feature names must be unique; {duplicates!r:.200} repeat.")
         xs = [sympy.Symbol(name) for name in names]
-        expression = sympy.Symbol("b")
+        coefficients: set[str] = set()
+
+        def c(name: str) -> sympy.Symbol:  # a coefficient's symbol, remembered
+            coefficients.add(name)
+            return sympy.Symbol(name)
+
+        expression = c("b")
         for k in self.pure_orders:
-            expression += sum(sympy.Symbol(f"w_{k}_{n}") * x**k for n, x in zip(names, xs))
+            expression += sum(c(f"w_{k}_{n}") * x**k for n, x in zip(names, xs))
         for k in self.interaction_orders:
             for r in range(1, self.rank + 1):
                 product = sympy.Mul(
-                    *(sum(sympy.Symbol(f"u_{k}{m}{r}_{n}") * x for n, x in zip(names, xs))
+                    *(sum(c(f"u_{k}_{m}_{r}_{n}") * x for n, x in zip(names, xs))
                       for m in range(1, k + 1))
                 )
-                expression += sympy.Symbol(f"v_{k}{r}") * product
+                expression += c(f"v_{k}_{r}") * product
         for j in range(1, self.periodic + 1):
             expression += sum(
-                sympy.Symbol(f"w_p{j}_{n}") * sympy.sin(
-                    2 * sympy.pi * sympy.Symbol(f"f{j}_{n}") * x + sympy.Symbol(f"phi{j}_{n}"))
+                c(f"w_p{j}_{n}") * sympy.sin(
+                    2 * sympy.pi * c(f"f{j}_{n}") * x + c(f"phi{j}_{n}"))
                 for n, x in zip(names, xs))
         for j, phi in enumerate(self._function_expressions):
             expression += sum(
-                sympy.Symbol(f"w_f{j + 1}_{n}") * phi.subs(VARIABLE, x) for n, x in zip(names, xs)
+                c(f"w_f{j + 1}_{n}") * phi.subs(VARIABLE, x) for n, x in zip(names, xs)
             )
+        clashes = sorted(coefficients.intersection(names))
+        if clashes:
+            raise ValueError(
+                f"feature names {clashes!r:.200} are also names of coefficients of the "
+                "expression (b, w_<k>_<name>, ...); rename those features.")
         return expression
 
 
@@ -796,16 +900,19 @@ class _Parser:
         expression = self._normal_form(self._expression(top=True))
         if not (self._peek() is None or self._next_is("+")):
             self._unexpected()
-        constant, rest = expression.as_independent(VARIABLE, as_Add=False)
-        if rest != 1:  # weights are learned: "2*x" is x, and "log(2)*sin(x)" is sin(x)
-            expression = rest
+        # weights are learned: "2*x" is x, and "log(2)*sin(x)" is sin(x)
+        try:
+            expression = _without_constant_factor(expression)
+        except FormulaSyntaxError as exc:
+            self._fail(str(exc), self.tokens[self.term_start].position)
         order = _pure_order(expression)
         if order is not None:
             return _Term("pure", order=order)
         if VARIABLE not in expression.free_symbols:
             self._fail(f"cannot read term {self._term_text()!r}: an element-wise term must "
-                       f"depend on x; got {expression}", self.tokens[self.term_start].position)
-        return _Term("function", text=sympy.sstr(expression))
+                       f"depend on x; got {_text(expression)}",
+                       self.tokens[self.term_start].position)
+        return _Term("function", text=_text(expression))
 
     def _interaction_ahead(self) -> bool:
         return self._named_term_ahead() == "inter"
@@ -917,6 +1024,9 @@ class _Parser:
             return inner
         if token.kind == "number":
             self._take()
+            problem = _literal_problem(token.text)  # before sympy reads it (1e99999999)
+            if problem:
+                self._fail(f"cannot read number {token.text!r}: {problem}", token.position)
             return self._build(_number(token.text), token)
         if token.kind != "name":
             self._unexpected()
@@ -1038,7 +1148,7 @@ def _rebuilt(expression: sympy.Expr) -> sympy.Expr:
     if not expression.args:
         return expression
     args = [_rebuilt(arg) for arg in expression.args]
-    if isinstance(expression, _FUNCTION_CLASSES):
+    if isinstance(expression, _FUNCTION_CLASSES) and not expression.is_Pow:  # E**k is an "exp"
         return _function(expression.func, *args)
     result = expression.func(*args)
     for _ in range(MAX_TERM_SIZE):  # sympy's flattening can itself nest a product in one
@@ -1050,10 +1160,64 @@ def _rebuilt(expression: sympy.Expr) -> sympy.Expr:
 
 
 def _number(text: str) -> sympy.Number:
-    """A number literal as sympy reads it: an integer, else a float."""
+    """A number literal as sympy reads it: an integer, else a float.
+
+    Call it on a literal :func:`_literal_problem` passed only: sympy reads
+    ``1e99999999`` by building the integer it names, for minutes and
+    gigabytes.
+    """
     if text.isdigit():
         return sympy.Integer(int(text))
+    if float(text) == 0:  # 0e99999999 too: 0, not the 10**99999999 sympy would compute first
+        return sympy.Float(0)
     return sympy.Float(text)
+
+
+def _literal_problem(text: str) -> str | None:
+    """What makes a number literal too large or too small, or None; costs little.
+
+    Python's ``float`` reads any literal of the token grammar in time linear
+    in its length (``1e99999999999`` is inf, ``1e-99999999`` is 0.0), so its
+    value is known before sympy sees it.
+    """
+    value = float(text)
+    if value == 0:
+        return None if _is_zero_literal(text) else _SMALL_NUMBER
+    return _size_problem(value)
+
+
+def _is_zero_literal(text: str) -> bool:
+    """Whether a literal is 0 (``0.0``, ``0e5``), not a tiny number that float rounds to 0."""
+    return not any(digit in "123456789" for digit in re.split("[eE]", text)[0])
+
+
+def _size_problem(value: float) -> str | None:
+    """What makes a finite-or-not number out of bounds, or None: 0 or within MAX_CONSTANT."""
+    if not abs(value) <= MAX_CONSTANT:  # inf and nan too
+        return _LARGE_NUMBER
+    if value != 0 and abs(value) < 1 / MAX_CONSTANT:
+        return _SMALL_NUMBER
+    return None
+
+
+def _float_problem(number: sympy.Float) -> str | None:
+    """:func:`_size_problem` of a sympy Float, read from its binary exponent first.
+
+    sympy pulls constants out of a term (``exp(x - 1e12)`` is
+    ``5.6e-434294481904*exp(x)``) as Floats of any exponent; the value of
+    ``sign * mantissa * 2**exponent`` lies in ``[2**(e-1), 2**e)`` with ``e``
+    its exponent plus the mantissa's bit count, so one far outside
+    ``2**-64 .. 2**64`` is refused without computing it.
+    """
+    _, mantissa, exponent, bits = number._mpf_
+    if not mantissa:
+        return None if exponent == 0 else _LARGE_NUMBER  # 0, else inf or nan
+    magnitude = exponent + bits
+    if magnitude > 64:
+        return _LARGE_NUMBER
+    if magnitude < -64:
+        return _SMALL_NUMBER
+    return _size_problem(float(number))
 
 
 def _check_tree(expression: sympy.Expr) -> str | None:
@@ -1069,16 +1233,18 @@ def _check_tree(expression: sympy.Expr) -> str | None:
 
 
 def _check_node(node: sympy.Basic) -> str | None:
-    if node == VARIABLE or node.is_Add or node.is_Mul or isinstance(node, _FUNCTION_CLASSES):
+    if node == VARIABLE or node.is_Add or node.is_Mul or (
+            isinstance(node, _FUNCTION_CLASSES) and not node.is_Pow):  # E**k is an "exp"
+        return None
+    if node is sympy.E:  # exp(1), printed back as exp(1)
         return None
     if node.is_Rational:
         if max(abs(node.p), node.q) > MAX_CONSTANT:
-            return f"numbers are at most {MAX_CONSTANT:.0e} in size (MAX_CONSTANT)"
+            return (f"numbers, and the numerator and denominator of a fraction, are at most "
+                    f"{MAX_CONSTANT:.0e} in size (MAX_CONSTANT)")
         return None
     if node.is_Float:
-        if not abs(float(node)) <= MAX_CONSTANT:
-            return f"numbers are at most {MAX_CONSTANT:.0e} in size (MAX_CONSTANT)"
-        return None
+        return _float_problem(node)
     if node.is_Pow:
         exponent = node.exp
         if not exponent.is_Number:

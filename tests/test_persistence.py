@@ -15,7 +15,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import skneuron
-from skneuron import TaskNeuronClassifier, TaskNeuronRegressor
+from skneuron import NeuronFormula, TaskNeuronClassifier, TaskNeuronRegressor
 from skneuron.persistence import ModelVersionWarning, read_manifest, save
 
 FAST = {"hidden_layer_sizes": (8,), "max_iter": 5, "batch_size": 32, "random_state": 0}
@@ -227,3 +227,38 @@ def test_a_pipeline_of_encoder_and_estimator_round_trips(tmp_path):
     restored = skneuron.load(tmp_path / "p.skn")
     np.testing.assert_array_equal(restored.predict(frame), pipe.predict(frame))
     assert restored[0].categories_ == {"colour": ["b", "g", "r"]}
+
+
+def test_function_terms_keep_their_weights_through_save_and_load(tmp_path):
+    """A term whose first canonical text read back as another once reordered the terms on
+    loading, so each weight was applied to the other term (bug bash H1)."""
+    unstable = "exp((((x+((0.5+x)*(3/x)))*(x*(2.5+(x/x))))/(x)**2))"
+    X = np.random.default_rng(0).uniform(1, 3, (60, 2))
+    y = np.sin(1 / X[:, 0]) + X[:, 1]
+    reg = TaskNeuronRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0,
+                              formula=f"x + {unstable} + exp((3.5*x + 2)/x)").fit(X, y)
+    path = tmp_path / "model.skn"
+    reg.save(path)
+    restored = skneuron.load(path)
+    assert restored.formula_ == reg.formula_
+    assert restored.formula_.functions == reg.formula_.functions
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+    copied = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(copied.predict(X), reg.predict(X))
+
+
+def test_function_terms_that_do_not_read_back_as_saved_are_refused(tmp_path):
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    reg = TaskNeuronRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
+                              formula="x + sin(x) + cos(x)").fit(X, X[:, 0])
+    path = tmp_path / "model.skn"
+    reg.save(path)
+    manifest = _raw_manifest(path)
+    manifest["model"]["fitted"]["formula_"]["formula"]["functions"] = ["sin(x)", "cos(x)"]
+    _rewrite(path, manifest=manifest)
+    with pytest.raises(skneuron.persistence.ModelFileError,
+                       match="read back as \\('cos\\(x\\)', 'sin\\(x\\)'\\).* wrong terms"):
+        skneuron.load(path)
+    state = reg.formula_.__getstate__() | {"functions": ("sin(x)", "cos(x)")}
+    with pytest.raises(ValueError, match="wrong terms"):  # pickle and skops.io.load
+        NeuronFormula.__new__(NeuronFormula).__setstate__(state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 
@@ -88,6 +89,7 @@ def test_full_width_text_reads_as_ascii_after_normalisation():
     ("x" + "".join(f"*(x+{k})" for k in range(1, 40)), "MAX_TERM_SIZE"),
     ("x*" + "9" * 40, "MAX_NUMBER_LENGTH"),
     ("x*1e300", "MAX_CONSTANT"),
+    ("x*1e-300", "MAX_CONSTANT"),
     ("x + " * 600 + "x", "MAX_FORMULA_LENGTH"),
 ])
 def test_limits_are_checked_before_any_work_and_named(text, limit):
@@ -99,7 +101,8 @@ def test_limits_are_checked_before_any_work_and_named(text, limit):
 
 @pytest.mark.parametrize("limit", ["MAX_FORMULA_LENGTH", "MAX_TERMS", "MAX_POWER",
                                    "MAX_INTERACTION_ORDER", "MAX_RANK", "MAX_DEPTH",
-                                   "MAX_TERM_SIZE", "MAX_CONSTANT", "MAX_NUMBER_LENGTH"])
+                                   "MAX_TERM_SIZE", "MAX_CONSTANT", "MAX_NUMBER_LENGTH",
+                                   "MAX_CANONICAL_ROUNDS"])
 def test_limits_are_named_module_constants(limit):
     assert isinstance(getattr(formula_module, limit), int)
 
@@ -123,7 +126,7 @@ def test_the_constructor_holds_the_same_limits():
 
 
 def test_terms_that_are_not_finite_real_expressions_are_refused():
-    for text in ("log(0*x)", "x/0", "sqrt(-1)*x + x", "x*exp(1) + x", "x*log(-1) + x", "x**x"):
+    for text in ("log(0*x)", "x/0", "sqrt(-1)*x + x", "exp(1) + x", "x*log(-1) + x", "x**x"):
         with pytest.raises(FormulaSyntaxError, match="cannot read term|exponent"):
             NeuronFormula.parse(text)
 
@@ -159,3 +162,63 @@ def test_discovery_refuses_a_rank_above_the_formula_limit_before_allocating(meth
     X = np.random.default_rng(0).standard_normal((100, 3))
     with pytest.raises(ValueError, match=r"'rank' parameter .*\[1, 1024\]"):
         METHODS[method](X, X[:, 0], rank=MAX_RANK + 1)
+
+
+# ------------------------------------------------------------------ number sizes (bug bash C1, C2)
+@pytest.mark.parametrize(("text", "literal", "position", "problem"), [
+    ("1e99999999999*x", "1e99999999999", 0, "at most 1e\\+12"),    # sympy: a 41 GB integer
+    ("1e99999999*x", "1e99999999", 0, "at most 1e\\+12"),          # sympy: minutes
+    ("x*1e-9999999", "1e-9999999", 2, "at least 1e-12"),            # sympy: for ever
+    ("x*1e-320", "1e-320", 2, "at least 1e-12"),                    # float: 0.0, not 0
+    ("x + sin(.00000000000001*x)", ".00000000000001", 8, "at least 1e-12"),
+])
+def test_a_number_literal_is_sized_before_sympy_reads_it(text, literal, position, problem):
+    start = time.perf_counter()
+    with pytest.raises(FormulaSyntaxError) as error:
+        NeuronFormula.parse(text)
+    assert time.perf_counter() - start < 0.5
+    message = str(error.value)
+    assert re.match(f"cannot read number '{re.escape(literal)}': numbers .*{problem} in size "
+                    f"\\(MAX_CONSTANT\\) at position {position} of formula:", message), message
+
+
+@pytest.mark.parametrize("text", [
+    "abs(x-exp(x-1e12))",   # sympy pulls out exp(-1e12) = 5.6e-434294481904, then hung reading it
+    "x*exp(-1e12) + sin(x)",
+    "x*exp(1e12)",
+    "x*(1e-7*1e-7)",
+    "sin(x*1e-6/1e7)",
+])
+def test_a_number_sympy_makes_beyond_max_constant_is_refused_quickly(text):
+    start = time.perf_counter()
+    with pytest.raises(FormulaSyntaxError, match="MAX_CONSTANT"):
+        NeuronFormula.parse(text)
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize(("mpf", "problem"), [
+    ((0, 1, -10**12, 1), "at least 1e-12"), ((0, 1, 10**12, 1), "at most 1e\\+12"),
+    ((1, 3, -42, 2), "at least 1e-12"), ((0, 1, 40, 1), "at most 1e\\+12"),
+])
+def test_a_float_of_any_exponent_is_sized_from_its_exponent(mpf, problem):
+    start = time.perf_counter()
+    number = sympy.Float._new(mpf, 53)
+    assert re.search(problem, formula_module._check_tree(number * sympy.Symbol("x")))
+    assert time.perf_counter() - start < 0.1
+
+
+def test_numbers_at_the_bounds_and_zero_are_accepted():
+    for text in ("1e12*x + 1e-12*sin(x)", "x + sin(0.000000000001*x)", "x + sin(x + 0e99999999)",
+                 "x + exp(-1e-12*x)", "x + sin(1000000000000*x)"):
+        NeuronFormula.parse(text)
+
+
+def test_a_saved_or_pickled_formula_with_a_hostile_number_is_refused_quickly():
+    for text in ("abs(x-exp(x-1e12))", "x*1e-9999999", "1e99999999999*x"):
+        start = time.perf_counter()
+        with pytest.raises(FormulaSyntaxError, match="MAX_CONSTANT"):
+            NeuronFormula.from_dict({"functions": [text]})
+        formula = NeuronFormula.__new__(NeuronFormula)  # as pickle and skops.io.load make it
+        with pytest.raises(FormulaSyntaxError, match="MAX_CONSTANT"):
+            formula.__setstate__({"pure_orders": (1,), "functions": (text,)})
+        assert time.perf_counter() - start < 0.5

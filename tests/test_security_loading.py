@@ -234,6 +234,16 @@ HOSTILE = {
         lambda m: m["model"]["params"].update(formula="x*9**9**8")), "MAX_POWER"),
     "formula term nested 20 deep": (_manifest_change(lambda m: m["model"]["fitted"].update(
         formula_={"formula": {"functions": ["sin(" * 20 + "x" + ")" * 20]}})), "MAX_DEPTH"),
+    # bug bash C1, C2: numbers sympy would take minutes, gigabytes or for ever to read
+    "formula parameter 1e99999999999*x": (_manifest_change(
+        lambda m: m["model"]["params"].update(formula="1e99999999999*x")), "MAX_CONSTANT"),
+    "formula term x*1e-9999999": (_manifest_change(lambda m: m["model"]["fitted"].update(
+        formula_={"formula": {"functions": ["x*1e-9999999"]}})), "MAX_CONSTANT"),
+    "formula term abs(x-exp(x-1e12))": (_manifest_change(lambda m: m["model"]["fitted"].update(
+        formula_={"formula": {"functions": ["abs(x-exp(x-1e12))"]}})), "MAX_CONSTANT"),
+    # bug bash H1: terms that read back otherwise would take other terms' weights
+    "formula term not in canonical form": (_manifest_change(lambda m: m["model"]["fitted"][
+        "formula_"]["formula"].update(functions=["2*sin(x)"])), "read back as \\('sin\\(x\\)',\\)"),
     "rank 10**6": (_manifest_change(lambda m: m["model"]["params"].update(rank=10**6)),
                    "'rank' parameter .* \\[1, 1024\\]"),
     "formula rank 10**6": (_manifest_change(lambda m: m["model"]["fitted"]["formula_"][
