@@ -639,8 +639,13 @@ class NeuronFormula:
         Raises
         ------
         ValueError
-            If a feature name repeats, or is also the name of a coefficient
-            (``b``, ``w_1_age``, ...), which would make one symbol of two.
+            If a feature name repeats, which would make one symbol of two.
+
+        Notes
+        -----
+        A coefficient whose name is also a feature's (a feature called ``b``,
+        the bias's name) takes a leading underscore (``_b``) until it is no
+        feature's: every symbol stays one quantity.
 
         Examples
         --------
@@ -708,10 +713,11 @@ class NeuronFormula:
         if duplicates:
             raise ValueError(f"feature names must be unique; {duplicates!r:.200} repeat.")
         xs = [sympy.Symbol(name) for name in names]
-        coefficients: set[str] = set()
+        taken = set(names)
 
-        def c(name: str) -> sympy.Symbol:  # a coefficient's symbol, remembered
-            coefficients.add(name)
+        def c(name: str) -> sympy.Symbol:  # a coefficient's symbol, no feature's name
+            while name in taken:
+                name = "_" + name
             return sympy.Symbol(name)
 
         expression = c("b")
@@ -733,11 +739,6 @@ class NeuronFormula:
             expression += sum(
                 c(f"w_f{j + 1}_{n}") * phi.subs(VARIABLE, x) for n, x in zip(names, xs)
             )
-        clashes = sorted(coefficients.intersection(names))
-        if clashes:
-            raise ValueError(
-                f"feature names {clashes!r:.200} are also names of coefficients of the "
-                "expression (b, w_<k>_<name>, ...); rename those features.")
         return expression
 
 
