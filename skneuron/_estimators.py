@@ -313,28 +313,31 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         >>> reg.n_iter_, reg.formula_.is_linear
         (20, False)
         """
-        return self._fit_keeping_state_on_interrupt(X, y, sample_weight)
+        return self._fit_keeping_state_on_failure(X, y, sample_weight)
 
-    def _fit_keeping_state_on_interrupt(self, X, y, sample_weight, **options):
+    def _fit_keeping_state_on_failure(self, X, y, sample_weight, **options):
         previous_state = dict(self.__dict__)
         try:
             return self._fit(X, y, sample_weight, **options)
-        except KeyboardInterrupt:
-            # Training handles its own interruptions (it keeps the best weights so far);
-            # one that lands elsewhere, e.g. in discovery, leaves nothing trained, so
-            # the estimator goes back to what it was — a fitted model stays usable.
+        except BaseException:
+            # A fit that raises — refused input or parameters, or an interruption outside
+            # training (which keeps its best weights itself), e.g. in discovery — goes back
+            # to what the estimator was: a fitted model stays usable and consistent (not
+            # the new input's n_features_in_ over the old network), an unfitted one unfitted.
             self.__dict__.clear()
             self.__dict__.update(previous_state)
             raise
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
-        return self._fit_keeping_state_on_interrupt(X, y, sample_weight, incremental=True,
+        return self._fit_keeping_state_on_failure(X, y, sample_weight, incremental=True,
                                                     classes=classes)
 
     def _fit(self, X, y, sample_weight, *, incremental=False, classes=None):
         """``fit`` (a whole training run), or with ``incremental`` one ``partial_fit`` epoch."""
         continuing = hasattr(self, "network_") and (self.warm_start or incremental)
         self._check_discovery_params()
+        if continuing:
+            self._check_network_matches_params()
         X = self._validate_input(X, y, reset=not continuing)
         y = self._validate_targets(y, reset=not continuing, incremental=incremental,
                                    classes=classes)
@@ -417,6 +420,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         signature = inspect.signature(METHODS[self.discovery]).parameters
         taken = set(signature) - {"X", "Y"}
         name = type(self).__name__
+        if "sample_weight" in params:
+            raise InvalidParameterError(
+                f"The 'discovery_params' parameter of {name} sets 'sample_weight'; pass the "
+                "weights to fit, which gives them to discovery too.")
         if shared & set(params):
             raise InvalidParameterError(
                 f"The 'discovery_params' parameter of {name} sets {sorted(shared & set(params))}, "
@@ -425,7 +432,25 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         if unknown and not any(p.kind is p.VAR_KEYWORD for p in signature.values()):
             raise InvalidParameterError(
                 f"The 'discovery_params' parameter of {name} has keys {sorted(unknown)} that "
-                f"discovery={self.discovery!r} does not take; it takes {sorted(taken - shared)}.")
+                f"discovery={self.discovery!r} does not take; it takes "
+                f"{sorted(taken - shared - {'sample_weight'})}.")
+
+    def _check_network_matches_params(self) -> None:
+        """Refuse to continue training (``warm_start``, ``partial_fit``) a network other
+        than the one the parameters describe now: its layers, activations and members are
+        compared, as built on the meta device, which allocates nothing."""
+        with torch.device("meta"):
+            described = self._build_network(self.n_features_in_, 0)
+
+        def layout(network):
+            return ([type(m) for m in network.modules()],
+                    {k: tuple(t.shape) for k, t in network.state_dict().items()})
+
+        if layout(described) != layout(self.network_):
+            raise ValueError(
+                f"{type(self).__name__} continues training its fitted network (warm_start or "
+                "partial_fit), but hidden_layer_sizes, activation or n_members now describe "
+                "another; set them back, or fit anew with warm_start=False.")
 
     def _split(self, targets, sample_weight, seed):
         """The training rows, their weights and the validation data, as row indices.
@@ -1069,7 +1094,11 @@ default="from_dtype"
     verbose : bool or int, default=False
         Print the discovery result and one line per epoch.
     warm_start : bool, default=False
-        Continue training the fitted network (and keep its formula).
+        Continue training the fitted network (and keep its formula). A
+        ``fit`` (or ``partial_fit``) whose ``hidden_layer_sizes``,
+        ``activation`` or ``n_members`` no longer describe that network is
+        refused; ``warm_start=False`` fits anew. A ``fit`` that raises leaves
+        the estimator as it was.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     compile : bool, default=False

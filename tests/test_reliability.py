@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.base import is_regressor
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skneuron import FormulaSyntaxError, NeuronFormula, TaskNeuronClassifier, TaskNeuronRegressor
@@ -366,6 +366,42 @@ def test_any_list_of_labels_fits_or_is_refused_clearly(labels):
 
 
 
+@pytest.mark.parametrize("failure", ["device", "weights"])
+def test_a_refit_that_raises_leaves_the_estimator_as_it_was(failure):
+    """Not the new input's n_features_in_ over the old network (which would then predict
+    5-column rows with a 3-column network), and an unfitted estimator stays unfitted."""
+    X3, y = data(d=3)
+    X5, _ = data(d=5)
+    reg = TaskNeuronRegressor(**QUICK).fit(X3, y)
+    before = reg.predict(X3)
+    fresh = TaskNeuronRegressor(**QUICK)
+    for est in (reg, fresh):
+        if failure == "device":
+            est.set_params(device="cuda:7")
+        weights = np.zeros(len(X5)) if failure == "weights" else None
+        with pytest.raises(ValueError):
+            est.fit(X5, y, sample_weight=weights)
+    assert reg.n_features_in_ == 3
+    np.testing.assert_array_equal(reg.set_params(device="auto").predict(X3), before)
+    with pytest.raises(NotFittedError):
+        fresh.predict(X5)
+
+
+@pytest.mark.parametrize("change", [{"hidden_layer_sizes": (6, 4)}, {"activation": "tanh"},
+                                    {"n_members": 3}])
+def test_warm_start_refuses_to_continue_a_network_the_parameters_no_longer_describe(change):
+    X, y = data()
+    reg = TaskNeuronRegressor(**{**QUICK, "warm_start": True, "n_members": 2}).fit(X, y)
+    before = reg.predict(X)
+    with pytest.raises(ValueError, match="continues training its fitted network"):
+        reg.set_params(**change).fit(X, y)
+    with pytest.raises(ValueError, match="continues training its fitted network"):
+        reg.partial_fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), before)  # the fitted model is kept
+    reg.set_params(warm_start=False).fit(X, y)  # a new fit takes the new parameters
+    reg.set_params(max_iter=2, warm_start=True).fit(X, y)  # and continues from there
+
+
 def test_object_labels_of_numbers_fit_and_score():
     """A pandas object column of class numbers: fit reads it as numbers, and so does score
     (scikit-learn's metrics call such a y an "unknown" target)."""
@@ -424,6 +460,11 @@ def test_discovery_params_error_lists_the_accepted_keys():
         TaskNeuronRegressor(discovery_params={"bogus": 1}).fit(X0, y0)
     with pytest.raises(InvalidParameterError, match="set them there"):
         TaskNeuronRegressor(discovery_params={"rank": 2}).fit(X0, y0)
+    with pytest.raises(InvalidParameterError, match="sets 'sample_weight'; pass the weights to fit"):
+        TaskNeuronRegressor(discovery_params={"sample_weight": np.ones(len(X0))}).fit(X0, y0)
+    with pytest.raises(InvalidParameterError) as refused:
+        TaskNeuronRegressor(discovery_params={"bogus": 1}).fit(X0, y0)
+    assert "'sample_weight'" not in str(refused.value)  # not a key to set there
     with pytest.raises(ValueError, match="'tolerance' parameter of discover_td"):  # by discovery
         TaskNeuronRegressor(discovery_params={"tolerance": -1}).fit(*data(n=100))
 

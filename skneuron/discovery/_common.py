@@ -27,6 +27,7 @@ __all__ = [
     "CLIP",
     "MIN_SAMPLES",
     "check_data",
+    "column_moments",
     "linear_result",
     "seeded_generator",
     "too_few_samples",
@@ -131,13 +132,32 @@ def standardise(A: np.ndarray, sample_weight: np.ndarray | None = None) -> np.nd
 
     With ``sample_weight`` the mean and variance are the rows' weighted ones.
     """
-    if sample_weight is None:
-        mean, scale = A.mean(axis=0), A.std(axis=0)
-    else:
-        mean = np.average(A, axis=0, weights=sample_weight)
-        scale = np.sqrt(np.average((A - mean) ** 2, axis=0, weights=sample_weight))
+    mean, scale = column_moments(A, sample_weight)
     scale[~varying_columns(A, scale)] = 1.0
     return (A - mean) / scale
+
+
+def column_moments(A: np.ndarray, sample_weight: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's (weighted) mean and standard deviation, finite for any finite ``A``.
+
+    A column whose squares or sum overflow float64 (values of 1e154 and more) is
+    divided by its largest magnitude first, and its moments scaled back.
+    """
+    mean, scale = _moments(A, sample_weight)
+    huge = ~(np.isfinite(mean) & np.isfinite(scale))
+    if huge.any():
+        peak = np.abs(A[:, huge]).max(axis=0)
+        mean[huge], scale[huge] = (m * peak for m in _moments(A[:, huge] / peak, sample_weight))
+    return mean, scale
+
+
+def _moments(A, sample_weight):
+    with np.errstate(over="ignore", invalid="ignore"):
+        if sample_weight is None:
+            return A.mean(axis=0), A.std(axis=0)
+        mean = np.average(A, axis=0, weights=sample_weight)
+        return mean, np.sqrt(np.average((A - mean) ** 2, axis=0, weights=sample_weight))
 
 
 def check_weights(sample_weight, n_samples: int) -> np.ndarray | None:

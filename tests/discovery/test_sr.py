@@ -232,6 +232,25 @@ def test_small_or_constant_data_gives_the_linear_neuron():
     assert result.formula.is_linear  # pure noise: nothing beats the intercept
 
 
+def test_constant_inputs_give_the_linear_neuron_with_the_reason():
+    y = np.random.default_rng(0).standard_normal(200)
+    with pytest.warns(UserWarning, match="no informative term \\(no input varies\\)"):
+        result = discover_sr(np.ones((200, 2)), y, random_state=0, **FAST)
+    assert result.formula.is_linear
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e200])
+def test_magnitudes_far_from_one_are_standardised_not_overflowed(scale):
+    """Squares of 1e200 overflow float64: standardising must not (it divides first)."""
+    X, y = planted("sin + square", 0)
+    reference = discover_sr(X, y, random_state=0, standardize=True, **FAST).formula
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = discover_sr(X * scale, y * scale, random_state=0, **FAST)
+    assert result.details["standardized"] is True
+    assert result.formula == reference
+
+
 @pytest.mark.parametrize(
     "option, value",
     [("population_size", 1), ("generations", -1), ("parsimony_coefficient", -0.1),

@@ -544,3 +544,12 @@ def test_keep_periodic_still_warns_when_neither_terms_nor_waves_are_worth_anythi
     with pytest.warns(UserWarning, match="no informative term"):
         result = discover_td(X, y, random_state=0, keep_linear=True, keep_periodic=8)
     assert result.formula == NeuronFormula()
+
+
+def test_a_target_of_huge_magnitude_is_standardised_not_called_constant():
+    """Squares of 1e200 overflow float64; standardising divides first."""
+    X, y = planted("pure", 0, n=600)
+    reference = discover_td(X, y, random_state=0).formula
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither "the target is constant" nor an overflow
+        assert discover_td(X, y * 1e200, random_state=0).formula == reference

@@ -11,9 +11,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skneuron.discovery._common import (MIN_SAMPLES, check_data, check_weights, linear_result,
-                                        seeded_generator, standardise, too_few_samples,
-                                        validate_options, varying_columns)
+from skneuron.discovery._common import (MIN_SAMPLES, check_data, check_weights, column_moments,
+                                        linear_result, seeded_generator, standardise,
+                                        too_few_samples, validate_options, varying_columns)
 from skneuron.discovery._result import DiscoveryResult
 from skneuron.discovery.sr._search import N_REPORTED, Search
 from skneuron.discovery.sr._trees import FUNCTIONS
@@ -291,11 +291,12 @@ def discover_sr(
     standardized = _needs_standardizing(X) if standardize == "auto" else bool(standardize)
     if standardized:
         X = standardise(X, weights)
-    y_mean = np.average(Y, axis=0, weights=weights)
-    y_scale = np.sqrt(np.average((Y - y_mean) ** 2, axis=0, weights=weights))
+    y_mean, y_scale = column_moments(Y, weights)
     informative = varying_columns(Y, y_scale)
     if not informative.any():
         return linear_result("sr", start, "the target is constant", warn=True, details=details)
+    if not varying_columns(X).any():  # no term of x can vary either
+        return linear_result("sr", start, "no input varies", warn=True, details=details)
 
     search = Search(
         X, (Y[:, informative] - y_mean[informative]) / y_scale[informative],
@@ -343,7 +344,7 @@ def _function_names(function_set) -> tuple[str, ...]:
 
 
 def _needs_standardizing(X: np.ndarray) -> bool:
-    mean, scale = X.mean(axis=0), X.std(axis=0)
+    mean, scale = column_moments(X)
     return not (np.all(np.abs(mean) <= 0.5) and np.all((scale >= 0.5) & (scale <= 2.0)))
 
 
