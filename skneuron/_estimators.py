@@ -418,7 +418,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         # passed by the estimator itself
         shared = {"max_order", "rank", "random_state", "periodic_inputs"}
         signature = inspect.signature(METHODS[self.discovery]).parameters
-        taken = set(signature) - {"X", "Y"}
+        taken = set(signature) - {"X", "Y", "sample_weight"}  # fit passes the weights
         name = type(self).__name__
         if "sample_weight" in params:
             raise InvalidParameterError(
@@ -432,21 +432,15 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         if unknown and not any(p.kind is p.VAR_KEYWORD for p in signature.values()):
             raise InvalidParameterError(
                 f"The 'discovery_params' parameter of {name} has keys {sorted(unknown)} that "
-                f"discovery={self.discovery!r} does not take; it takes "
-                f"{sorted(taken - shared - {'sample_weight'})}.")
+                f"discovery={self.discovery!r} does not take; it takes {sorted(taken - shared)}.")
 
     def _check_network_matches_params(self) -> None:
         """Refuse to continue training (``warm_start``, ``partial_fit``) a network other
-        than the one the parameters describe now: its layers, activations and members are
-        compared, as built on the meta device, which allocates nothing."""
-        with torch.device("meta"):
-            described = self._build_network(self.n_features_in_, 0)
-
-        def layout(network):
-            return ([type(m) for m in network.modules()],
-                    {k: tuple(t.shape) for k, t in network.state_dict().items()})
-
-        if layout(described) != layout(self.network_):
+        than the one the parameters describe now: its hidden layers, activation and
+        members, as the network records them."""
+        body = self.network_.body
+        if (body.hidden_layer_sizes, body.activation, body.members) != (
+                _hidden_sizes(self.hidden_layer_sizes), self.activation, self.n_members):
             raise ValueError(
                 f"{type(self).__name__} continues training its fitted network (warm_start or "
                 "partial_fit), but hidden_layer_sizes, activation or n_members now describe "

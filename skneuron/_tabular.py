@@ -188,7 +188,7 @@ def _explicit_mask(given: np.ndarray, n_features: int, feature_names) -> np.ndar
 #: Python objects an object column may hold and still be read as numbers: real numbers
 #: (``Decimal`` too, as SQL drivers return them), or all dates and date-times, or all
 #: durations (read as seconds).
-_NUMBERS = (Real, Decimal, np.number, np.bool_)
+_NUMBERS = (Real, Decimal, np.bool_)  # numpy registers its integers and floats as Real
 _MOMENTS = (datetime.date, np.datetime64)  # datetime.datetime and pandas' Timestamp too
 _DURATIONS = (datetime.timedelta, np.timedelta64)
 
@@ -216,7 +216,7 @@ def _object_kind(column) -> type | None:
     if len(values) == 0:
         return None
     for kind in (_NUMBERS, _MOMENTS, _DURATIONS):
-        if all(isinstance(v, kind) and not isinstance(v, complex) for v in values):
+        if all(isinstance(v, kind) for v in values):
             return kind
     return None
 
@@ -246,7 +246,7 @@ def learn_categories(table, mask: np.ndarray) -> list:
             categories.append(None)
             continue
         column = _frame(table).iloc[:, j].dropna().to_numpy(dtype=object)
-        with _hashable_values(_frame(table).columns[j]):
+        with _hashable_values(repr(str(_frame(table).columns[j]))):
             distinct = pd.unique(column)
         values = [_plain(v) for v in distinct
                   if not (isinstance(v, str) and len(v) > MAX_CATEGORY_LENGTH)]
@@ -256,12 +256,13 @@ def learn_categories(table, mask: np.ndarray) -> list:
 
 
 @contextmanager
-def _hashable_values(name):
-    """Refuse, in one line, a categorical column whose values cannot be looked up."""
+def _hashable_values(name: str):
+    """Refuse, in one line, a categorical column (``name`` as messages quote it) whose
+    values cannot be looked up."""
     try:
         yield
     except TypeError as exc:
-        raise ValueError(f"Column {str(name)!r} holds values that can be neither numbers nor "
+        raise ValueError(f"Column {name} holds values that can be neither numbers nor "
                          f"categories ({exc}); convert them to text or numbers.") from None
 
 
@@ -326,9 +327,9 @@ def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -
         codes = np.empty(table.shape, dtype=np.float64)
         for j, (_, column) in enumerate(table.items()):
             if mask[j]:
-                with _hashable_values(table.columns[j]):
-                    codes[:, j] = _category_codes(column, categories[j],
-                                                  _name(feature_names, j))
+                name = _name(feature_names, j)
+                with _hashable_values(name):
+                    codes[:, j] = _category_codes(column, categories[j], name)
             else:
                 codes[:, j] = _numeric_column(column, _name(feature_names, j))
     if np.isinf(codes).any():

@@ -92,6 +92,7 @@ class TaskNeuronNetwork(nn.Module):
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}.")
         self.formula = NeuronFormula.coerce(formula)
         self.members = members
+        self.hidden_layer_sizes, self.activation = tuple(hidden_layer_sizes), activation
         factory = {"generator": generator, "device": device, "dtype": dtype}
         widths = [n_inputs, *hidden_layer_sizes]
         layers: list[nn.Module] = []
