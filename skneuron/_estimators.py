@@ -386,7 +386,11 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 *_discovery_data(X_std, discovery_targets, sample_weight, train, discovery_seed),
                 discovery_seed
             )
-            self.network_ = self._build_network(X.shape[1], init_seed)
+            # What the network is built of; a model rebuilt from its weights (pickle,
+            # skneuron.load) reads it here, not from parameters set since.
+            self._architecture = (_hidden_sizes(self.hidden_layer_sizes), self.activation,
+                                  self.n_members)
+            self.network_ = self._build_network(init_seed)
             # The body's precision is chosen once, here: later fits continue in it.
             small = not incremental and len(train) <= FLOAT64_TRAINING_ROWS
             self.network_.body.to(dtype=torch.float64 if small else torch.float32)
@@ -585,17 +589,39 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         n_continuous = len(self._input_encoding["numeric"])
         return PERIODIC_WAVE_BUDGET // n_continuous if n_continuous else 0
 
-    def _build_network(self, n_features, seed) -> Standardized:
+    def _build_network(self, seed) -> Standardized:
+        """A new network of the fitted architecture, initialised from ``seed``."""
         inputs = self._input_stage()
+        hidden_layer_sizes, activation, members = self._fitted_architecture()
         body = TaskNeuronNetwork(
             inputs.n_features, self._n_network_outputs(), self.formula_,
-            hidden_layer_sizes=_hidden_sizes(self.hidden_layer_sizes), activation=self.activation,
-            members=self.n_members, periodic_inputs=len(inputs.numeric),
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            members=members, periodic_inputs=len(inputs.numeric),
             generator=torch.Generator().manual_seed(int(seed)),
         )
         output_mean, output_scale = self._output_scaling()
         return Standardized(body, output_mean=output_mean, output_scale=output_scale,
                             inputs=inputs, member_reduction=self._member_reduction)
+
+    def _fitted_architecture(self) -> tuple[tuple[int, ...], str, int]:
+        """``(hidden_layer_sizes, activation, n_members)`` of the fitted network.
+
+        Recorded by ``fit``, so that ``set_params`` after ``fit`` does not
+        change the network that pickle or :func:`skneuron.load` rebuilds;
+        models saved before it was recorded are described by their parameters.
+        A recorded value from a file is checked before anything is built.
+        """
+        architecture = getattr(self, "_architecture", None)
+        if architecture is None:
+            return _hidden_sizes(self.hidden_layer_sizes), self.activation, self.n_members
+        if not (isinstance(architecture, tuple) and len(architecture) == 3
+                and isinstance(architecture[0], tuple)
+                and all(_is_count(size) and size >= 1 for size in architecture[0])
+                and isinstance(architecture[1], str) and architecture[1] in ACTIVATIONS
+                and _is_count(architecture[2]) and architecture[2] >= 1):
+            raise ValueError("the fitted attribute _architecture must be (hidden layer sizes, "
+                             f"activation, members); got {reprlib.repr(architecture)}.")
+        return architecture
 
     def _continued_optimizer(self):
         """The last training's Adam, on ``network_``'s parameters (None if there is none).
@@ -883,7 +909,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         units or layers than ``state`` has values or tensors is refused before
         that. Then it takes the saved tensors themselves.
         """
-        sizes, n_features = _hidden_sizes(self.hidden_layer_sizes), self.n_features_in_
+        sizes, n_features = self._fitted_architecture()[0], self.n_features_in_
         if isinstance(n_features, bool) or not isinstance(n_features, Integral) or n_features < 1:
             raise ValueError(f"n_features_in_ must be a positive integer; got {n_features!r}.")
         try:
@@ -904,7 +930,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 f"{n_values:,} values are too few for hidden_layer_sizes={sizes} and "
                 f"{self.n_features_in_} inputs).")
         with torch.device("meta"):
-            network = self._build_network(self.n_features_in_, 0)
+            network = self._build_network(0)
         stage = state.get("inputs.center")
         if stage is not None and stage.dtype == torch.float32:
             network.to(dtype=torch.float32)  # fitted on a device without float64 (MPS)
@@ -976,6 +1002,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         tags.input_tags.allow_nan = True
         tags.input_tags.categorical = True
         tags.input_tags.sparse = True
+        tags.input_tags.string = True  # text columns are categories
         return tags
 
 
@@ -1235,8 +1262,14 @@ default="from_dtype"
                 f"{type(self).__name__} needs a numeric target; y holds text such as "
                 f"{labels[0]!r}. For class labels use TaskNeuronClassifier.")
         y = _check_y(y, multi_output=True, y_numeric=True, estimator=self).astype(np.float64)
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
         if reset:
-            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+            self.n_outputs_ = n_outputs
+        elif n_outputs != self.n_outputs_:
+            raise ValueError(
+                f"y has {n_outputs} output(s), but the fitted network predicts "
+                f"{self.n_outputs_}; continuing its training (warm_start or partial_fit) "
+                "needs the same outputs. Fit anew with warm_start=False.")
         return y
 
     def _learn_target_scaling(self, y, sample_weight, *, incremental=False):

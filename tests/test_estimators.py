@@ -1,5 +1,6 @@
 """The estimators as a scikit-learn user meets them."""
 
+import copy
 import io
 import os
 import pickle
@@ -282,6 +283,39 @@ def test_round_trip_keeps_predictions(regression_data, classification_data, dump
             loaded = joblib.load(buffer)
         np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
         assert loaded.formula_ == est.formula_
+
+
+@pytest.mark.parametrize("rebuild", ["pickle", "deepcopy", "save"])
+def test_parameters_set_after_fit_do_not_change_the_rebuilt_network(regression_data, tmp_path,
+                                                                     rebuild):
+    """As in scikit-learn, set_params reaches the model at the next fit only: a copy,
+    a pickle or a model file rebuilds the network that was fitted."""
+    X, y = regression_data
+    reg = TaskNeuronRegressor(**FAST, random_state=0).fit(X, y)
+    expected = reg.predict(X)
+    reg.set_params(activation="tanh", hidden_layer_sizes=(3, 3), n_members=2)
+    if rebuild == "pickle":
+        rebuilt = pickle.loads(pickle.dumps(reg))
+    elif rebuild == "deepcopy":
+        rebuilt = copy.deepcopy(reg)
+    else:
+        reg.save(tmp_path / "m.skn")
+        rebuilt = skneuron.load(tmp_path / "m.skn")
+    np.testing.assert_array_equal(rebuilt.predict(X), expected)
+    assert rebuilt.activation == "tanh"  # the parameters travel as set
+
+
+def test_warm_start_and_partial_fit_refuse_another_number_of_outputs(regression_data):
+    X, y = regression_data
+    two = np.c_[y, 2 * y]
+    reg = TaskNeuronRegressor(**FAST, warm_start=True, random_state=0).fit(X, two)
+    expected = reg.predict(X)
+    with pytest.raises(ValueError, match="y has 1 output.*predicts 2"):
+        reg.fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), expected)  # the fitted model is kept
+    reg = TaskNeuronRegressor(**FAST, random_state=0).partial_fit(X, y)
+    with pytest.raises(ValueError, match="y has 2 output.*predicts 1"):
+        reg.partial_fit(X, two)
 
 
 def test_pickled_network_state_is_on_the_cpu(regression_data):

@@ -174,6 +174,10 @@ def test_changed_weights_fail_the_checksum(regressor, tmp_path):
     (lambda m: m["model"]["fitted"].update({"n_features_in_": 7}), "do not fit the network"),
     (lambda m: m.update({"format_version": 99}), "Upgrade skneuron"),
     (lambda m: m["model"]["fitted"].update({"predict": 1}), "unexpected attribute 'predict'"),
+    (lambda m: m["model"]["fitted"].update({"_architecture": {"tuple": [
+        {"tuple": [8]}, "gelu", 1]}}), "_architecture must be"),
+    (lambda m: m["model"]["fitted"].update({"_architecture": [[8], "relu", 1]}),
+     "_architecture must be"),
 ])
 def test_tampered_manifests_are_refused(regressor, tmp_path, tamper, message):
     reg, _ = regressor

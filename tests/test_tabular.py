@@ -95,6 +95,9 @@ def test_an_object_array_with_text_is_read_as_a_table():
     reg = TaskNeuronRegressor(**QUICK).fit(X.to_numpy(dtype=object), y)
     assert reg.is_categorical_.tolist() == [False, True, True, False]
     assert not hasattr(reg, "feature_names_in_")
+    # and the tags say so, as scikit-learn's meta-estimators read them
+    assert reg.__sklearn_tags__().input_tags.string
+    assert TaskNeuronClassifier().__sklearn_tags__().input_tags.string
 
 
 def test_arrow_tables_are_read_like_pandas_frames():
