@@ -58,7 +58,8 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-__all__ = ["ModelFileError", "ModelVersionWarning", "load", "read_manifest", "save"]
+__all__ = ["ModelFileError", "ModelVersionWarning", "load", "read_manifest", "save",
+           "skops_trusted_types"]
 
 #: Written in every manifest; files of a newer format version are refused.
 FORMAT = "skneuron-model"
@@ -221,6 +222,37 @@ def _loadable_classes() -> dict[str, type]:
     from skneuron.preprocessing import TabularEncoder
 
     return {**_LOADABLE, "TabularEncoder": TabularEncoder, "Pipeline": Pipeline}
+
+
+def skops_trusted_types() -> list[str]:
+    """The types to trust when :func:`skops.io.load` reads a skops file of a skneuron model.
+
+    skops builds only the types it trusts itself (scikit-learn's, numpy's,
+    builtins) and those passed as ``trusted``. Pass this fixed list, never
+    what :func:`skops.io.get_untrusted_types` reads from the file: that
+    lists whatever the file names — ``os.system`` included — so trusting it
+    runs the file's code. skops refuses a file that needs any type beyond
+    these and its own.
+
+    Returns
+    -------
+    list of str
+        skneuron's estimators and :class:`~skneuron.preprocessing.TabularEncoder`,
+        and the types of their fitted state (the formula, the discovery
+        result), as skops names them.
+
+    Examples
+    --------
+    >>> from skneuron.persistence import skops_trusted_types
+    >>> [name for name in skops_trusted_types() if "Regressor" in name]
+    ['skneuron._estimators.TaskNeuronRegressor']
+    """
+    from skneuron.discovery import DiscoveryResult
+    from skneuron.formula import NeuronFormula
+
+    classes = [*_loadable_classes().values(), NeuronFormula, DiscoveryResult]
+    return sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in classes
+                  if cls.__module__.partition(".")[0] == "skneuron")
 
 
 # --------------------------------------------------------------------- saving

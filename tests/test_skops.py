@@ -9,6 +9,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from skneuron import NeuronFormula, TaskNeuronClassifier, TaskNeuronRegressor
+from skneuron.persistence import skops_trusted_types
 
 sio = pytest.importorskip("skops.io")
 pd = pytest.importorskip("pandas")
@@ -35,10 +36,11 @@ def _fit(estimator, X, y):
 
 
 def _skops_round_trip(estimator, tmp_path):
+    """Dump and load as the docs say: trusting the fixed list, not what the file names."""
     path = tmp_path / "model.skops"
     sio.dump(estimator, path)
     untrusted = sio.get_untrusted_types(file=path)
-    return sio.load(path, trusted=untrusted), untrusted
+    return sio.load(path, trusted=skops_trusted_types()), untrusted
 
 
 CASES = {
@@ -65,7 +67,7 @@ def test_skops_round_trip_predicts_the_same_trusting_skneuron_types_only(case, t
     loaded, untrusted = _skops_round_trip(estimator, tmp_path)
 
     assert untrusted, "an estimator is never trusted by default"
-    assert all(name.startswith("skneuron.") for name in untrusted), untrusted
+    assert set(untrusted) <= set(skops_trusted_types()), untrusted
     assert type(loaded) is type(estimator)
     np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
     if hasattr(estimator, "predict_proba"):
@@ -94,6 +96,37 @@ def test_skops_refuses_to_load_without_trusting_the_estimator(tmp_path):
     sio.dump(estimator, path)
     with pytest.raises(Exception, match="[Uu]ntrusted"):
         sio.load(path)
+
+
+def test_the_trusted_list_refuses_a_file_that_asks_for_a_function(tmp_path):
+    """A file whose one object is os.system("touch ...") — which get_untrusted_types lists,
+    so trusting that list would run it — is refused by the fixed list, and nothing runs."""
+    import json
+    import zipfile
+
+    marker = tmp_path / "ran"
+    schema = {
+        "__class__": "system", "__module__": "os", "__loader__": "ConstructorFromReduceNode",
+        "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode",
+                    "content": [{"__class__": "str", "__module__": "builtins",
+                                 "__loader__": "JsonNode", "content": json.dumps(f"touch {marker}"),
+                                 "is_json": True, "__id__": 2}], "__id__": 3},
+        "__id__": 1, "protocol": 2, "_skops_version": "0.16.0"}
+    path = tmp_path / "crafted.skops"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("schema.json", json.dumps(schema))
+    assert sio.get_untrusted_types(file=path) == ["os.system"]
+    with pytest.raises(Exception, match="[Uu]ntrusted"):
+        sio.load(path, trusted=skops_trusted_types())
+    assert not marker.exists()
+
+
+def test_the_trusted_list_names_skneurons_own_types_only():
+    names = skops_trusted_types()
+    assert names == sorted(set(names)) and all(name.startswith("skneuron.") for name in names)
+    assert {"skneuron._estimators.TaskNeuronRegressor", "skneuron._estimators.TaskNeuronClassifier",
+            "skneuron.preprocessing.TabularEncoder", "skneuron.formula.NeuronFormula",
+            "skneuron.discovery._result.DiscoveryResult"} == set(names)
 
 
 def test_a_skops_loaded_estimator_keeps_training_with_warm_start(tmp_path):
