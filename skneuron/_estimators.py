@@ -490,7 +490,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         """The fold of every row, one fold per member (stratified for classifiers)."""
         k = self.n_members
         if len(targets) < 2 * k:
-            raise ValueError(f"{len(targets)} rows are too few to give each of the "
+            raise ValueError(f"{len(targets)} samples are too few to give each of the "
                              f"{k} members a validation fold; lower n_members or set "
                              "early_stopping=False.")
         stratify = self._stratify(targets)
@@ -1564,7 +1564,9 @@ validation_scores_, best_validation_score_
         if len(self.classes_) == 2:
             indicator = indices.astype(np.float64).reshape(-1, 1)
             return indicator, indicator
-        return indices, np.eye(len(self.classes_))[indices]
+        one_hot = np.zeros((len(indices), len(self.classes_)))
+        one_hot[np.arange(len(indices)), indices] = 1.0  # not np.eye(K)[indices]: K × K floats
+        return indices, one_hot
 
     def _stratify(self, targets):
         # Label sets are too many to stratify by, as in MLPClassifier.

@@ -175,7 +175,7 @@ def _explicit_mask(given: np.ndarray, n_features: int, feature_names) -> np.ndar
                 "categorical_features names columns, but X has no column names; give a "
                 "data frame or pass column indices.")
         names = list(map(str, feature_names))
-        unknown = [name for name in given if name not in names]
+        unknown = [str(name) for name in given if name not in names]
         if unknown:
             raise ValueError(f"categorical_features names columns {unknown} that X does not "
                              f"have; its columns are {names}.")

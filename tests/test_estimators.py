@@ -438,3 +438,10 @@ def test_small_fits_train_in_float64_and_keep_it(classification_data, tmp_path):
         np.testing.assert_array_equal(restored.predict_proba(X), small.predict_proba(X))
     small.set_params(warm_start=True).fit(X, y)  # a continued fit keeps the network's precision
     assert _body_dtype(small) == {torch.float64}
+
+
+def test_too_few_samples_for_the_members_folds_says_so_in_scikit_learns_words(regression_data):
+    X, y = regression_data
+    # check_fit2d_1sample looks for "1 sample" (with early_stopping=True it reaches the folds)
+    with pytest.raises(ValueError, match="1 sample.* validation fold"):
+        TaskNeuronRegressor(early_stopping=True).fit(X[:1], y[:1])

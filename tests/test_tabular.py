@@ -308,7 +308,8 @@ def test_a_date_column_is_a_trend_that_reaches_dates_not_seen_in_fit():
 
 
 @pytest.mark.parametrize(("given", "message"), [
-    ([5], "indices outside"), (["town"], "does not have"), ([True, False], "one entry per feature"),
+    ([5], "indices outside"), (["town"], r"names columns \['town'\] that X does not have"),
+    ([True, False], "one entry per feature"),
     ([1.5], "bool, int or str"),
 ])
 def test_bad_categorical_features_are_named(given, message):
