@@ -8,7 +8,7 @@ moons, read the class probabilities from
 boundary next to that of the same network built from ordinary linear neurons
 (``formula="x"``).
 
-Run: ``python examples/classification_proba.py`` (a few seconds).
+Run: ``python examples/classification_proba.py``.
 """
 
 # %%

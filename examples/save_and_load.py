@@ -9,8 +9,8 @@ with :meth:`~skneuron.TaskNeuronClassifier.export_torchscript`, ONNX with
 :meth:`~skneuron.TaskNeuronClassifier.export_onnx`. The file format is
 described in :doc:`/user_guide/saving`.
 
-Run: ``python examples/save_and_load.py`` (about 10 s on 2 cores; the ONNX
-part needs ``pip install "skneuron[onnx]"`` and is skipped without it).
+Run: ``python examples/save_and_load.py`` (the ONNX part needs
+``pip install "skneuron[onnx]"`` and is skipped without it).
 """
 
 # %%

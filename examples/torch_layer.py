@@ -7,7 +7,7 @@ from a formula and use it like ``torch.nn.Linear`` in any network and
 training loop. :meth:`~skneuron.nn.TaskNeuronLayer.term_weights` splits the
 learned weights by term.
 
-Run: ``python examples/torch_layer.py`` (a few seconds).
+Run: ``python examples/torch_layer.py``.
 """
 
 # %%
