@@ -168,20 +168,27 @@ def _replace_array(attribute, view):
     return _with_tensors(change)
 
 
+def _declare_hidden_layers(m, sizes):
+    """Make the manifest declare the fitted network's hidden layers as ``sizes``
+    (``_architecture``, which the network is rebuilt from)."""
+    m["model"]["fitted"]["_architecture"]["tuple"][0] = {"tuple": list(sizes)}
+
+
 def _huge_network_of_views(tensors, m):
     """hidden_layer_sizes=(20000, 20000), every new weight a stride-0 view of the right shape.
 
     Each view's numel() is that of the declared network, so a count of values
     passes; the file stores one value per weight (C4).
     """
-    m["model"]["params"]["hidden_layer_sizes"] = {"tuple": [20000, 20000]}
+    _declare_hidden_layers(m, (20000, 20000))
     reg = skneuron.load(_BASE[0])
-    big = clone(reg).set_params(hidden_layer_sizes=(20000, 20000))
+    big = clone(reg)
     for name, value in vars(reg).items():
         if name.endswith("_") or name.startswith("_"):
             setattr(big, name, value)
+    big._architecture = ((20000, 20000), *reg._architecture[1:])
     with torch.device("meta"):
-        network = big._build_network(reg.n_features_in_, 0)
+        network = big._build_network(0)
     saved = tensors["networks"]["0"]
     state = {}
     for key, meta in network.state_dict().items():
@@ -204,8 +211,8 @@ HOSTILE = {
         ("manifest.json", b" " * 300_000_000 + json.dumps(m).encode()), ("weights.pt", w)]),
         "manifest.json takes 300,00.* bytes, more than .* \\(MAX_MANIFEST_BYTES\\)"),
     "weights zip bomb": (_weights_bomb, "expands .* \\(MAX_COMPRESSION_RATIO\\)"),
-    "hidden_layer_sizes=(8000, 8000)": (_manifest_change(lambda m: m["model"]["params"].update(
-        hidden_layer_sizes={"tuple": [8000, 8000]})), "do not fit the network .* too few"),
+    "hidden_layer_sizes=(8000, 8000)": (_manifest_change(
+        lambda m: _declare_hidden_layers(m, (8000, 8000))), "do not fit the network .* too few"),
     "label dtype <U1000000": (_manifest_change(lambda m: m["model"]["fitted"].update(
         labels_={"items": ["a"] * 200, "dtype": "<U1000000"})), "MAX_TEXT_ARRAY_BYTES"),
     "duplicate members": (lambda p, m, w: build(p, [
@@ -376,8 +383,8 @@ def test_manifest_shapes_are_compared_with_the_tensors_before_building(model, tm
     """A manifest whose declared network matches no saved tensor is refused by shape."""
     _, _, manifest, weights = model
     path = tmp_path / "m.skn"
-    build(path, [("manifest.json", tampered(manifest, lambda m: m["model"]["params"].update(
-        hidden_layer_sizes={"tuple": [9]}))), ("weights.pt", weights)])
+    build(path, [("manifest.json", tampered(manifest, lambda m: _declare_hidden_layers(m, (9,)))),
+                 ("weights.pt", weights)])
     with pytest.raises(ModelFileError, match=r"do not fit the network .*saved \(\((4, )?8"):
         skneuron.load(path)
 
