@@ -17,7 +17,8 @@ parser, and the network is rebuilt from the formula and then given the saved
 weights.
 
 Loading is also bounded, so a small hostile file cannot take much time or
-memory: member sizes are read from the zip's directory and checked before
+memory: the zip's directory is bounded (:data:`MAX_MEMBERS`) before it is
+read, member sizes are read from it and checked before
 anything is decompressed (:data:`MAX_MANIFEST_BYTES`,
 :data:`MAX_WEIGHTS_BYTES`, :data:`MAX_COMPRESSION_RATIO`), the manifest's
 JSON nesting is checked before it is parsed (:data:`MAX_JSON_DEPTH`), the
@@ -25,7 +26,11 @@ weights are hashed as they are read and compared with the manifest's
 checksum before torch reads them, every tensor must hold exactly the values
 its file stores (no view repeating one stored value over a huge shape, see
 :func:`owns_storage`), and the network's declared shapes are compared with
-the saved tensors before it is built. Whatever is wrong with a
+the saved tensors before it is built. A pipeline must be
+:class:`~skneuron.preprocessing.TabularEncoder` steps, then one estimator,
+each step fitted on as many columns as the one before outputs, and an
+encoder may hold no more categories per column than its ``max_categories``,
+so a file cannot widen what ``transform`` outputs. Whatever is wrong with a
 file is a :class:`ModelFileError`. Pickle and joblib keep working for
 everything this format cannot express (e.g. estimators inside arbitrary
 pipelines, or class labels that are not numbers or strings).
@@ -51,6 +56,7 @@ import tempfile
 import warnings
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from numbers import Integral, Real
 from typing import IO, Any
@@ -66,6 +72,9 @@ FORMAT = "skneuron-model"
 FORMAT_VERSION = 1
 MANIFEST, WEIGHTS = "manifest.json", "weights.pt"
 
+#: Most entries a model file's zip directory may list (the format has two members),
+#: checked from its end record before zipfile reads the directory.
+MAX_MEMBERS = 16
 #: Largest manifest that is read, in bytes once decompressed.
 MAX_MANIFEST_BYTES = 2 * 2**20
 #: Largest weights member that is read, in bytes once decompressed.
@@ -81,6 +90,8 @@ MAX_JSON_VALUES = 200_000
 MAX_TEXT_ARRAY_BYTES = 16 * 2**20
 
 _RATIO_FREE_BYTES = 2**20
+#: Most bytes of zip directory per entry: a record of ours takes under a hundred.
+_DIRECTORY_BYTES_PER_MEMBER = 1024
 _CHUNK_BYTES = 2**20
 #: Format versions above this are not a newer skneuron's but nonsense.
 _MAX_PLAUSIBLE_VERSION = 10_000
@@ -448,8 +459,13 @@ class _Encoder:
         for _, step in steps:
             check_is_fitted(step)
         if isinstance(model, Pipeline):
-            return {"pipeline": [[str(name), self._estimator(step, f"step {name!r}")]
-                                 for name, step in model.steps]}
+            encoded = [[str(name), self._estimator(step, f"step {name!r}")]
+                       for name, step in model.steps]
+            problem = _pipeline_problem(model.steps)
+            if problem:
+                raise ValueError(f"this Pipeline cannot be saved in the safe format: {problem}; "
+                                 "save it with joblib instead.")
+            return {"pipeline": encoded}
         return self._estimator(model, type(model).__name__)
 
     def _estimator(self, estimator, where: str) -> dict:
@@ -708,6 +724,7 @@ def _read(path, *, weights: bool) -> tuple[dict, dict | None]:
 
 
 def _read_archive(handle: IO[bytes], path: str, *, weights: bool) -> tuple[dict, dict | None]:
+    _check_directory_size(handle, path)
     with zipfile.ZipFile(handle) as archive:
         members = _checked_members(archive, path)
         data, _ = _read_member(archive, members[MANIFEST])
@@ -722,12 +739,37 @@ def _read_archive(handle: IO[bytes], path: str, *, weights: bool) -> tuple[dict,
     return manifest, _load_tensors(payload, path)
 
 
+def _check_directory_size(handle: IO[bytes], path: str) -> None:
+    """Refuse a zip directory of more than :data:`MAX_MEMBERS` entries before zipfile reads it.
+
+    zipfile makes a ``ZipInfo`` of every record in the directory, 0.3 s for
+    the 65 535 a 3 MB file can list; it reads as many bytes of records as the
+    end-of-central-directory record (or its zip64 extension) declares, not as
+    many records as it counts, so both are bounded. That record is read as
+    zipfile reads it; a file without one is left for zipfile to refuse.
+    """
+    read_end_record = getattr(zipfile, "_EndRecData", None)  # private: what zipfile reads
+    end = read_end_record(handle) if read_end_record else None
+    if end is None:  # not a zip (zipfile says so), or no such function: the count checks
+        return
+    entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
+    if entries > MAX_MEMBERS or size > MAX_MEMBERS * _DIRECTORY_BYTES_PER_MEMBER:
+        raise ModelFileError(
+            f"{path!r} is not a skneuron model file: its zip directory declares {entries:,} "
+            f"entries in {size:,} bytes, more than the {MAX_MEMBERS} read (MAX_MEMBERS).")
+
+
 def _checked_members(archive: zipfile.ZipFile, path: str) -> dict[str, zipfile.ZipInfo]:
     """The two members, checked in the zip's directory before anything is decompressed."""
     names = archive.namelist()
-    if len(names) != len(set(names)):
+    if len(names) > MAX_MEMBERS:
+        raise ModelFileError(f"{path!r} is not a skneuron model file: its zip directory lists "
+                             f"{len(names):,} entries, more than the {MAX_MEMBERS} read "
+                             "(MAX_MEMBERS).")
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if repeated:
         raise ModelFileError(f"{path!r} is not a skneuron model file: it holds duplicate "
-                             f"members ({sorted(set(n for n in names if names.count(n) > 1))[:5]}).")
+                             f"members ({repeated[:5]}).")
     if set(names) != {MANIFEST, WEIGHTS}:
         raise ModelFileError(
             f"{path!r} is not a skneuron model file: it holds {sorted(names)[:10]}, "
@@ -1020,7 +1062,11 @@ class _Decoder:
             isinstance(s, list) and len(s) == 2 and isinstance(s[0], str) for s in steps
         ):
             raise ModelFileError("Invalid model file: malformed pipeline steps.")
-        return Pipeline([(name, self._estimator(step)) for name, step in steps])
+        steps = [(name, self._estimator(step)) for name, step in steps]
+        problem = _pipeline_problem(steps)
+        if problem:
+            raise ModelFileError(f"Invalid model file: its Pipeline {problem}.")
+        return Pipeline(steps)
 
     def _estimator(self, encoded):
         if not (isinstance(encoded, dict) and set(encoded) == {"class", "params", "fitted"}):
@@ -1134,6 +1180,32 @@ class _Decoder:
             fit_time=float(data["fit_time"]),
             details=self.value(data["details"]),
         )
+
+
+def _pipeline_problem(steps: list) -> str | None:
+    """Why ``(name, estimator)`` steps are not a pipeline a model file holds, or None.
+
+    That is zero or more fitted :class:`~skneuron.preprocessing.TabularEncoder`
+    steps, then one of skneuron's estimators, each step fitted on as many
+    columns as the step before outputs, under distinct names without ``__``
+    (as :class:`~sklearn.pipeline.Pipeline` requires).
+    """
+    from skneuron.preprocessing import TabularEncoder
+
+    names, estimators = [name for name, _ in steps], [step for _, step in steps]
+    if not (all(type(step) is TabularEncoder for step in estimators[:-1])
+            and type(estimators[-1]) in _LOADABLE.values()):
+        return (f"has steps {[type(step).__name__ for step in estimators][:10]}, not "
+                "TabularEncoder steps followed by one skneuron estimator")
+    if len(set(names)) != len(names) or not all(names) or any("__" in name for name in names):
+        return (f"has step names {[str(name)[:40] for name in names][:10]}, not distinct "
+                "non-empty names without '__'")
+    for (name, before), after in zip(steps, estimators[1:]):
+        width = len(before.get_feature_names_out())
+        if after.n_features_in_ != width:
+            return (f"step {str(name)[:40]!r} outputs {width:,} columns, but the next step was "
+                    f"fitted on {after.n_features_in_:,}")
+    return None
 
 
 def _restore(estimator, networks: dict) -> None:

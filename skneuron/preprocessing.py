@@ -14,9 +14,10 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 __all__ = ["TabularEncoder"]
 
@@ -78,7 +79,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : pandas.DataFrame
-            The table; an array is read as a table of unnamed columns.
+            The table; a 2-D array is read as a table of unnamed columns.
         y : ignored
             Not used, present for API consistency by convention.
 
@@ -86,6 +87,13 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         -------
         self : object
             The fitted encoder.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D, has no rows or no columns, or holds complex numbers.
+        TypeError
+            If ``X`` is sparse.
 
         Examples
         --------
@@ -96,7 +104,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         >>> enc.medians_, enc.categories_
         ({'size': 2.0}, {'colour': ['blue', 'red']})
         """
-        frame = _frame(X)
+        frame = self._table(X, reset=True)
         self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
         self.n_features_in_ = frame.shape[1]
         self.medians_, self.categories_ = {}, {}
@@ -116,8 +124,9 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : pandas.DataFrame
-            The table; columns are matched by name, in any order. An array
-            is read as a table of unnamed columns.
+            The table; columns are matched by name, in any order. A 2-D
+            array is read as a table of unnamed columns, and must have as
+            many as in ``fit``.
 
         Returns
         -------
@@ -129,8 +138,11 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If a column seen in ``fit`` is missing, or a column that was
-            numeric in ``fit`` holds text.
+            If a column seen in ``fit`` is missing, a column that was
+            numeric in ``fit`` holds text, an array has another number of
+            columns than in ``fit``, or ``X`` is refused as in :meth:`fit`.
+        TypeError
+            If ``X`` is sparse.
 
         Examples
         --------
@@ -141,24 +153,65 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         array([[0., 0., 5.]])
         """
         check_is_fitted(self)
-        frame = _frame(X)
+        frame = self._table(X, reset=False)
         names = [str(c) for c in frame.columns]
         missing = [c for c in self.feature_names_in_ if c not in names]
         if missing:
             raise ValueError(f"X is missing the column(s) {missing} seen in fit.")
         frame = frame.set_axis(names, axis=1)
-        blocks = []
+        # Filled in place: the output is the only n_samples x n_features_out block allocated.
+        encoded = np.zeros((len(frame), self._n_features_out))
+        start = 0
         for name in self.feature_names_in_:
             column = frame[name]
             if name in self.medians_:
                 if not _is_numeric(column):
                     raise ValueError(f"column {name!r} was numeric in fit but holds text now.")
-                values = column.astype(float).to_numpy(copy=True)
-                values[np.isnan(values)] = self.medians_[name]
-                blocks.append(values[:, None])
+                values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+                encoded[:, start] = np.where(np.isnan(values), self.medians_[name], values)
+                start += 1
             else:
-                blocks.append(_one_hot(_as_text(column), self.categories_[name]))
-        return np.hstack(blocks) if blocks else np.empty((len(frame), 0))
+                categories = self.categories_[name]
+                _one_hot(_as_text(column), categories, encoded[:, start:start + len(categories)])
+                start += len(categories)
+        return encoded
+
+    @property
+    def _n_features_out(self) -> int:
+        """Number of columns :meth:`transform` outputs."""
+        return len(self.medians_) + sum(len(c) for c in self.categories_.values())
+
+    def _table(self, X, *, reset: bool):
+        """``X`` as a data frame, refused as scikit-learn refuses input it cannot take.
+
+        A data frame is used as it is (its dtypes kept); anything else goes
+        through :func:`~sklearn.utils.validation.check_array`, and at
+        ``transform`` must have the ``n_features_in_`` columns of ``fit``.
+        Either must be 2-D, dense, not complex, with a row and a column.
+        """
+        import pandas as pd
+
+        if sp.issparse(X):
+            raise TypeError("TabularEncoder does not support sparse input; pass a data frame "
+                            "or a dense array (X.toarray()).")
+        if isinstance(X, pd.DataFrame):
+            frame = X
+            complex_columns = [str(c) for c, dtype in X.dtypes.items()
+                               if pd.api.types.is_complex_dtype(dtype)]
+            if complex_columns:
+                raise ValueError(f"Complex data not supported: column(s) {complex_columns[:5]}.")
+        else:
+            array = check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=0,
+                                ensure_min_features=0, input_name="X")
+            if not reset and array.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {array.shape[1]} features, but {type(self).__name__} "
+                                 f"is expecting {self.n_features_in_} features as input.")
+            frame = pd.DataFrame(array)
+        for count, what in ((frame.shape[0], "sample"), (frame.shape[1], "feature")):
+            if count == 0:
+                raise ValueError(f"Found X with 0 {what}(s) (shape={frame.shape}) while a "
+                                 f"minimum of 1 is required by {type(self).__name__}.")
+        return frame
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names of the encoded columns: ``name`` or ``name=category``.
@@ -193,9 +246,12 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
     def _restore_fitted(self, state_dicts: dict) -> None:
         """Check an encoder rebuilt from a model file: the hook of :mod:`skneuron.persistence`.
 
-        Its parameters, and fitted state that ``transform`` can use: every
-        column named once, numeric with a median or categorical with text
-        categories. Raises ValueError otherwise.
+        Its parameters, and fitted state that ``transform`` can use and
+        ``fit`` could have produced: every column named once, numeric with a
+        median or categorical with at most ``max_categories`` distinct text
+        categories of at most ``MAX_CATEGORY_LENGTH`` characters, so a file
+        cannot make the output wider than ``fit`` would have. Raises
+        ValueError otherwise.
         """
         self._validate_params()
         names, medians, categories = self.feature_names_in_, self.medians_, self.categories_
@@ -206,11 +262,17 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             and isinstance(medians, dict) and isinstance(categories, dict)
             and set(medians) | set(categories) == set(names) and not set(medians) & set(categories)
             and all(isinstance(m, float) for m in medians.values())
-            and all(isinstance(c, list) and all(isinstance(t, str) for t in c)
+            and all(isinstance(c, list) and len(set(c)) == len(c)
+                    and all(isinstance(t, str) and len(t) <= MAX_CATEGORY_LENGTH for t in c)
                     for c in categories.values()))
         if not valid:
             raise ValueError("the TabularEncoder's fitted columns, medians and categories do "
                              "not fit together.")
+        widest = max(categories, key=lambda name: len(categories[name]), default=None)
+        if widest is not None and len(categories[widest]) > self.max_categories:
+            raise ValueError(
+                f"the TabularEncoder's column {widest[:80]!r} has {len(categories[widest]):,} "
+                f"categories, more than its max_categories={self.max_categories} that fit keeps.")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -218,12 +280,6 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         return tags
-
-
-def _frame(X):
-    import pandas as pd
-
-    return X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
 
 
 def _columns(frame):
@@ -236,18 +292,16 @@ def _is_numeric(column) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
-def _one_hot(text, categories: list[str]) -> np.ndarray:
-    """Indicator columns of ``categories`` for a column of text (None matches none).
+def _one_hot(text, categories: list[str], out: np.ndarray) -> None:
+    """Set the indicator columns of ``categories`` for a column of text in ``out`` (zeros).
 
-    Looked up by hashing: comparing as numpy text arrays would make every
-    category as wide as the longest one.
+    None matches no category. Looked up by hashing: comparing as numpy text
+    arrays would make every category as wide as the longest one.
     """
     index = {category: i for i, category in enumerate(categories)}
     codes = text.map(index).to_numpy(dtype=np.float64, na_value=np.nan)
-    indicators = np.zeros((len(codes), len(categories)))
     rows = np.flatnonzero(~np.isnan(codes))
-    indicators[rows, codes[rows].astype(np.intp)] = 1.0
-    return indicators
+    out[rows, codes[rows].astype(np.intp)] = 1.0
 
 
 def _as_text(column):

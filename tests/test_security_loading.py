@@ -19,12 +19,14 @@ import threading
 import time
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import make_regression
+from sklearn.pipeline import Pipeline
 
 import skneuron
 from benchmarks.fuzz import peak_memory_growth
@@ -205,6 +207,37 @@ def _huge_network_of_views(tensors, m):
 _BASE: list = []  # the model fixture's file, for makers that need the estimator
 
 
+def _zip_of_entries(n: int, declared: int | None = None):
+    """A zip whose directory lists one 1-byte member ``n`` times (47 bytes a record).
+
+    ``declared`` is the count its end record gives (zipfile reads the records
+    the directory's size holds, whatever the count says).
+    """
+    def make(p, m, w):
+        crc = zlib.crc32(b"x")
+        local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, crc, 1, 1, 1, 0) + b"ax"
+        record = struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, crc, 1, 1, 1,
+                             0, 0, 0, 0, 0, 0) + b"a"
+        count = min(n if declared is None else declared, 0xFFFF)
+        end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(record) * n,
+                          len(local), 0)
+        p.write_bytes(local + record * n + end)
+    return make
+
+
+def _encoder(categories: list, max_categories: int = 50) -> dict:
+    """A TabularEncoder of one text column ``c``, as a model file holds it."""
+    return {"class": "TabularEncoder", "params": {"max_categories": max_categories},
+            "fitted": {"feature_names_in_": {"items": ["c"], "dtype": "|O"}, "n_features_in_": 1,
+                       "medians_": {"dict": {}}, "categories_": {"dict": {"c": categories}}}}
+
+
+def _as_pipeline(*steps):
+    """The model replaced by a pipeline of ``(name, step)``; a step None is the regressor."""
+    return _manifest_change(lambda m: m.update(model={"pipeline": [
+        [name, m["model"] if step is None else step] for name, step in steps]}))
+
+
 HOSTILE = {
     # issue 19, item 4: small files that cost huge memory
     "manifest zip bomb": (lambda p, m, w: build(p, [
@@ -292,6 +325,30 @@ HOSTILE = {
         _target_mean=None)), "_target_mean must be a 1-D array of floats; got NoneType"),
     "metadata a list": (_manifest_change(lambda m: m.update(metadata=[1, 2])),
                         "its metadata is a list, not a mapping"),
+    # review: names.count per member was quadratic (4.2 s for 65 535 entries)
+    "zip directory of 20 000 entries": (_zip_of_entries(20_000),
+                                        "declares 20,000 entries in 940,000 bytes.*MAX_MEMBERS"),
+    "zip directory of 20 000 entries declaring 2": (
+        _zip_of_entries(20_000, declared=2), "declares 2 entries in 940,000 bytes.*MAX_MEMBERS"),
+    # review: pipelines that loaded, then failed in predict or made it allocate gigabytes
+    "pipeline of two estimators": (_as_pipeline(("a", None), ("b", None)),
+                                   r"Pipeline has steps \['TaskNeuronRegressor', 'TaskNeuronRegr"),
+    "pipeline of an encoder alone": (_as_pipeline(("enc", _encoder(["a"]))),
+                                     "not TabularEncoder steps followed by one skneuron estimator"),
+    "pipeline step named a__b": (_as_pipeline(("a__b", None)), r"step names \['a__b'\]"),
+    "pipeline steps of one name": (_as_pipeline(("s", _encoder(["a"])), ("s", None)),
+                                   r"step names \['s', 's'\], not distinct"),
+    "pipeline encoder outputs 2 columns, estimator fitted on 3": (
+        _as_pipeline(("enc", _encoder(["a", "b"])), ("reg", None)),
+        "step 'enc' outputs 2 columns, but the next step was fitted on 3"),
+    "encoder with more categories than max_categories": (
+        _as_pipeline(("enc", _encoder(["a", "b", "c"], max_categories=2)), ("reg", None)),
+        "column 'c' has 3 categories, more than its max_categories=2"),
+    "encoder with 40 000 categories": (
+        _as_pipeline(("enc", _encoder([str(i) for i in range(40_000)])), ("reg", None)),
+        "column 'c' has 40,000 categories, more than its max_categories=50"),
+    "encoder with a category repeated": (_as_pipeline(("enc", _encoder(["a", "a", "b"])),
+                                          ("reg", None)), "do not fit together"),
 }
 
 
@@ -308,6 +365,15 @@ def test_hostile_files_are_refused_quickly_in_little_memory(model, tmp_path, nam
     assert len(str(outcome).splitlines()) == 1
     assert re.search(message, str(outcome)), str(outcome)
     assert seconds < MAX_SECONDS and extra < MAX_EXTRA_MB, (seconds, extra)
+
+
+def test_a_zip_directory_of_65535_entries_is_refused_before_it_is_read(model, tmp_path):
+    """A 3 MB file: zipfile takes 0.3 s to read its directory, the old check 4 s more."""
+    path = tmp_path / "entries.skn"
+    _zip_of_entries(65_535)(path, None, None)
+    outcome, seconds, _ = measure(lambda: skneuron.load(path))
+    assert isinstance(outcome, ModelFileError) and "MAX_MEMBERS" in str(outcome), repr(outcome)
+    assert seconds < 0.05, seconds
 
 
 @pytest.mark.parametrize("filler", [b"[]", b"0", b'""', b'{"tuple": []}'])
@@ -468,4 +534,6 @@ def test_save_refuses_what_load_would_refuse(model, tmp_path):
         save(model[0], tmp_path / "m.skn", metadata=deep)
     with pytest.raises(ValueError, match="MAX_MANIFEST_BYTES"):
         save(model[0], tmp_path / "m.skn", metadata={"notes": "x" * 3_000_000})
+    with pytest.raises(ValueError, match="not TabularEncoder steps followed by one skneuron est"):
+        save(Pipeline([("a", model[0]), ("b", model[0])]), tmp_path / "m.skn")
     assert not (tmp_path / "m.skn").exists()
