@@ -29,6 +29,7 @@ import io
 import itertools
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -40,6 +41,8 @@ __all__ = ["UsageError", "main"]
 
 #: Integer targets with at most this many distinct values count as classes (``--task auto``).
 MAX_AUTO_CLASSES = 20
+#: Longest strptime pattern a model file's ``dates`` may give a column (``fit`` writes ~20).
+MAX_DATE_FORMAT_LENGTH = 64
 
 
 class UsageError(Exception):
@@ -88,6 +91,69 @@ def _interrupts_noted():
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+
+
+# ------------------------------------------------------------------------ text
+#: Characters a terminal acts on instead of showing: C0 and C1 controls (escape sequences,
+#: carriage return, newline), DEL, the line and paragraph separators, and the bidi marks,
+#: embeddings, overrides and isolates that reorder what follows (U+202E shows text backwards).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def _printable(text) -> str:
+    r"""``text`` with every character a terminal would act on escaped as ``repr`` escapes it.
+
+    Model files and tables come from others: a class label, a column name or a
+    version holding ``ESC ]0;...`` or ``ESC [2J`` retitles or clears the
+    terminal, a newline forges a line of output, U+202E shows what follows
+    reversed. Each such character (see ``_UNPRINTABLE``) becomes its escape:
+    ``\x1b``, ``\n``, ``\u202e``; other text, ``²`` or ``→`` included, is
+    unchanged. The result holds none of them, so escaping twice changes nothing.
+
+    Examples
+    --------
+    >>> print(_printable("y\x1b[2J\u202e\nR²"))
+    y\x1b[2J\u202e\nR²
+    """
+    return _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"),
+                            str(text))
+
+
+def _printable_json(value) -> str:
+    """``value`` as indented JSON in which no character a terminal acts on is left raw.
+
+    JSON escapes the C0 controls in strings itself; DEL, the C1 controls and the
+    bidi controls are written as ``\\uXXXX`` escapes, which read back as the same
+    text. (Outside strings JSON text is ASCII, and its only control character
+    is the newline of the indentation, which stays.)
+    """
+    return _UNPRINTABLE.sub(
+        lambda match: "\n" if match.group() == "\n" else f"\\u{ord(match.group()):04x}",
+        json.dumps(value, indent=2, ensure_ascii=False))
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Text a spreadsheet reads as a number, not a formula, although it may start with + or -.
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _spreadsheet_text(value):
+    """``value`` as a CSV cell a spreadsheet shows as text, not runs as a formula.
+
+    Text starting with ``= + - @``, a tab or a carriage return gets a leading
+    ``'`` (as OWASP recommends against CSV injection), unless it is a number
+    such as ``-1.5``; anything but text, numbers included, is returned as it is.
+
+    Examples
+    --------
+    >>> _spreadsheet_text("=1+cmd|' /C calc'!A0"), _spreadsheet_text("-1"), _spreadsheet_text(-1)
+    ("'=1+cmd|' /C calc'!A0", '-1', -1)
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) \
+            and not _NUMBER_TEXT.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def _demo_tasks():
@@ -314,7 +380,7 @@ class DateReader:
         date_format = self.formats[column]
         try:
             return pd.to_datetime(values, utc=True, format=date_format)
-        except (ValueError, TypeError, OverflowError) as exc:
+        except (ValueError, TypeError, OverflowError, re.error) as exc:
             # pandas goes on with advice on its own arguments: not the user's to pass
             reason = _one_line(exc).split(". You might want", 1)[0]
             raise UsageError(f"cannot read column {column!r} of {self.source} as dates "
@@ -344,14 +410,14 @@ class DateReader:
             try:
                 pd.to_datetime(given, utc=True, format=candidate)
                 return candidate
-            except (ValueError, TypeError, OverflowError):
+            except (ValueError, TypeError, OverflowError, re.error):
                 pass
         return candidates[1]  # fits no value but the first: _read says where it fails
 
 
 def _no_column(column, path: str, columns, option: str = "") -> UsageError:
     """The error for a ``column`` that the table at ``path`` lacks, listing its ``columns``."""
-    listed = ", ".join(map(str, list(columns)[:20]))
+    listed = ", ".join(_printable(name) for name in list(columns)[:20])
     return UsageError(f"{option}no column {column!r} in {path} (columns: {listed})")
 
 
@@ -711,7 +777,12 @@ def _load(path: str):
 
 
 def run_predict(args) -> None:
-    """``skneuron predict``."""
+    """``skneuron predict``: the predictions as CSV.
+
+    A text cell or column name that a spreadsheet would run as a formula
+    (starting with ``= + - @``, a tab or a carriage return, and not a number)
+    is written with a leading ``'`` (see ``_spreadsheet_text``).
+    """
     from sklearn.base import is_classifier
 
     from skneuron.persistence import read_manifest
@@ -724,7 +795,7 @@ def run_predict(args) -> None:
     if not isinstance(target, str):  # the column predictions are written to
         raise UsageError(f"the model file's metadata 'target' is a {type(target).__name__}, "
                          "not a column name")
-    dates = _saved_dates(metadata)
+    dates = _saved_dates(metadata, args.model)
     read_dates = DateReader(dates, args.data, formats=dates)
     if args.proba and not is_classifier(model):
         raise UsageError("--proba needs a classification model")
@@ -738,19 +809,58 @@ def run_predict(args) -> None:
         result.to_csv(sys.stdout, index=False)
 
 
-def _saved_dates(metadata: dict) -> dict[str, str | None]:
+def _saved_dates(metadata: dict, path: str) -> dict[str, str | None]:
     """The date columns of a model file's metadata (``fit --date``) and their formats.
 
     ``dates`` maps each column to the format fit read it in (None when fit
-    saw no value in it); anything else is refused.
+    saw no value in it), which must be one :func:`_is_date_format` accepts:
+    pandas compiles a format into a regular expression, and one of
+    ``"%d" * 300000`` (a 9.5 KB file) took longer than ten minutes. Anything
+    else is refused, naming the model file at ``path``.
     """
+    from skneuron.persistence import ModelFileError
+
     dates = metadata.get("dates") or {}
     if not isinstance(dates, dict) or not all(
             isinstance(column, str) and (date_format is None or isinstance(date_format, str))
             for column, date_format in dates.items()):
         raise UsageError("the model file's metadata 'dates' does not map column names "
                          "to date formats")
+    for column, date_format in dates.items():
+        if date_format is not None and not _is_date_format(date_format):
+            shown = repr(date_format[:40]) + (
+                f"… ({len(date_format):,} characters)" if len(date_format) > 40 else "")
+            raise ModelFileError(
+                f"{path!r} is damaged: its metadata 'dates' gives column {column!r} the format "
+                f"{shown}, not 'ISO8601' or a date format of at most {MAX_DATE_FORMAT_LENGTH} "
+                "characters with each %-directive at most once.")
     return dates
+
+
+#: A strptime pattern: printable ASCII text, ``%%``, and the directives pandas reads
+#: (not ``%c``, ``%x`` or ``%X``, a locale's whole date or time).
+_DATE_FORMAT = re.compile(r"(?:%[aAbBdfGHIjmMpSuUVwWyYzZ%]|[ -$&-~])*")
+
+
+def _is_date_format(text: str) -> bool:
+    """Whether ``text`` is a date format a model file may give a column: ``"ISO8601"``, or
+    at most :data:`MAX_DATE_FORMAT_LENGTH` characters of printable ASCII text and
+    :func:`~datetime.datetime.strptime` directives, each directive at most once (pandas
+    cannot compile ``%d%d``).
+
+    Examples
+    --------
+    >>> _is_date_format("%d/%m/%Y %H:%M"), _is_date_format("ISO8601")
+    (True, True)
+    >>> _is_date_format("%d%d"), _is_date_format("%Y" + "-" * 63), _is_date_format("%Q")
+    (False, False, False)
+    """
+    if text == "ISO8601":
+        return True
+    if len(text) > MAX_DATE_FORMAT_LENGTH or not _DATE_FORMAT.fullmatch(text):
+        return False
+    directives = [directive for directive in re.findall("%.", text) if directive != "%%"]
+    return len(directives) == len(set(directives))
 
 
 def _predict_in_chunks(args, model, target, read_dates) -> None:
@@ -772,9 +882,8 @@ def _predict_in_chunks(args, model, target, read_dates) -> None:
             handle.write(encode(text))
             count += len(frame)
             _stop_if_interrupted()
-        if not count:  # a table without rows: the header alone
-            header = _output_columns(model, target, args.proba)
-            handle.write(encode(",".join(map(str, header)) + "\n"))
+        if not count:  # a table without rows: the header alone, quoted as for rows
+            handle.write(encode(_no_predictions(model, target, args.proba).to_csv(index=False)))
         return count
 
     if args.out:
@@ -803,14 +912,35 @@ def _predictions(model, frame, target: str, read_dates: DateReader, args):
     elif not isinstance(model, Pipeline):
         X = X.to_numpy()
     if not len(X):  # a table without rows, which the estimators refuse: the header alone
-        return pd.DataFrame(columns=_output_columns(model, target, args.proba))
+        return _no_predictions(model, target, args.proba)
     predicted = model.predict(X)
     outputs = predicted.reshape(len(predicted), -1).T  # one row per output
     result = pd.DataFrame(dict(zip(_prediction_columns(model, target), outputs)))
     if args.proba:
         for label, column in zip(model.classes_, model.predict_proba(X).T):
             result[f"proba_{label}"] = column
-    return result
+    return _spreadsheet_safe(result)
+
+
+def _no_predictions(model, target: str, proba: bool):
+    """The prediction table of no rows: its header alone, named as :func:`_predictions` names
+    it (``predict`` writes it for a table without rows, in one piece or in chunks)."""
+    import pandas as pd
+
+    return _spreadsheet_safe(pd.DataFrame(columns=_output_columns(model, target, proba)))
+
+
+def _spreadsheet_safe(result):
+    """The prediction table ``result`` with its column names and text cells (class labels)
+    as :func:`_spreadsheet_text` writes them, so that no cell of the CSV is a spreadsheet
+    formula; columns of numbers are unchanged."""
+    import pandas as pd
+
+    names = [_spreadsheet_text(str(name)) for name in result.columns]
+    safe = pd.DataFrame({i: column.map(_spreadsheet_text) if column.dtype.kind in "OSU" else column
+                         for i, (_, column) in enumerate(result.items())})
+    safe.columns = names
+    return safe
 
 
 def _output_columns(model, target: str, proba: bool) -> list[str]:
@@ -891,7 +1021,8 @@ def describe(path: str) -> dict:
 
 
 def run_inspect(args, out=None) -> dict:
-    """``skneuron inspect``."""
+    """``skneuron inspect``: each line, and the JSON of ``--json``, with the model file's text
+    escaped as :func:`_printable` and :func:`_printable_json` escape it."""
     out = out or sys.stdout
     if args.plot:
         check_output_path(args.plot)
@@ -899,46 +1030,49 @@ def run_inspect(args, out=None) -> dict:
     if args.plot:
         _plot_training_curve(info, args.plot)
     if args.json:
-        print(json.dumps(info, indent=2, ensure_ascii=False), file=out)
+        print(_printable_json(info), file=out)
         return info
+
+    def show(line: str) -> None:  # the file's text may hold escape sequences: shown escaped
+        print(_printable(line), file=out)
+
     meta = info["metadata"]
-    print(f"{info['file']}: {info['estimator']}"
-          + (f" in a pipeline ({' → '.join(info['pipeline'])})" if info["pipeline"] else ""),
-          file=out)
-    print(f"formula: {info['formula']}", file=out)
-    print(f"  terms: {', '.join(info['terms'])}"
-          + (f" (discovered by {info['discovery'].upper()})" if info["discovery"] else ""), file=out)
+    show(f"{info['file']}: {info['estimator']}"
+         + (f" in a pipeline ({' → '.join(info['pipeline'])})" if info["pipeline"] else ""))
+    show(f"formula: {info['formula']}")
+    show(f"  terms: {', '.join(info['terms'])}"
+         + (f" (discovered by {info['discovery'].upper()})" if info["discovery"] else ""))
     if meta.get("target"):
-        print(f"target: {meta['target']} ({meta.get('task')}), trained on {meta.get('n_rows')} rows "
-              f"of {meta.get('data')}", file=out)
+        show(f"target: {meta['target']} ({meta.get('task')}), trained on {meta.get('n_rows')} rows "
+             f"of {meta.get('data')}")
     if meta.get("dates"):
         dates = meta["dates"]
         shown = ", ".join(f"{column} ({date_format or 'no value seen'})"
                           for column, date_format in dates.items()) \
             if isinstance(dates, dict) else str(dates)
-        print(f"dates (read as date-times): {shown}", file=out)
+        show(f"dates (read as date-times): {shown}")
     score = meta.get("cv_score")
     if score is not None:
         shown = f"{score:.4f}" if isinstance(score, (int, float)) and not isinstance(score, bool) \
             else str(score)
-        print(f"cross-validated {meta.get('metric')}: {shown}", file=out)
+        show(f"cross-validated {meta.get('metric')}: {shown}")
     if info["classes"] is not None:
-        print(f"classes: {', '.join(info['classes'])}", file=out)
+        show(f"classes: {', '.join(info['classes'])}")
     features = info["features"]
     listed = "" if features is None else ": " + ", ".join(features[:12]) + (
         ", …" if len(features) > 12 else "")
-    print(f"features: {info['n_features_in']} columns of the table" + listed, file=out)
+    show(f"features: {info['n_features_in']} columns of the table" + listed)
     curve = info["loss_curve"]
     if curve:
-        print(f"training: {info['n_iter']} epochs, loss {curve[0]:.4g} → {curve[-1]:.4g}", file=out)
-    print("parameters (non-default): "
-          + (", ".join(f"{k}={v}" for k, v in info["params"].items()) or "none"), file=out)
+        show(f"training: {info['n_iter']} epochs, loss {curve[0]:.4g} → {curve[-1]:.4g}")
+    show("parameters (non-default): "
+         + (", ".join(f"{k}={v}" for k, v in info["params"].items()) or "none"))
     saved, running = info["versions"]["saved"], info["versions"]["running"]
-    print("versions (saved / running): " + ", ".join(
+    show("versions (saved / running): " + ", ".join(
         f"{k} {saved.get(k)}" + ("" if saved.get(k) == v else f" / {v}")
-        for k, v in running.items()), file=out)
+        for k, v in running.items()))
     if args.plot:
-        print(f"training curve: {args.plot}", file=out)
+        show(f"training curve: {args.plot}")
     return info
 
 
@@ -1031,7 +1165,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--epochs", type=int, metavar="E",
                      help="with --chunk-rows: passes over the file (default 1)")
 
-    predict = commands.add_parser("predict", help="predict with a saved model, as CSV")
+    predict = commands.add_parser(
+        "predict", help="predict with a saved model, as CSV (text cells that a spreadsheet "
+        "would run as a formula start with ')")
     predict.add_argument("model", help="model file from 'skneuron fit' or estimator.save()")
     predict.add_argument("data", help="CSV file (or .parquet/.pq) with the model's columns")
     predict.add_argument("--out", help="CSV file to write (default: standard output)")
@@ -1056,7 +1192,8 @@ def _warnings_on_one_line(command: str):
     previous = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"skneuron {command}: warning: {_one_line(message)}", file=file or sys.stderr)
+        print(f"skneuron {command}: warning: {_printable(_one_line(message))}",
+              file=file or sys.stderr)
 
     warnings.showwarning = show
     try:
@@ -1111,7 +1248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ValueError, OSError, ImportError, MemoryError) as exc:
         if os.environ.get("SKNEURON_TRACEBACK"):
             raise
-        print(f"skneuron {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"skneuron {args.command}: error: {_printable(_one_line(exc))}", file=sys.stderr)
         return 1
     return 0
 

@@ -98,6 +98,8 @@ _MAX_PLAUSIBLE_VERSION = 10_000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 #: Devices a model file may name; where absent, loading falls back (``usable_device``).
 _DEVICE = re.compile(r"cpu|cuda(?::[0-9]{1,2})?|mps")
+#: Library versions a manifest may record: plain text, shown in warnings and by inspect.
+_VERSION = re.compile(r"[0-9A-Za-z._+-]{1,64}")
 #: dtypes of the inline arrays of text or objects (class labels, feature names).
 _TEXT_DTYPE = re.compile(r"[<>|=]?(?:U[1-9][0-9]{0,8}|O)")
 #: JSON scalars, which decode as themselves.
@@ -893,7 +895,8 @@ def _check_manifest(manifest, path: str) -> None:
         if key not in manifest:
             raise ModelFileError(f"{path!r} is damaged: its manifest has no {key!r}.")
     versions = manifest["versions"]
-    if not (isinstance(versions, dict) and all(isinstance(v, str) for v in versions.values())):
+    if not (isinstance(versions, dict) and all(isinstance(v, str) and _VERSION.fullmatch(v)
+                                               for v in versions.values())):
         raise ModelFileError(f"{path!r} is damaged: its manifest's 'versions' is not a mapping "
                              "of names to version strings.")
     if not (isinstance(manifest["weights_sha256"], str)
