@@ -479,6 +479,7 @@ def resolve_task(y, task: str, target: str) -> str:
         return task
     if not numeric:
         _refuse_numbers_with_stray_text(y, target)
+        _refuse_identifiers(y, target)
         return "classification"
     integral = bool((y == y.round()).all())
     return "classification" if integral and y.nunique() <= MAX_AUTO_CLASSES else "regression"
@@ -497,6 +498,20 @@ def _refuse_numbers_with_stray_text(y, target: str) -> None:
             f"target column {target!r} holds numbers except for {int(stray.sum())} value(s) "
             f"such as {values[stray].iloc[0]!r}; fix or drop those rows, or choose the task "
             "with --task")
+
+
+def _refuse_identifiers(y, target: str) -> None:
+    """Refuse to guess that a text target of mostly distinct values is class labels: more
+    than :data:`MAX_AUTO_CLASSES` values and more than half as many as rows is a name, an
+    identifier or free text, whose classes would cost a network output each (40 000
+    labels asked for a 12 GB one-hot matrix)."""
+    values = y.dropna()
+    n_distinct = values.nunique()
+    if n_distinct > max(MAX_AUTO_CLASSES, len(values) / 2):
+        raise UsageError(
+            f"target column {target!r} holds {n_distinct:,} distinct values in {len(values):,} "
+            "rows: an identifier or free text rather than class labels; choose another "
+            "target, or --task classification to fit it as classes anyway")
 
 
 def _is_number(value) -> bool:
@@ -937,10 +952,23 @@ def _spreadsheet_safe(result):
     import pandas as pd
 
     names = [_spreadsheet_text(str(name)) for name in result.columns]
-    safe = pd.DataFrame({i: column.map(_spreadsheet_text) if column.dtype.kind in "OSU" else column
+    safe = pd.DataFrame({i: _spreadsheet_column(column)
                          for i, (_, column) in enumerate(result.items())})
     safe.columns = names
     return safe
+
+
+def _spreadsheet_column(column):
+    """``column`` with its text cells as :func:`_spreadsheet_text` writes them, looked up
+    per distinct value (a column of class labels holds a few); unchanged when none needs it."""
+    import pandas as pd
+
+    if column.dtype.kind not in "OSU":
+        return column
+    escaped = {value: _spreadsheet_text(value) for value in pd.unique(column)}
+    if all(escaped[value] is value for value in escaped):
+        return column
+    return column.map(escaped)
 
 
 def _output_columns(model, target: str, proba: bool) -> list[str]:

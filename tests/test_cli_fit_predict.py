@@ -42,6 +42,8 @@ def tables(tmp_path_factory):
     dirty = frame.drop(columns="size").astype({"price": object})
     dirty.loc[7, "price"] = "?"  # an unknown price
     dirty.to_csv(folder / "dirty.csv", index=False)
+    named = frame.drop(columns=["size", "price"]).assign(owner=[f"owner {i}" for i in range(n)])
+    named.to_csv(folder / "owners.csv", index=False)  # a text column of one value per row
     return folder
 
 
@@ -119,6 +121,8 @@ def test_a_user_mistake_is_a_one_line_error_of_the_command(tables):
     (["predict", ".", "houses.csv"], ". is a directory, not a model file"),
     (["fit", "dirty.csv", "--target", "price"],
      "target column 'price' holds numbers except for 1 value(s) such as '?'"),
+    (["fit", "owners.csv", "--target", "owner"],
+     "target column 'owner' holds 120 distinct values in 120 rows: an identifier"),
 ])
 def test_more_mistakes_in_process(tables, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tables)
