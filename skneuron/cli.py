@@ -1273,12 +1273,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. "skneuron predict ... | head": stop writing quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (UsageError, ValueError, OSError, ImportError, MemoryError) as exc:
-        if os.environ.get("SKNEURON_TRACEBACK"):
+    except (UsageError, ValueError, OSError, ImportError, MemoryError, RuntimeError) as exc:
+        if os.environ.get("SKNEURON_TRACEBACK") or \
+                (isinstance(exc, RuntimeError) and not _out_of_memory(exc)):
             raise
         print(f"skneuron {args.command}: error: {_printable(_one_line(exc))}", file=sys.stderr)
         return 1
     return 0
+
+
+def _out_of_memory(exc: RuntimeError) -> bool:
+    """Whether torch raised ``exc`` for want of memory: a ``RuntimeError`` on the CPU
+    (``DefaultCPUAllocator: can't allocate memory``), ``torch.OutOfMemoryError`` on a GPU.
+    Such a failure is the table's or the model's size, not a defect: one line, as
+    ``MemoryError`` is; any other ``RuntimeError`` keeps its traceback."""
+    return type(exc).__name__ == "OutOfMemoryError" or "can't allocate memory" in str(exc)
 
 
 if __name__ == "__main__":

@@ -83,3 +83,26 @@ def test_no_cross_validation_or_two_folds_and_more_are_accepted():
     for folds in (0, 2, 10):
         assert _parser().parse_args(["fit", "t.csv", "--target", "y", "--cv", str(folds)]).cv \
             == folds
+
+
+@pytest.mark.parametrize("error, one_line", [
+    (RuntimeError("[enforce fail at alloc_cpu.cpp:117] . DefaultCPUAllocator: can't allocate "
+                  "memory: you tried to allocate 12884901888 bytes."), True),
+    (RuntimeError("mat1 and mat2 shapes cannot be multiplied"), False),  # a defect: traceback
+])
+def test_torch_running_out_of_memory_is_one_line_like_memory_error(monkeypatch, capsys, error,
+                                                                   one_line):
+    import skneuron.cli as cli
+
+    def fails(args):
+        raise error
+
+    monkeypatch.setattr(cli, "run_inspect", fails)
+    if not one_line:
+        with pytest.raises(RuntimeError, match="shapes"):
+            main(["inspect", "m.skn"])
+        return
+    assert main(["inspect", "m.skn"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("skneuron inspect: error: ") and "can't allocate memory" in err
+    assert len(err.strip().splitlines()) == 1
