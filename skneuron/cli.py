@@ -266,12 +266,14 @@ def read_table(path: str):
         return pd.read_parquet(path) if _parquet(path) else pd.read_csv(path)
 
 
-def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None):
+def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None,
+               text_columns: Sequence[str] = ()):
     """The table at ``path`` as data frames of at most ``chunk_rows`` rows, in file order.
 
-    A CSV file is read with ``pandas.read_csv(chunksize=...)``, a Parquet file
-    (``.parquet``/``.pq``) with ``pyarrow.parquet.ParquetFile.iter_batches``; only
-    ``columns`` (all when None) are read. Memory holds one chunk at a time.
+    A CSV file is read with ``pandas.read_csv(chunksize=...)``, ``text_columns``
+    as text (see :func:`csv_text_columns`), a Parquet file (``.parquet``/``.pq``)
+    with ``pyarrow.parquet.ParquetFile.iter_batches``; only ``columns`` (all
+    when None) are read. Memory holds one chunk at a time.
     """
     pd = _pandas()
     with _reading(path):
@@ -284,8 +286,33 @@ def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None)
                 for batch in table.iter_batches(batch_size=chunk_rows, columns=columns):
                     yield batch.to_pandas()
         else:
-            with pd.read_csv(path, chunksize=chunk_rows, usecols=columns) as reader:
+            dtype = {column: str for column in text_columns
+                     if columns is None or column in columns} or None
+            with pd.read_csv(path, chunksize=chunk_rows, usecols=columns, dtype=dtype) as reader:
                 yield from reader
+
+
+def csv_text_columns(path: str, chunk_rows: int) -> list:
+    """The columns of the CSV file at ``path`` that hold text in any chunk (one pass).
+
+    pandas guesses each chunk's column types on its own: codes ``1, 2, 3`` in
+    the first chunks and ``none`` in a later one are numbers in some chunks
+    and text in others, which a model fitted on the first chunk cannot read
+    (and class labels that mix numbers and text). Read as a whole, such a
+    column is text throughout; :func:`iter_table` reads these columns as
+    text in every chunk to the same effect. A Parquet file stores its types:
+    none is returned for it.
+    """
+    if _parquet(path):
+        return []
+    import pandas as pd
+
+    text: list = []
+    for chunk in iter_table(path, chunk_rows):
+        text += [column for column in chunk.columns if column not in text
+                 and pd.api.types.infer_dtype(chunk[column], skipna=True) == "string"]
+        _stop_if_interrupted()
+    return text
 
 
 def table_columns(path: str) -> list:
@@ -684,7 +711,9 @@ def run_streaming_fit(args, out) -> dict:
     """``skneuron fit --chunk-rows N``: ``partial_fit`` over the file, ``--epochs`` times.
 
     Memory holds one chunk of rows: the file is read ``--chunk-rows`` rows at
-    a time and each chunk is one ``partial_fit`` call. The first chunk decides
+    a time and each chunk is one ``partial_fit`` call; a first pass finds the
+    columns that hold text in any chunk, read as text in all (see
+    :func:`csv_text_columns`). The first chunk decides
     the task (``--task auto``), the formula and the input and target scaling
     (see ``partial_fit``); a classification's labels come from a first pass
     over the target column. No cross-validation.
@@ -701,9 +730,10 @@ def run_streaming_fit(args, out) -> dict:
         raise UsageError(f"--epochs must be at least 1; got {epochs}")
     columns = table_columns(args.data)
     read_dates = DateReader(_date_columns(args, columns) if columns else [], args.data)
+    text_columns = csv_text_columns(args.data, args.chunk_rows)
 
     def labelled_chunks():
-        for frame in iter_table(args.data, args.chunk_rows):
+        for frame in iter_table(args.data, args.chunk_rows, text_columns=text_columns):
             if args.target not in frame.columns:
                 raise _no_column(args.target, args.data, frame.columns)
             frame = read_dates(frame[frame[args.target].notna()])
@@ -723,7 +753,8 @@ def run_streaming_fit(args, out) -> dict:
     n_rows = None
     if task == "classification":  # partial_fit needs every label up front: one pass for them
         labels, n_rows = set(), 0
-        for chunk in iter_table(args.data, args.chunk_rows, columns=[args.target]):
+        for chunk in iter_table(args.data, args.chunk_rows, columns=[args.target],
+                                text_columns=text_columns):
             target = chunk[args.target].dropna()
             labels.update(target.unique().tolist())
             n_rows += len(target)

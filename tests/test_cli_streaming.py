@@ -169,3 +169,27 @@ def test_reading_parquet_in_chunks_holds_one_chunk_of_arrow_memory(tmp_path):
         held.append(pa.total_allocated_bytes())
     # About 4 MB (a chunk is 0.8 MB); pre-buffered, the whole 16 MB file sat in memory.
     assert max(held) < 10 * 2**20
+
+
+def test_a_column_that_turns_to_text_in_a_later_chunk_is_text_in_every_chunk(tables, capsys):
+    """Codes 1, 2, 3 in the first chunks and 'none' later, in a feature and in class labels:
+    pandas guesses numbers for some chunks and text for others; as a whole-file read, the
+    streaming fit reads them as text throughout (before: 'y mixes text and numeric class
+    labels', or text in a numeric column)."""
+    rng = np.random.default_rng(1)
+    n = 200
+    codes = rng.integers(1, 4, size=n).astype(object)
+    codes[150:] = "none"
+    frame = pd.DataFrame({"area": rng.normal(size=n), "code": codes,
+                          "grade": np.where(np.arange(n) < 150, rng.integers(1, 3, n), "other")})
+    frame.to_csv("codes.csv", index=False)
+    assert main(["fit", "codes.csv", "--target", "grade", "--chunk-rows", "50",
+                 "--out", "codes.skn", *SMALL]) == 0
+    model = load("codes.skn")
+    assert model.classes_.tolist() == ["1", "2", "other"]
+    assert model.is_categorical_.tolist() == [False, True]
+    assert set(model.categories_[1]) <= {"1", "2", "3", "none"}
+    capsys.readouterr()
+    assert main(["predict", "codes.skn", "codes.csv", "--chunk-rows", "64"]) == 0
+    predicted = capsys.readouterr().out.splitlines()
+    assert predicted[0] == "grade" and len(predicted) == n + 1
