@@ -4,7 +4,9 @@ The task-neuron layer in your own PyTorch network
 
 :class:`skneuron.nn.TaskNeuronLayer` is a plain ``torch.nn.Module``: build it
 from a formula and use it like ``torch.nn.Linear`` in any network and
-training loop. :meth:`~skneuron.nn.TaskNeuronLayer.term_weights` splits the
+training loop, on inputs of shape ``(n_samples, in_features)`` (flatten any
+other leading dimensions first; trace it with ``torch.jit.trace`` rather than
+script it). :meth:`~skneuron.nn.TaskNeuronLayer.term_weights` splits the
 learned weights by term.
 
 Run: ``python examples/torch_layer.py``.

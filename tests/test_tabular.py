@@ -346,6 +346,18 @@ def test_robust_scaling_smoothly_clips_outliers():
     assert np.abs(features).max() < 3.0 and np.ptp(features[:99]) > 1.0
 
 
+def test_the_input_stage_refuses_rows_of_another_width_and_runs_on_meta():
+    """network_ (and its TorchScript export) read the coded columns by position: an extra id
+    column in front would shift every feature, so rows of another width are refused; the
+    categorical columns are indexed by plain ints (no host sync, and the meta device works)."""
+    X, y = frame(n=120)
+    reg = TaskNeuronRegressor(**QUICK).fit(X, y)
+    stage = reg.network_.inputs
+    with pytest.raises(ValueError, match="expects rows of 4 coded columns; got shape"):
+        stage(torch.zeros(3, 5, dtype=torch.float64))
+    assert stage.to("meta")(torch.empty(3, 4, device="meta")).shape == (3, stage.n_features)
+
+
 def test_a_huge_string_cell_costs_no_fixed_width_array():
     X, y = frame(n=100)
     X["city"] = X["city"].astype(object)

@@ -80,6 +80,9 @@ class TabularInput(nn.Module):
         self.register_buffer("scale", torch.as_tensor(scale, **f64).reshape(-1))
         self.register_buffer("missing", torch.as_tensor(list(missing), dtype=torch.int64))
         self.register_buffer("categorical", torch.as_tensor(list(categorical), dtype=torch.int64))
+        # Python ints for indexing: a 0-d tensor index is a host sync per column on an
+        # accelerator, and cannot index on the meta device.
+        self._categorical = [int(column) for column in categorical]
         tables = [torch.as_tensor(table, **f64) for table in tables]
         # All tables in one buffer, stacked row-wise and padded to the widest.
         self.widths = [int(t.shape[1]) for t in tables]
@@ -127,6 +130,9 @@ class TabularInput(nn.Module):
         torch.Tensor of shape (n_samples, n_features)
             In ``x``'s dtype when it is floating point, else the buffers'.
         """
+        if x.ndim != 2 or x.shape[1] != self.n_inputs:
+            raise ValueError(f"TabularInput expects rows of {self.n_inputs} coded columns; "
+                             f"got shape {tuple(x.shape)}.")
         dtype = x.dtype if x.is_floating_point() else self.center.dtype
         values = x.index_select(1, self.numeric).to(self.center.dtype)
         scaled = self._scaled(values, self.center, self.scale)
@@ -135,8 +141,8 @@ class TabularInput(nn.Module):
         if self._n_missing:
             parts.append(torch.isnan(x.index_select(1, self.missing)).to(dtype))
         start = 0
-        for j, width in enumerate(self.widths):
-            codes = x[:, self.categorical[j]]
+        for j, (column, width) in enumerate(zip(self._categorical, self.widths)):
+            codes = x[:, column]
             size = self.sizes[j]
             known = (codes >= 0) & (codes < size)  # False for NaN too
             rows = torch.where(known, codes, size.to(codes.dtype)).to(torch.int64) + start

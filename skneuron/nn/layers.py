@@ -113,6 +113,9 @@ class TaskNeuronLayer(nn.Module):
     ):
         super().__init__()
         self.formula = NeuronFormula.coerce(formula)
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"in_features and out_features must be >= 1; got {in_features} "
+                             f"and {out_features}.")
         if periodic_inputs is not None and not 0 <= periodic_inputs <= in_features:
             raise ValueError(f"periodic_inputs must be in [0, {in_features}]; "
                              f"got {periodic_inputs}.")
@@ -134,6 +137,11 @@ class TaskNeuronLayer(nn.Module):
         )
         self.n_features = sum(width for _, width in self._feature_blocks())
         n_features = self.n_features
+        if not n_features:
+            raise ValueError(
+                f"the formula {' + '.join(self.formula.terms)!r} gives this layer no term to "
+                "read: its only term is periodic, and it reads no input's waves "
+                "(periodic_inputs=0: no numeric input).")
 
         factory = {"device": device, "dtype": dtype}
         # With several members every parameter gains a leading member dimension.
@@ -281,7 +289,11 @@ class TaskNeuronLayer(nn.Module):
         features into one wide matrix, a copy that is a sizeable part of the
         layer's time on large prediction batches.
         """
-        if torch.is_grad_enabled():
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"{type(self).__name__} expects inputs of {self.in_features} "
+                             f"features; got shape {tuple(x.shape)}.")
+        # Traced, one path: a trace is checked by tracing again, with gradients or without.
+        if torch.is_grad_enabled() or torch.jit.is_tracing():
             return _affine(self.bias, self.features(x), self.weight)
         parts = self._feature_parts(x)
         blocks = self.weight.split([part.shape[-1] for part in parts], dim=-1)
@@ -439,8 +451,10 @@ class TaskNeuronLayer(nn.Module):
         dict of str to torch.Tensor
             For each term of the formula (in :attr:`NeuronFormula.terms
             <skneuron.NeuronFormula.terms>` order) a view of shape
-            ``(out_features, in_features)``, or ``(out_features, rank)`` for
-            an interaction term (its mixing weights).
+            ``(out_features, in_features)``, ``(out_features, rank)`` for
+            an interaction term (its mixing weights), or ``(out_features,
+            periodic_inputs · J)`` for ``periodic(J)``; with several members
+            each shape has a leading ``members``.
 
         Examples
         --------
@@ -466,10 +480,18 @@ class TaskNeuronLayer(nn.Module):
         )
 
     def extra_repr(self) -> str:
-        return (
-            f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"formula={' + '.join(self.formula.terms)!r}"
-        )
+        shown = (f"in_features={self.in_features}, out_features={self.out_features}, "
+                 f"formula={' + '.join(self.formula.terms)!r}")
+        # the settings that differ from their defaults
+        if self.members != 1:
+            shown += f", members={self.members}"
+        if self.formula.periodic and self.periodic_inputs != self.in_features:
+            shown += f", periodic_inputs={self.periodic_inputs}"
+        if self.clip != 5.0:
+            shown += f", clip={self.clip}"
+        if self.nonlinear_init != 0.1:
+            shown += f", nonlinear_init={self.nonlinear_init}"
+        return shown
 
 
 def _concatenate(parts: list[torch.Tensor], members: int) -> torch.Tensor:

@@ -96,11 +96,15 @@ class TaskNeuronNetwork(nn.Module):
         factory = {"generator": generator, "device": device, "dtype": dtype}
         widths = [n_inputs, *hidden_layer_sizes]
         layers: list[nn.Module] = []
+        # The periodic term embeds the network's inputs: deeper layers have no waves, and are
+        # linear neurons when the formula has no other term.
+        only_waves = self.formula.terms == (f"periodic({self.formula.periodic})",)
         for position, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
-            # The periodic term embeds the network's inputs: deeper layers have no waves.
-            waves = periodic_inputs if position == 0 else 0
-            layers += [TaskNeuronLayer(width_in, width_out, self.formula, members=members,
-                                       periodic_inputs=waves, **factory),
+            first = position == 0
+            layers += [TaskNeuronLayer(width_in, width_out,
+                                       NeuronFormula() if only_waves and not first else self.formula,
+                                       members=members, periodic_inputs=periodic_inputs if first
+                                       else 0, **factory),
                        ACTIVATIONS[activation]()]
         if not hidden_layer_sizes:
             layers.append(TaskNeuronLayer(n_inputs, n_outputs, self.formula, members=members,

@@ -177,3 +177,38 @@ def test_layer_pickles():
     layer = TaskNeuronLayer(3, 2, NeuronFormula.parse("x + cos(x)"), generator=seeded())
     x = torch.randn(4, 3)
     torch.testing.assert_close(pickle.loads(pickle.dumps(layer))(x), layer(x))
+
+
+def test_a_formula_of_waves_alone_gives_deeper_layers_the_linear_neuron():
+    net = TaskNeuronNetwork(4, 1, "periodic(2)", hidden_layer_sizes=(5, 3))
+    assert [layer.formula.terms for layer in net.task_layers] == [("periodic(2)",), ("x",)]
+    assert net(torch.randn(6, 4)).shape == (6, 1)
+    with pytest.raises(ValueError, match="no term to read"):  # refused when built, not in forward
+        TaskNeuronLayer(4, 3, "periodic(2)", periodic_inputs=0)
+    with pytest.raises(ValueError, match="in_features and out_features must be >= 1"):
+        TaskNeuronLayer(0, 3, "x")
+
+
+@pytest.mark.parametrize("formula", ["x", "periodic(2)", "x + inter(2, rank=2)"])
+def test_inputs_of_another_width_are_refused_not_broadcast(formula):
+    layer = TaskNeuronLayer(4, 3, formula)
+    for grad in (True, False):
+        with torch.set_grad_enabled(grad), pytest.raises(ValueError, match="expects inputs of 4"):
+            layer(torch.randn(5, 1))
+
+
+def test_tracing_checks_one_path_with_or_without_gradients():
+    model = torch.nn.Sequential(TaskNeuronLayer(4, 3, "x + x**2 + periodic(2)"), torch.nn.ReLU(),
+                                torch.nn.Linear(3, 1))
+    traced = torch.jit.trace(model, torch.randn(5, 4))  # its check traces again: same graph
+    x = torch.randn(7, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(traced(x), model(x))
+
+
+def test_the_repr_shows_the_settings_that_differ_from_their_defaults():
+    assert repr(TaskNeuronLayer(4, 3, "x")) == \
+        "TaskNeuronLayer(in_features=4, out_features=3, formula='x')"
+    assert repr(TaskNeuronLayer(4, 3, "x + periodic(2)", members=2, periodic_inputs=1, clip=2.0)) \
+        == ("TaskNeuronLayer(in_features=4, out_features=3, formula='x + periodic(2)', "
+            "members=2, periodic_inputs=1, clip=2.0)")
