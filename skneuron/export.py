@@ -170,6 +170,25 @@ def _plain(value):
     return value if isinstance(value, (str, int, float, bool)) else str(value)
 
 
+class _WidthChecked(nn.Module):
+    """A traced module that refuses rows of another width than its own.
+
+    A trace keeps no check written in Python: without this, an exported
+    model read a row with an extra leading column (an id) as shifted features.
+    """
+
+    def __init__(self, traced: nn.Module, n_inputs: int):
+        super().__init__()
+        self.traced = traced
+        self.n_inputs = n_inputs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.size(1) != self.n_inputs:
+            raise ValueError("expected rows of " + str(self.n_inputs) + " columns, got shape "
+                             + str(list(x.shape)))
+        return self.traced(x)
+
+
 def _example(estimator, dtype: str) -> torch.Tensor:
     return torch.zeros(2, estimator.n_features_in_, dtype=_DTYPES[dtype])
 
@@ -223,7 +242,8 @@ def export_torchscript(estimator, path: str | os.PathLike, *, dtype: str = "floa
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         with torch.no_grad():  # the prediction path, as ``predict`` runs it
             traced = torch.jit.trace(module, _example(estimator, dtype))
-        torch.jit.save(traced, os.fspath(path),
+        checked = torch.jit.script(_WidthChecked(traced, estimator.n_features_in_))
+        torch.jit.save(checked, os.fspath(path),
                        _extra_files={"skneuron.json": json.dumps(_metadata(estimator, dtype))})
 
 

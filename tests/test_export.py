@@ -77,6 +77,18 @@ def test_torchscript_in_float32_is_close(models, tmp_path):
     np.testing.assert_allclose(outputs[:, 0], reg.predict(X), rtol=1e-4, atol=1e-2)
 
 
+def test_torchscript_refuses_rows_of_another_width(models, tmp_path):
+    """A trace keeps no Python check: an extra id column in front was read as shifted features."""
+    reg, X = models["regressor"]
+    reg.export_torchscript(tmp_path / "m.pt", dtype="float64")
+    module, _ = _load_torchscript(tmp_path / "m.pt")
+    wider = torch.as_tensor(np.c_[np.arange(len(X)), X])
+    with pytest.raises(Exception, match=f"expected rows of {X.shape[1]} columns"):
+        module(wider)
+    with pytest.raises(Exception, match="expected rows"):
+        module(torch.as_tensor(X[0]))  # one row must be 2-D too
+
+
 @pytest.mark.parametrize("name", ["regressor", "multiclass", "binary"])
 def test_onnxruntime_reproduces_predict(models, tmp_path, name):
     pytest.importorskip("onnxscript")

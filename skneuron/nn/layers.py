@@ -292,8 +292,8 @@ class TaskNeuronLayer(nn.Module):
         if x.shape[-1] != self.in_features:
             raise ValueError(f"{type(self).__name__} expects inputs of {self.in_features} "
                              f"features; got shape {tuple(x.shape)}.")
-        # Traced, one path: a trace is checked by tracing again, with gradients or without.
-        if torch.is_grad_enabled() or torch.jit.is_tracing():
+        # Traced, the prediction path whatever the grad mode: a trace is checked by tracing again.
+        if torch.is_grad_enabled() and not torch.jit.is_tracing():
             return _affine(self.bias, self.features(x), self.weight)
         parts = self._feature_parts(x)
         blocks = self.weight.split([part.shape[-1] for part in parts], dim=-1)
