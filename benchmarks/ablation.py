@@ -134,8 +134,10 @@ def summary(frame: pd.DataFrame, run: dict | None = None,
 
 
 def defaults_rows(out: Path, only=None, seeds: int | None = None) -> pd.DataFrame:
-    """The real suite's ``OURS`` rows (``suite_real.csv``), as the ``defaults`` variant."""
-    earlier = pd.read_csv(out / "suite_real.csv")
+    """The real suite's ``OURS`` rows, as the ``defaults`` variant: from ``out``'s
+    ``suite_real.csv``, else from the suite of record in ``benchmarks/results``."""
+    source = out / "suite_real.csv"
+    earlier = pd.read_csv(source if source.exists() else RESULTS / "suite_real.csv")
     earlier = earlier[earlier.model == OURS].assign(variant="defaults")
     if only:
         earlier = earlier[earlier.dataset.isin(only)]

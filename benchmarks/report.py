@@ -226,11 +226,15 @@ def real_verdicts(frame: pd.DataFrame, stability: pd.DataFrame | None) -> list[s
         lines.append(_share_line(
             f"{OURS} ≥ linear neurons on the data sets where its formula is not "
             f"`{LINEAR_FORMULA}`", beats(means.loc[nonlinear], OURS, LINEAR), NONLINEAR_SHARE))
-    if stability is not None and OURS in set(stability["model"]):
-        lines.append(_share_line(f"{OURS}'s formula identical over {_n_states(stability)} "
-                                 "random states", stability_shares(stability)[OURS],
-                                 STABILITY_SHARE))
-    return lines
+    return lines + stability_verdict(stability)
+
+
+def stability_verdict(stability: pd.DataFrame | None) -> list[str]:
+    """The verdict on TD's formula stability over random states, if it was measured."""
+    if stability is None or OURS not in set(stability["model"]):
+        return []
+    return [_share_line(f"{OURS}'s formula identical over {_n_states(stability)} random states",
+                        stability_shares(stability)[OURS], STABILITY_SHARE)]
 
 
 def _fit_ratio_line(label: str, medians: pd.Series, rival: str, limit: float) -> str:
@@ -568,6 +572,8 @@ def write_report(suite: str, out: Path, tag: str = "") -> Path:
     uncapped = _uncapped_run(suite, out) if tabular and not tag and frame is not None else None
 
     lines = [f"# Benchmark suite `{name}`", ""] + context_lines(context) + ["", "## Targets", ""]
+    if tabular and frame is None:  # a stability-only run
+        lines += stability_verdict(stability)
     if tabular and frame is not None:
         lines += real_verdicts(frame, stability)
         if REALMLP in set(frame["model"]) and _realmlp_epochs(context) != "256":

@@ -8,8 +8,8 @@ when the discovered terms equal the true terms up to sympy equivalence.
 Then the discovery time at 10 000 × 20 with the defaults (best and median of
 ``--repeats`` runs after one warm-up), for ``n_jobs=1`` and ``n_jobs=2``.
 
-Run ``python -m benchmarks.sr_recovery [--seeds 10] [--repeats 5]``; the table
-is printed and written to ``benchmarks/results/sr_recovery.md``.
+Run ``python -m benchmarks.sr_recovery [--seeds 10] [--repeats 5] [--out FILE]``;
+the table is printed and written to ``FILE`` (``benchmarks/results/sr_recovery.md``).
 """
 
 from __future__ import annotations
@@ -111,15 +111,17 @@ def timing_table(repeats: int) -> list[str]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help=f"the table's file (default {RESULTS.relative_to(RESULTS.parents[2])})")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     lines = ["# NeuronSeek-SR: planted recovery and discovery time", ""]
     lines += recovery_table(args.seeds)
     lines += timing_table(args.repeats)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    print(f"\nwritten to {RESULTS}")
+    print(f"\nwritten to {args.out}")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ Data sets:
   targets one-hot (one indicator column for two classes), as the estimators
   pass them.
 
-Run ``python -m benchmarks.stability [--seeds 10]``; the table is printed and
-written to ``benchmarks/results/stability.md``.
+Run ``python -m benchmarks.stability [--seeds 10] [--out FILE]``; the table is
+printed and written to ``FILE`` (``benchmarks/results/stability.md``).
 """
 
 from __future__ import annotations
@@ -83,6 +83,8 @@ def run(method, X, Y, seeds):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help=f"the table's file (default {RESULTS.relative_to(RESULTS.parents[2])})")
     args = parser.parse_args(argv)
     lines = [
         "# Stability of discovery across seeds: TD vs SR",
@@ -110,10 +112,10 @@ def main(argv=None) -> None:
         "Mean share of the modal formula over the data sets: "
         + ", ".join(f"{m.upper()} {statistics.mean(shares[m]):.2f}" for m in METHODS) + ".",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    print(f"\nwritten to {RESULTS}")
+    print(f"\nwritten to {args.out}")
 
 
 if __name__ == "__main__":

@@ -447,6 +447,47 @@ def test_ablation_changes_one_setting_per_variant_and_restores_it(tmp_path, monk
     assert "| titanic | " in "\n".join(lines)
 
 
+def test_an_ablation_into_a_fresh_directory_compares_with_the_suite_of_record(tmp_path,
+                                                                              monkeypatch):
+    """Without "defaults" among the variants and no suite_real.csv in --out, the defaults' rows
+    come from benchmarks/results (the run crashed after fitting, FileNotFoundError)."""
+    from benchmarks import ablation
+
+    monkeypatch.setitem(ablation.VARIANTS, "tiny", ({"max_iter": 2, "n_members": 1}, {}))
+    path = ablation.main(["--variants", "tiny", "--only", "titanic", "--seeds", "1",
+                          "--threads", "1", "--out", str(tmp_path)])
+    text = path.read_text()
+    assert "| tiny | " in text and "(from the real suite's run" in text
+    recorded = pd.read_csv(ablation.RESULTS / "suite_real.csv").query(
+        "model == 'TaskNeuron-TD' and dataset == 'titanic' and seed == 0")["accuracy"].item()
+    assert f"| titanic | {recorded:.4f} |" in text
+
+
+def test_a_stability_only_real_summary_states_the_stability_target(tmp_path):
+    pd.DataFrame([{"dataset": d, "model": "TaskNeuron-TD", "random_state": r, "formula": "x"}
+                  for d in ("a", "b") for r in range(5)]).to_csv(tmp_path / "stability_real.csv",
+                                                                 index=False)
+    text = report.write_report("real", tmp_path).read_text()
+    assert "- TaskNeuron-TD's formula identical over 5 random states: 2 of 2 data sets" in text
+
+
+def test_discovery_tables_write_where_out_says_and_leave_the_results_alone(tmp_path,
+                                                                           monkeypatch):
+    from benchmarks import sr_recovery, stability
+
+    committed = {m: m.RESULTS.read_bytes() for m in (stability, sr_recovery)}
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    monkeypatch.setattr(stability, "problems", lambda: iter([("tiny", X, X[:, 0])]))
+    monkeypatch.setattr(sr_recovery, "recovery_table", lambda seeds: ["recovery"])
+    monkeypatch.setattr(sr_recovery, "timing_table", lambda repeats: ["timing"])
+    stability.main(["--seeds", "1", "--out", str(tmp_path / "s.md")])
+    sr_recovery.main(["--seeds", "1", "--out", str(tmp_path / "r.md")])
+    assert "| tiny | `x" in (tmp_path / "s.md").read_text()
+    assert (tmp_path / "r.md").read_text().endswith("recovery\ntiming\n")
+    assert {m: m.RESULTS.read_bytes() for m in (stability, sr_recovery)} == committed
+
+
 def test_every_ablation_variant_names_valid_parameters_and_existing_constants():
     import importlib
 
