@@ -110,8 +110,8 @@ def summary(frame: pd.DataFrame, run: dict | None = None,
     rows = []
     for variant in order[1:]:
         change = means[variant] - means["defaults"]
-        rows.append((variant, f"{change[task == 'regression'].mean():+.4f}",
-                     f"{change[task != 'regression'].mean():+.4f}",
+        rows.append((variant, _mean_change(change[task == "regression"]),
+                     _mean_change(change[task != "regression"]),
                      f"{(change > 0).sum()} / {(change < 0).sum()} (of {len(change)})",
                      f"{median_fit[variant]:.2f}"))
     lines = ["# Ablation of the defaults on the real suite", "",
@@ -131,6 +131,12 @@ def summary(frame: pd.DataFrame, run: dict | None = None,
     lines += ["", "Mean score per data set:", ""]
     lines += report.markdown(means.map(lambda v: f"{v:.4f}"))
     return lines
+
+
+def _mean_change(changes: pd.Series) -> str:
+    """The mean of ``changes`` as ``+0.0012``, or a dash when no data set of that task ran."""
+    changes = changes.dropna()
+    return f"{changes.mean():+.4f}" if len(changes) else "—"
 
 
 def defaults_rows(out: Path, only=None, seeds: int | None = None) -> pd.DataFrame:

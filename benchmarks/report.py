@@ -518,10 +518,14 @@ def output_name(suite: str, tag: str = "") -> str:
     return f"{suite}_{tag}" if tag else suite
 
 
-def context_lines(context: dict) -> list[str]:
+def context_lines(context: dict, models_fitted: bool = True) -> list[str]:
+    """The run's header lines; ``models_fitted`` is False for a run without the accuracy
+    part (a stability-only run), whose header names no model's settings."""
     if not context:
         return []
-    if context.get("tabular"):
+    if not models_fitted:
+        settings = "Formula stability only: no model was scored."
+    elif context.get("tabular"):
         epochs = _realmlp_epochs(context)
         settings = ("Every model at its own defaults, with its own preprocessing of the raw "
                     "table (`benchmarks/competitors.py`); RealMLP-TD "
@@ -571,7 +575,8 @@ def write_report(suite: str, out: Path, tag: str = "") -> Path:
 
     uncapped = _uncapped_run(suite, out) if tabular and not tag and frame is not None else None
 
-    lines = [f"# Benchmark suite `{name}`", ""] + context_lines(context) + ["", "## Targets", ""]
+    header = context_lines(context, models_fitted=frame is not None)
+    lines = [f"# Benchmark suite `{name}`", "", *header, "", "## Targets", ""]
     if tabular and frame is None:  # a stability-only run
         lines += stability_verdict(stability)
     if tabular and frame is not None:

@@ -457,7 +457,7 @@ def test_an_ablation_into_a_fresh_directory_compares_with_the_suite_of_record(tm
     path = ablation.main(["--variants", "tiny", "--only", "titanic", "--seeds", "1",
                           "--threads", "1", "--out", str(tmp_path)])
     text = path.read_text()
-    assert "| tiny | " in text and "(from the real suite's run" in text
+    assert "| tiny | — | " in text and "(from the real suite's run" in text  # no regression set
     recorded = pd.read_csv(ablation.RESULTS / "suite_real.csv").query(
         "model == 'TaskNeuron-TD' and dataset == 'titanic' and seed == 0")["accuracy"].item()
     assert f"| titanic | {recorded:.4f} |" in text
@@ -467,8 +467,14 @@ def test_a_stability_only_real_summary_states_the_stability_target(tmp_path):
     pd.DataFrame([{"dataset": d, "model": "TaskNeuron-TD", "random_state": r, "formula": "x"}
                   for d in ("a", "b") for r in range(5)]).to_csv(tmp_path / "stability_real.csv",
                                                                  index=False)
+    (tmp_path / "context_real.json").write_text(json.dumps({
+        "command": "python -m benchmarks.run --suite real --parts stability", "tabular": True,
+        "date_utc": "2026-12-04 21:00 UTC", "run_minutes": 1.0, "cpus": 2, "machine": "x86_64",
+        "threads": 2, "seeds": [0], "versions": "Python 3.11",
+        "competitor_params": {"RealMLP-TD": {"n_epochs": 32}}}))
     text = report.write_report("real", tmp_path).read_text()
     assert "- TaskNeuron-TD's formula identical over 5 random states: 2 of 2 data sets" in text
+    assert "Formula stability only" in text and "capped" not in text
 
 
 def test_discovery_tables_write_where_out_says_and_leave_the_results_alone(tmp_path,
