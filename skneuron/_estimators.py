@@ -512,10 +512,7 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         if reset and y is None:
             validate_data(self, X, y, skip_check_array=True)  # names what is missing
         table = _tabular.as_table(X)
-        for axis, what in enumerate(("sample", "feature")):  # check_array's rule, for frames
-            if table.shape[axis] < 1:
-                raise ValueError(f"Found array with 0 {what}(s) (shape={table.shape}) while a "
-                                 f"minimum of 1 is required by {type(self).__name__}.")
+        _tabular.refuse_empty(table.shape, type(self).__name__)
         validate_data(self, table, skip_check_array=True, reset=reset)
         names = getattr(self, "feature_names_in_", None)
         if reset:

@@ -68,6 +68,15 @@ def as_frame(X):
     return None
 
 
+def refuse_empty(shape: tuple, estimator: str) -> None:
+    """Refuse a table without rows or columns, in :func:`~sklearn.utils.check_array`'s
+    words (which data frames, validated column by column, do not go through)."""
+    for count, what in zip(shape, ("sample", "feature")):
+        if count < 1:
+            raise ValueError(f"Found array with 0 {what}(s) (shape={shape}) while a minimum "
+                             f"of 1 is required by {estimator}.")
+
+
 def as_table(X):
     """``X`` as a pandas DataFrame when it holds anything but numbers, else a float64 array.
 

@@ -444,7 +444,7 @@ class DateReader:
 
 def _no_column(column, path: str, columns, option: str = "") -> UsageError:
     """The error for a ``column`` that the table at ``path`` lacks, listing its ``columns``."""
-    listed = ", ".join(_printable(name) for name in list(columns)[:20])
+    listed = ", ".join(map(str, list(columns)[:20]))  # main escapes the message
     return UsageError(f"{option}no column {column!r} in {path} (columns: {listed})")
 
 
@@ -505,19 +505,21 @@ def resolve_task(y, task: str, target: str) -> str:
     if task != "auto":
         return task
     if not numeric:
-        _refuse_numbers_with_stray_text(y, target)
-        _refuse_identifiers(y, target)
+        _refuse_unlikely_labels(y, target)
         return "classification"
     integral = bool((y == y.round()).all())
     return "classification" if integral and y.nunique() <= MAX_AUTO_CLASSES else "regression"
 
 
-def _refuse_numbers_with_stray_text(y, target: str) -> None:
-    """Refuse to guess the task of a text target of many distinct numbers and a few other
-    values (a ``?`` for an unknown price): a regression target with dirt in it, not
-    hundreds of classes."""
+def _refuse_unlikely_labels(y, target: str) -> None:
+    """Refuse to guess that a text target of more than :data:`MAX_AUTO_CLASSES` distinct
+    values is class labels when it is not: many distinct numbers and a few other values (a
+    ``?`` for an unknown price) are a regression target with dirt in it; more distinct
+    values than half the rows are a name, an identifier or free text, whose classes would
+    cost a network output each (40 000 labels asked for a 12 GB one-hot matrix)."""
     values = y.dropna()
-    if values.nunique() <= MAX_AUTO_CLASSES:
+    n_distinct = values.nunique()
+    if n_distinct <= MAX_AUTO_CLASSES:
         return
     stray = ~values.map(_is_number).astype(bool)
     if 0 < stray.sum() <= 0.1 * len(values):
@@ -525,16 +527,7 @@ def _refuse_numbers_with_stray_text(y, target: str) -> None:
             f"target column {target!r} holds numbers except for {int(stray.sum())} value(s) "
             f"such as {values[stray].iloc[0]!r}; fix or drop those rows, or choose the task "
             "with --task")
-
-
-def _refuse_identifiers(y, target: str) -> None:
-    """Refuse to guess that a text target of mostly distinct values is class labels: more
-    than :data:`MAX_AUTO_CLASSES` values and more than half as many as rows is a name, an
-    identifier or free text, whose classes would cost a network output each (40 000
-    labels asked for a 12 GB one-hot matrix)."""
-    values = y.dropna()
-    n_distinct = values.nunique()
-    if n_distinct > max(MAX_AUTO_CLASSES, len(values) / 2):
+    if n_distinct > len(values) / 2:
         raise UsageError(
             f"target column {target!r} holds {n_distinct:,} distinct values in {len(values):,} "
             "rows: an identifier or free text rather than class labels; choose another "

@@ -461,13 +461,12 @@ class _Encoder:
         for _, step in steps:
             check_is_fitted(step)
         if isinstance(model, Pipeline):
-            encoded = [[str(name), self._estimator(step, f"step {name!r}")]
-                       for name, step in model.steps]
-            problem = _pipeline_problem(model.steps)
+            problem = _pipeline_problem(model.steps)  # before any tensor is copied
             if problem:
                 raise ValueError(f"this Pipeline cannot be saved in the safe format: {problem}; "
                                  "save it with joblib instead.")
-            return {"pipeline": encoded}
+            return {"pipeline": [[str(name), self._estimator(step, f"step {name!r}")]
+                                 for name, step in model.steps]}
         return self._estimator(model, type(model).__name__)
 
     def _estimator(self, estimator, where: str) -> dict:
@@ -752,7 +751,7 @@ def _check_directory_size(handle: IO[bytes], path: str) -> None:
     """
     read_end_record = getattr(zipfile, "_EndRecData", None)  # private: what zipfile reads
     end = read_end_record(handle) if read_end_record else None
-    if end is None:  # not a zip (zipfile says so), or no such function: the count checks
+    if end is None:  # not a zip (zipfile says so), or no such function: the member checks refuse it
         return
     entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
     if entries > MAX_MEMBERS or size > MAX_MEMBERS * _DIRECTORY_BYTES_PER_MEMBER:
@@ -764,10 +763,6 @@ def _check_directory_size(handle: IO[bytes], path: str) -> None:
 def _checked_members(archive: zipfile.ZipFile, path: str) -> dict[str, zipfile.ZipInfo]:
     """The two members, checked in the zip's directory before anything is decompressed."""
     names = archive.namelist()
-    if len(names) > MAX_MEMBERS:
-        raise ModelFileError(f"{path!r} is not a skneuron model file: its zip directory lists "
-                             f"{len(names):,} entries, more than the {MAX_MEMBERS} read "
-                             "(MAX_MEMBERS).")
     repeated = sorted(name for name, count in Counter(names).items() if count > 1)
     if repeated:
         raise ModelFileError(f"{path!r} is not a skneuron model file: it holds duplicate "

@@ -19,6 +19,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from skneuron._tabular import refuse_empty
+
 __all__ = ["TabularEncoder"]
 
 #: Longest text kept as a category, in characters: longer values are free text, which
@@ -207,10 +209,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 raise ValueError(f"X has {array.shape[1]} features, but {type(self).__name__} "
                                  f"is expecting {self.n_features_in_} features as input.")
             frame = pd.DataFrame(array)
-        for count, what in ((frame.shape[0], "sample"), (frame.shape[1], "feature")):
-            if count == 0:
-                raise ValueError(f"Found X with 0 {what}(s) (shape={frame.shape}) while a "
-                                 f"minimum of 1 is required by {type(self).__name__}.")
+        refuse_empty(frame.shape, type(self).__name__)
         return frame
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
