@@ -943,7 +943,11 @@ class BaseTaskNeuron(BaseEstimator, ABC):
             raise ValueError(
                 f"the saved weights do not fit the network its manifest describes ({key}: "
                 f"saved {saved.get(key)}, expected {expected.get(key)}).")
-        network.load_state_dict(state, strict=True, assign=True)
+        try:
+            network.load_state_dict(state, strict=True, assign=True)
+        except RuntimeError as exc:  # a column layout other than the manifest's
+            raise ValueError(f"the saved weights do not fit the network its manifest "
+                             f"describes ({' '.join(str(exc).split())})") from None
         if any(t.is_meta for t in itertools.chain(network.parameters(), network.buffers())):
             raise ValueError("the saved weights do not fill the network its manifest describes.")
         return network.eval()

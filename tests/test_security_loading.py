@@ -312,6 +312,11 @@ HOSTILE = {
     # C4: a declared network of 2 x 20000 units whose weights are stride-0 views
     "hidden_layer_sizes=(20000, 20000) of stride-0 weights": (
         _with_tensors(_huge_network_of_views), r"network 0's .* is a view of shape"),
+    # review: the input stage read its columns by the layout it was built with, and the
+    # file's other layout went unnoticed (predictions from the wrong columns)
+    "input stage reading its columns in another order": (_with_tensors(
+        lambda t, m: t["networks"]["0"].update({"inputs.numeric": t["networks"]["0"][
+            "inputs.numeric"].flip(0)})), r"inputs.numeric: the state's column layout \[2, 1, 0\]"),
     # fitted attributes of the wrong type, which predict and inspect read
     "discovery_ text": (_manifest_change(lambda m: m["model"]["fitted"].update(discovery_="td")),
                         "discovery_ must be a DiscoveryResult or None; got str 'td'"),

@@ -358,6 +358,23 @@ def test_the_input_stage_refuses_rows_of_another_width_and_runs_on_meta():
     assert stage.to("meta")(torch.empty(3, 4, device="meta")).shape == (3, stage.n_features)
 
 
+def test_the_input_stage_refuses_a_state_of_another_column_layout():
+    """forward reads the layout the stage was built with; another stage's state (its
+    numeric and categorical columns swapped) used to load and mix the two layouts."""
+    table = [[0.0], [1.0], [0.0]]
+    first = skneuron.nn.TabularInput(2, [0], [0.0], [1.0], categorical=[1], tables=[table])
+    second = skneuron.nn.TabularInput(2, [1], [0.0], [1.0], categorical=[0], tables=[table])
+    rows = torch.tensor([[5.0, 1.0], [7.0, 0.0]], dtype=torch.float64)
+    before = first(rows)
+    with pytest.raises(RuntimeError, match=r"numeric: the state's column layout \[1\] is not "
+                                           r"this stage's \[0\]"):
+        first.load_state_dict(second.state_dict())
+    torch.testing.assert_close(first(rows), before, rtol=0, atol=0)  # nothing was copied
+    twin = skneuron.nn.TabularInput(2, [0], [3.0], [2.0], categorical=[1], tables=[table])
+    twin.load_state_dict(first.state_dict())  # the same layout: its values load
+    torch.testing.assert_close(twin(rows), before, rtol=0, atol=0)
+
+
 def test_a_huge_string_cell_costs_no_fixed_width_array():
     X, y = frame(n=100)
     X["city"] = X["city"].astype(object)

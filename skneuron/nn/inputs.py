@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 
 import torch
@@ -87,8 +88,11 @@ class TabularInput(nn.Module):
         # All tables in one buffer, stacked row-wise and padded to the widest.
         self.widths = [int(t.shape[1]) for t in tables]
         self._sizes = [int(t.shape[0]) - 1 for t in tables]
-        self.register_buffer("sizes", torch.as_tensor([t.shape[0] - 1 for t in tables],
-                                                      dtype=torch.int64))
+        self.register_buffer("sizes", torch.as_tensor(self._sizes, dtype=torch.int64))
+        # The layout the stage was built with, which a loaded state must repeat (see
+        # _load_from_state_dict): forward reads its Python copies, not the buffers.
+        self._layout = {"numeric": [int(i) for i in numeric], "missing": [int(i) for i in missing],
+                        "categorical": self._categorical, "sizes": self._sizes}
         width = max(self.widths, default=0)
         padded = [nn.functional.pad(t, (0, width - t.shape[1])) for t in tables]
         self.register_buffer("tables", torch.cat(padded) if padded else torch.zeros(0, 0, **f64))
@@ -185,6 +189,30 @@ class TabularInput(nn.Module):
         if self.clip is not None:
             scaled = scaled * torch.rsqrt(1.0 + (scaled / self.clip).square())
         return scaled
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
+        """Refuse a state whose column layout differs from this stage's.
+
+        Which columns are numeric, flagged or categorical, and each table's
+        number of categories, were fixed when the stage was built and are
+        what :meth:`forward` reads; the buffers that record them travel with
+        the state only so that a reader of the file sees them. A state of
+        another layout (another stage's, or a crafted file's) would be read
+        through this stage's, so it is refused, and none of its values is
+        copied (``load_state_dict`` raises at its end).
+        """
+        refused = False
+        for name, built in self._layout.items():
+            loaded = state_dict.get(prefix + name)
+            if loaded is not None and not loaded.is_meta and loaded.tolist() != built:
+                error_msgs.append(f"{prefix}{name}: the state's column layout "
+                                  f"{reprlib.repr(loaded.tolist())} is not this stage's "
+                                  f"{reprlib.repr(built)}.")
+                refused = True
+        if not refused:
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                          missing_keys, unexpected_keys, error_msgs)
 
     def extra_repr(self) -> str:
         return (f"n_inputs={self.n_inputs}, n_features={self.n_features}, "
