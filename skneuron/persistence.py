@@ -90,8 +90,13 @@ MAX_JSON_VALUES = 200_000
 MAX_TEXT_ARRAY_BYTES = 16 * 2**20
 
 _RATIO_FREE_BYTES = 2**20
-#: Most bytes of zip directory per entry: a record of ours takes under a hundred.
-_DIRECTORY_BYTES_PER_MEMBER = 1024
+#: Most bytes of zip directory per entry: a record's fixed part and the longer member name
+#: (the two members' extra fields fit in the other entries' share).
+_DIRECTORY_BYTES_PER_MEMBER = 46 + max(len(MANIFEST), len(WEIGHTS))
+#: The zip records that locate the directory (APPNOTE.TXT 4.3.16, 4.3.15 and 4.3.14):
+#: the end of central directory record, the zip64 locator and the zip64 end record.
+_END, _ZIP64_LOCATOR, _ZIP64_END = (struct.Struct("<4s4H2LH"), struct.Struct("<4sLQL"),
+                                    struct.Struct("<4sQ2H2L4Q"))
 _CHUNK_BYTES = 2**20
 #: Format versions above this are not a newer skneuron's but nonsense.
 _MAX_PLAUSIBLE_VERSION = 10_000
@@ -131,7 +136,8 @@ class ModelFileError(ValueError):
     ...     load(path)
     ... except ModelFileError as exc:
     ...     print(exc)
-    '...notes.skn' is not a skneuron model file (File is not a zip file).
+    '...notes.skn' is not a skneuron model file: it has no zip end record (not a zip
+    archive, or a truncated one).
     """
 
 
@@ -743,21 +749,47 @@ def _read_archive(handle: IO[bytes], path: str, *, weights: bool) -> tuple[dict,
 def _check_directory_size(handle: IO[bytes], path: str) -> None:
     """Refuse a zip directory of more than :data:`MAX_MEMBERS` entries before zipfile reads it.
 
-    zipfile makes a ``ZipInfo`` of every record in the directory, 0.3 s for
-    the 65 535 a 3 MB file can list; it reads as many bytes of records as the
-    end-of-central-directory record (or its zip64 extension) declares, not as
-    many records as it counts, so both are bounded. That record is read as
-    zipfile reads it; a file without one is left for zipfile to refuse.
+    zipfile makes a ``ZipInfo`` of every record in the directory, and reads
+    as many bytes of records as the end-of-central-directory record declares,
+    whatever count it gives. That record (APPNOTE.TXT 4.3.16) is found here
+    where zipfile finds it: at the file's end, else at the last signature
+    before a comment of at most 65 535 bytes; a zip64 locator (4.3.15) before
+    it means the zip64 end record (4.3.14) just before the locator holds the
+    values, and the locator must point at it, so a reader that follows the
+    locator reads the same one. Count and size are both bounded, so zipfile
+    makes at most a few records, and the name and duplicate checks of
+    :func:`_checked_members` refuse all but the two members.
     """
-    read_end_record = getattr(zipfile, "_EndRecData", None)  # private: what zipfile reads
-    end = read_end_record(handle) if read_end_record else None
-    if end is None:  # not a zip (zipfile says so), or no such function: the member checks refuse it
-        return
-    entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
+    not_ours = f"{path!r} is not a skneuron model file"
+    tail_start = max(handle.seek(0, os.SEEK_END) - _ZIP64_LOCATOR.size - _ZIP64_END.size
+                     - _END.size - 0xFFFF, 0)
+    handle.seek(tail_start)
+    tail = handle.read()
+    end = len(tail) - _END.size
+    if not (end >= 0 and tail.startswith(b"PK\x05\x06", end) and tail.endswith(b"\0\0")):
+        end = tail.rfind(b"PK\x05\x06", max(end - 0xFFFF, 0))  # an end record, then a comment
+    if end < 0 or end + _END.size > len(tail):
+        raise ModelFileError(f"{not_ours}: it has no zip end record (not a zip archive, or a "
+                             "truncated one).")
+    _, _, _, on_disk, entries, size, offset, _ = _END.unpack_from(tail, end)
+    locator = end - _ZIP64_LOCATOR.size
+    zip64 = locator >= 0 and tail.startswith(b"PK\x06\x07", locator)
+    if zip64:  # without one, 0xFFFF entries are 65 535 and refused as such
+        end = locator - _ZIP64_END.size
+        if not (end >= 0 and tail.startswith(b"PK\x06\x06", end)
+                and _ZIP64_LOCATOR.unpack_from(tail, locator)[2] == tail_start + end):
+            raise ModelFileError(f"{not_ours}: its zip64 locator does not point at a zip64 "
+                                 "end record just before it.")
+        *_, on_disk, entries, size, offset = _ZIP64_END.unpack_from(tail, end)
     if entries > MAX_MEMBERS or size > MAX_MEMBERS * _DIRECTORY_BYTES_PER_MEMBER:
-        raise ModelFileError(
-            f"{path!r} is not a skneuron model file: its zip directory declares {entries:,} "
-            f"entries in {size:,} bytes, more than the {MAX_MEMBERS} read (MAX_MEMBERS).")
+        raise ModelFileError(f"{not_ours}: its zip directory declares {entries:,} entries in "
+                             f"{size:,} bytes, more than the {MAX_MEMBERS} read (MAX_MEMBERS).")
+    if on_disk != entries:
+        raise ModelFileError(f"{not_ours}: its zip directory declares {entries:,} entries, "
+                             f"{on_disk:,} of them on this disk.")
+    if offset + size > tail_start + end:
+        raise ModelFileError(f"{not_ours}: its zip directory of {size:,} bytes at offset "
+                             f"{offset:,} runs past its end record at {tail_start + end:,}.")
 
 
 def _checked_members(archive: zipfile.ZipFile, path: str) -> dict[str, zipfile.ZipInfo]:

@@ -207,11 +207,11 @@ def _huge_network_of_views(tensors, m):
 _BASE: list = []  # the model fixture's file, for makers that need the estimator
 
 
-def _zip_of_entries(n: int, declared: int | None = None):
+def _zip_of_entries(n: int, declared: int | None = None, comment: bytes = b""):
     """A zip whose directory lists one 1-byte member ``n`` times (47 bytes a record).
 
     ``declared`` is the count its end record gives (zipfile reads the records
-    the directory's size holds, whatever the count says).
+    the directory's size holds, whatever the count says); ``comment`` follows it.
     """
     def make(p, m, w):
         crc = zlib.crc32(b"x")
@@ -220,8 +220,38 @@ def _zip_of_entries(n: int, declared: int | None = None):
                              0, 0, 0, 0, 0, 0) + b"a"
         count = min(n if declared is None else declared, 0xFFFF)
         end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(record) * n,
-                          len(local), 0)
-        p.write_bytes(local + record * n + end)
+                          len(local), len(comment))
+        p.write_bytes(local + record * n + end + comment)
+    return make
+
+
+#: The end of central directory record, the zip64 end record and its locator (APPNOTE.TXT
+#: 4.3.16, 4.3.14, 4.3.15).
+_END, _ZIP64_END, _ZIP64_LOCATOR = (struct.Struct("<4s4H2LH"), struct.Struct("<4sQ2H2L4Q"),
+                                    struct.Struct("<4sLQL"))
+
+
+def _end_fields(data: bytes) -> list[int]:
+    """Entries on this disk, entries, directory size and offset of a zip without a comment."""
+    return list(_END.unpack_from(data, len(data) - _END.size)[3:7])
+
+
+def _ending(data: bytes, *fields: int, zip64=None, locator_at=None) -> bytes:
+    """``data`` (a zip without a comment) with an end record of these four ``fields``, after
+    a zip64 end record of the four ``zip64`` values and a locator pointing at
+    ``locator_at`` (where that record is, by default) if ``zip64`` is given."""
+    start = len(data) - _END.size
+    records = b"" if zip64 is None else (
+        _ZIP64_END.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, *zip64)
+        + _ZIP64_LOCATOR.pack(b"PK\x06\x07", 0, start if locator_at is None else locator_at, 1))
+    return data[:start] + records + _END.pack(b"PK\x05\x06", 0, 0, *fields, 0)
+
+
+def _edited(edit):
+    """The model's file with its bytes replaced by ``edit(bytes)``."""
+    def make(p, m, w):
+        build(p, [("manifest.json", json.dumps(m).encode()), ("weights.pt", w)])
+        p.write_bytes(edit(p.read_bytes()))
     return make
 
 
@@ -335,6 +365,20 @@ HOSTILE = {
                                         "declares 20,000 entries in 940,000 bytes.*MAX_MEMBERS"),
     "zip directory of 20 000 entries declaring 2": (
         _zip_of_entries(20_000, declared=2), "declares 2 entries in 940,000 bytes.*MAX_MEMBERS"),
+    "zip directory of 20 000 entries behind a 65 535-byte comment": (
+        _zip_of_entries(20_000, comment=b"c" * 0xFFFF), "declares 20,000 entries in 940,000"),
+    # review: the end records parsed without zipfile's private functions, and checked
+    "zip end record cut short": (_edited(lambda d: d[:-1]), "has no zip end record"),
+    "zip end record of 2 entries, 3 on its disk": (_edited(
+        lambda d: _ending(d, 3, *_end_fields(d)[1:])), "declares 2 entries, 3 of them on this"),
+    "zip directory larger than the file": (lambda p, m, w: p.write_bytes(
+        _END.pack(b"PK\x05\x06", 0, 0, 2, 2, 900, 0, 0)),
+        "directory of 900 bytes at offset 0 runs past its end record at 0"),
+    "zip64 end record of 2**40 entries": (_edited(lambda d: _ending(
+        d, *_end_fields(d), zip64=[2**40, 2**40, *_end_fields(d)[2:]])),
+        "declares 1,099,511,627,776 entries in .*MAX_MEMBERS"),
+    "zip64 end record not where its locator puts it": (_edited(lambda d: _ending(
+        d, *_end_fields(d), zip64=_end_fields(d), locator_at=0)), "locator does not point at"),
     # review: pipelines that loaded, then failed in predict or made it allocate gigabytes
     "pipeline of two estimators": (_as_pipeline(("a", None), ("b", None)),
                                    r"Pipeline has steps \['TaskNeuronRegressor', 'TaskNeuronRegr"),
@@ -379,6 +423,49 @@ def test_a_zip_directory_of_65535_entries_is_refused_before_it_is_read(model, tm
     outcome, seconds, _ = measure(lambda: skneuron.load(path))
     assert isinstance(outcome, ModelFileError) and "MAX_MEMBERS" in str(outcome), repr(outcome)
     assert seconds < 0.05, seconds
+
+
+def test_the_zip_directory_is_bounded_without_zipfile_private_names(model, tmp_path,
+                                                                   monkeypatch):
+    """The check once read the end record with ``zipfile._EndRecData``, and was skipped
+    where that was missing; it parses the record itself."""
+    path = tmp_path / "entries.skn"
+    _zip_of_entries(65_535)(path, None, None)
+    monkeypatch.delattr(zipfile, "_EndRecData")
+    outcome, seconds, _ = measure(lambda: skneuron.load(path))
+    assert isinstance(outcome, ModelFileError), repr(outcome)
+    assert "declares 65,535 entries" in str(outcome), str(outcome)
+    assert seconds < 0.05, seconds
+
+
+@pytest.mark.parametrize("writer", ["zipfile", "0xFFFF in the end record"])
+def test_a_zip64_model_file_loads(model, tmp_path, monkeypatch, writer):
+    """zipfile writes zip64 end records for more than 65 535 members; the check reads their
+    values (the end record's 0xFFFF alone would be refused)."""
+    reg, X, *_ = model
+    path = tmp_path / "zip64.skn"
+    if writer == "zipfile":
+        with monkeypatch.context() as patch:
+            patch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 1)  # as if it wrote 65 536 members
+            reg.save(path)
+    else:
+        reg.save(path)
+        data = path.read_bytes()
+        path.write_bytes(_ending(data, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF,
+                                 zip64=_end_fields(data)))
+    data = path.read_bytes()
+    assert data.startswith(b"PK\x06\x06", len(data) - _END.size - 20 - _ZIP64_END.size)
+    np.testing.assert_array_equal(skneuron.load(path).predict(X), reg.predict(X))
+
+
+def test_a_model_file_with_the_longest_zip_comment_loads(model, tmp_path):
+    """The end record is found behind a comment of 65 535 bytes, the most it may have."""
+    reg, X, *_ = model
+    path = tmp_path / "comment.skn"
+    reg.save(path)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.comment = b"c" * 0xFFFF
+    np.testing.assert_array_equal(skneuron.load(path).predict(X), reg.predict(X))
 
 
 @pytest.mark.parametrize("filler", [b"[]", b"0", b'""', b'{"tuple": []}'])
