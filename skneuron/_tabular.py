@@ -95,12 +95,14 @@ def as_table(X):
         return frame
     if hasattr(X, "dtype") and getattr(X.dtype, "kind", "O") in "biuf":
         return check_array(X, dtype=np.float64, ensure_all_finite="allow-nan", input_name="X")
+    if isinstance(X, (list, tuple)):  # rows of numbers and text: numpy would make all of it text
+        X = np.asarray(X, dtype=object)
     array = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
     if array.dtype.kind in "biuf":
         return check_array(array, dtype=np.float64, ensure_all_finite="allow-nan", input_name="X")
-    try:  # an object array of numbers is numeric; one holding text is a table
+    try:  # an object array of numbers is numeric; one holding text, dates or pd.NA is a table
         return check_array(array, dtype=np.float64, ensure_all_finite="allow-nan", input_name="X")
-    except ValueError:
+    except (ValueError, TypeError):
         return pd.DataFrame(array)
 
 
@@ -257,17 +259,17 @@ def learn_categories(table, mask: np.ndarray) -> list:
         column = _frame(table).iloc[:, j].dropna().to_numpy(dtype=object)
         with _hashable_values(repr(str(_frame(table).columns[j]))):
             distinct = pd.unique(column)
-        values = [_plain(v) for v in distinct
-                  if not (isinstance(v, str) and len(v) > MAX_CATEGORY_LENGTH)]
-        key = None if _one_type(values) else (lambda v: (type(v).__name__, v))
-        categories.append(np.array(sorted(values, key=key), dtype=object))
+            values = [_plain(v) for v in distinct
+                      if not (isinstance(v, str) and len(v) > MAX_CATEGORY_LENGTH)]
+            key = None if _one_type(values) else (lambda v: (type(v).__name__, v))
+            categories.append(np.array(sorted(values, key=key), dtype=object))
     return categories
 
 
 @contextmanager
 def _hashable_values(name: str):
     """Refuse, in one line, a categorical column (``name`` as messages quote it) whose
-    values cannot be looked up."""
+    values cannot be looked up or sorted."""
     try:
         yield
     except TypeError as exc:

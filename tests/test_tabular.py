@@ -396,3 +396,38 @@ def test_category_codes_are_indices_in_the_fitted_categories_whatever_the_dtype(
                         np.array([False, True]), categories)
     np.testing.assert_array_equal(codes[:, 0], np.arange(6.0))
     np.testing.assert_array_equal(codes[:, 1], [1, np.nan, np.nan, 0, 1, 2])  # missing, unseen
+
+
+def test_rows_given_as_a_list_keep_their_numbers_numeric():
+    """numpy turns a list of rows of numbers and text into text throughout: the numeric
+    column became 120 categories, and predictions ignored it."""
+    X, y = frame(n=120)
+    rows = X[["size", "city"]].astype(object).values.tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = TaskNeuronRegressor(**QUICK).fit(rows, y)
+    assert reg.is_categorical_.tolist() == [False, True]
+    low, high = reg.predict([[X["size"].min(), "a"], [X["size"].max(), "a"]])
+    assert low != high
+
+
+def test_an_object_array_holding_pandas_na_reads_as_a_table():
+    """X.to_numpy() of a frame with nullable columns holds pd.NA, which float() refuses
+    with a TypeError: it used to escape from scikit-learn's conversion."""
+    X = pd.DataFrame({"n": pd.array([1, None, 3, 4] * 30, dtype="Int64"),
+                      "c": ["a", "b", None, "a"] * 30})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = TaskNeuronRegressor(**{**QUICK, "max_iter": 2}).fit(X.to_numpy(), np.arange(120.0))
+    assert reg.is_categorical_.tolist() == [False, True]
+    assert np.isfinite(reg.predict(X.to_numpy())).all()
+
+
+@pytest.mark.parametrize("values", [
+    ["a", pd.Timestamp("2020-01-01"), pd.Timestamp("2020-01-01", tz="UTC")],
+    ["a", 1 + 2j, 3 + 0j],
+])
+def test_categories_that_cannot_be_sorted_are_refused_in_one_line(values):
+    column = pd.Series(values * 10, dtype=object)
+    with pytest.raises(ValueError, match="Column 'k' holds values that can be neither numbers"):
+        learn_categories(pd.DataFrame({"k": column}), np.array([True]))
