@@ -17,6 +17,10 @@ from skneuron._elementwise import compile_elementwise, evaluate_elementwise
 __all__ = ["TaskNeuronLayer"]
 
 _TWO_PI = 2 * math.pi
+#: Defaults of :class:`TaskNeuronLayer`'s ``clip`` and ``nonlinear_init`` (its repr shows
+#: only the settings that differ from them).
+DEFAULT_CLIP = 5.0
+DEFAULT_NONLINEAR_INIT = 0.1
 
 
 def _double_factorial(n: int) -> int:
@@ -103,8 +107,8 @@ class TaskNeuronLayer(nn.Module):
         out_features: int,
         formula: NeuronFormula | str,
         *,
-        clip: float = 5.0,
-        nonlinear_init: float = 0.1,
+        clip: float = DEFAULT_CLIP,
+        nonlinear_init: float = DEFAULT_NONLINEAR_INIT,
         members: int = 1,
         periodic_inputs: int | None = None,
         generator: torch.Generator | None = None,
@@ -487,9 +491,9 @@ class TaskNeuronLayer(nn.Module):
             shown += f", members={self.members}"
         if self.formula.periodic and self.periodic_inputs != self.in_features:
             shown += f", periodic_inputs={self.periodic_inputs}"
-        if self.clip != 5.0:
+        if self.clip != DEFAULT_CLIP:
             shown += f", clip={self.clip}"
-        if self.nonlinear_init != 0.1:
+        if self.nonlinear_init != DEFAULT_NONLINEAR_INIT:
             shown += f", nonlinear_init={self.nonlinear_init}"
         return shown
 

@@ -99,10 +99,10 @@ class TaskNeuronNetwork(nn.Module):
         # The periodic term embeds the network's inputs: deeper layers have no waves, and are
         # linear neurons when the formula has no other term.
         only_waves = bool(self.formula.periodic) and len(self.formula.terms) == 1
+        deeper = NeuronFormula() if only_waves else self.formula
         for position, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
             first = position == 0
-            layers += [TaskNeuronLayer(width_in, width_out,
-                                       NeuronFormula() if only_waves and not first else self.formula,
+            layers += [TaskNeuronLayer(width_in, width_out, self.formula if first else deeper,
                                        members=members, periodic_inputs=periodic_inputs if first
                                        else 0, **factory),
                        ACTIVATIONS[activation]()]
