@@ -506,9 +506,10 @@ def input_encoding(codes: np.ndarray, mask: np.ndarray, categories: list, *,
     Numeric columns are centred and scaled — ``"robust"``: by the median and
     the interquartile range (half the range when that is zero), then
     smoothly clipped to ``(−3, 3)`` by ``z / √(1 + (z/3)²)``; ``"standard"``:
-    by the mean and standard deviation — and their missing values are set to
-    the centre, with an indicator column for every column that had missing
-    values in ``codes``. A categorical column with two categories and no
+    by the mean and standard deviation; a column with no spread in ``codes``
+    gets an infinite scale, so it reads as 0 whatever comes later — and their
+    missing values are set to the centre, with an indicator column for every
+    column that had missing values in ``codes`` (but not only missing ones). A categorical column with two categories and no
     missing value becomes one ±1 column; any other one becomes one-hot
     columns for its (at most :data:`MAX_ONEHOT_CATEGORIES`) most frequent
     categories, an "other" column for the rest and a "missing" column when
@@ -556,7 +557,8 @@ def input_encoding(codes: np.ndarray, mask: np.ndarray, categories: list, *,
         center, scale, missing = _sparse_statistics(codes, sample_weight)
     else:
         center, scale = _numeric_statistics(codes[:, numeric], scaling, sample_weight)
-        missing = [int(j) for j in numeric if np.isnan(codes[:, j]).any()]
+        # A column missing everywhere gets no indicator: it would be 1 in every row at fit.
+        missing = [int(j) for j in numeric if 0 < np.isnan(codes[:, j]).sum() < len(codes)]
     spec = {
         "n_inputs": codes.shape[1],
         "numeric": numeric.tolist(), "center": center, "scale": scale,
@@ -573,7 +575,12 @@ def input_encoding(codes: np.ndarray, mask: np.ndarray, categories: list, *,
 
 
 def _numeric_statistics(columns: np.ndarray, scaling: str, sample_weight=None):
-    """Centre and scale of each column, ignoring missing values (constant → scale 1)."""
+    """Centre and scale of each column, ignoring missing values.
+
+    A column with one value, or none, has an infinite scale: it reads as its
+    centre (0 once scaled) at fit, and stays so whatever value comes later,
+    as a tree never splits on a feature it did not see vary.
+    """
     n = columns.shape[1]
     center, scale = np.zeros(n), np.ones(n)
     for j in range(n):
@@ -581,10 +588,11 @@ def _numeric_statistics(columns: np.ndarray, scaling: str, sample_weight=None):
         values = columns[:, j][present]
         weights = None if sample_weight is None else sample_weight[present]
         if values.size == 0:
+            scale[j] = np.inf
             continue
         if scaling == "standard":
-            mean, std, _ = mean_and_scale(values[:, None], weights)
-            center[j], scale[j] = mean[0], std[0]
+            mean, std, constant = mean_and_scale(values[:, None], weights)
+            center[j], scale[j] = mean[0], np.inf if constant[0] else std[0]
             continue
         # Quartiles of the values divided by their peak, so no difference overflows.
         peak = max(np.abs(values).max(), np.finfo(np.float64).tiny)
@@ -592,8 +600,7 @@ def _numeric_statistics(columns: np.ndarray, scaling: str, sample_weight=None):
                             else _weighted_quantiles(values / peak, weights, [0.25, 0.5, 0.75]))
         spread = q75 - q25 if q75 > q25 else np.ptp(values / peak) / 2
         center[j] = median * peak
-        if spread > 0:
-            scale[j] = spread * peak
+        scale[j] = spread * peak if spread > 0 else np.inf
     return center, scale
 
 
@@ -611,8 +618,9 @@ def _sparse_statistics(codes: sp.csr_matrix, sample_weight: np.ndarray | None = 
     weights = np.repeat(row_weight, np.diff(codes.indptr))  # of each stored value
     columns, values = codes.indices, codes.data
     absent = np.isnan(values)
-    missing = np.flatnonzero(np.bincount(columns[absent], minlength=n_columns)).tolist()
     count = row_weight.sum() - np.bincount(columns[absent], weights[absent], minlength=n_columns)
+    missing = [int(j) for j in np.flatnonzero(np.bincount(columns[absent], minlength=n_columns))
+               if count[j] > 0]  # as for dense codes: no indicator of a column missing everywhere
     columns, values, weights = columns[~absent], values[~absent], weights[~absent]
     peak = np.zeros(n_columns)
     np.maximum.at(peak, columns, np.abs(values))
@@ -627,7 +635,7 @@ def _sparse_statistics(codes: sp.csr_matrix, sample_weight: np.ndarray | None = 
     eps = np.finfo(np.float64).eps
     constant = std**2 <= count * eps * std**2 + (count * mean * eps) ** 2
     center = np.where(count > 0, mean * peak, 0.0)
-    scale = np.where((count > 0) & ~constant, std * peak, 1.0)
+    scale = np.where((count > 0) & ~constant, std * peak, np.inf)
     return center, scale, missing
 
 
@@ -736,9 +744,9 @@ def check_input_encoding(spec: dict, n_features: int, mask, categories) -> None:
                          "inconsistent.")
     center, scale = np.asarray(spec["center"], float), np.asarray(spec["scale"], float)
     if center.shape != (len(numeric),) or scale.shape != (len(numeric),) \
-            or not (np.isfinite(center).all() and np.isfinite(scale).all() and (scale > 0).all()):
-        raise ValueError("the input encoding's centres and scales are not finite positive "
-                         "statistics of its numeric columns.")
+            or not (np.isfinite(center).all() and (scale > 0).all()):  # inf: no spread at fit
+        raise ValueError("the input encoding's centres and scales are not statistics of its "
+                         "numeric columns (finite centres, positive scales).")
     if spec["clip"] is not None and not (isinstance(spec["clip"], float) and spec["clip"] > 0):
         raise ValueError("the input encoding's clip bound must be a positive number.")
     if len(spec["tables"]) != len(categorical):

@@ -117,3 +117,18 @@ def test_export_needs_a_fitted_estimator_and_a_known_dtype(models, tmp_path):
         TaskNeuronRegressor().export_torchscript(tmp_path / "m.pt")
     with pytest.raises(ValueError, match="dtype"):
         models["regressor"][0].export_torchscript(tmp_path / "m.pt", dtype="float16")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_exports_ignore_a_column_that_did_not_vary_at_fit(tmp_path, dtype):
+    """Its infinite scale survives both exports: the column reads as 0 there too."""
+    X, y = make_regression(120, 3, random_state=0)
+    X[:, 1] = 7.0
+    reg = _fit(TaskNeuronRegressor(**FAST), X, y)
+    reg.export_torchscript(tmp_path / "m.pt", dtype=dtype)
+    module, _ = _load_torchscript(tmp_path / "m.pt")
+    varied = X.copy()
+    varied[:, 1] = np.linspace(-1e3, 1e3, len(X))
+    torch_dtype = getattr(torch, dtype)
+    outputs = module(torch.as_tensor(varied, dtype=torch_dtype)).numpy()[:, 0]
+    np.testing.assert_allclose(outputs, reg.predict(X), rtol=1e-4, atol=1e-3 * np.abs(y).max())

@@ -82,7 +82,7 @@ def test_stored_nan_is_a_missing_value_as_in_dense_input():
 def test_sparse_statistics_are_those_of_the_dense_matrix():
     rng = np.random.default_rng(1)
     dense = np.where(rng.random((500, 5)) < 0.2, rng.normal(1e6, 10.0, (500, 5)), 0.0)
-    dense[:, 3] = 0.0  # no stored value: constant, scale 1
+    dense[:, 3] = 0.0  # no stored value: constant, infinite scale (reads as 0)
     dense[:, 4] = np.where(dense[:, 4] != 0, 7.0, 7.0)  # stored everywhere, constant
     dense[[2, 9], 0] = np.nan
     codes = sp.csr_matrix(dense)
@@ -91,7 +91,7 @@ def test_sparse_statistics_are_those_of_the_dense_matrix():
     dense_spec = _tabular.input_encoding(dense, mask, categories, scaling="standard")
     np.testing.assert_allclose(sparse_spec["center"], dense_spec["center"], rtol=1e-12)
     np.testing.assert_allclose(sparse_spec["scale"], dense_spec["scale"], rtol=1e-9)
-    assert sparse_spec["scale"][3] == sparse_spec["scale"][4] == 1.0
+    assert sparse_spec["scale"][3] == sparse_spec["scale"][4] == np.inf
     assert sparse_spec["missing"] == dense_spec["missing"] == [0]
 
 

@@ -431,3 +431,19 @@ def test_categories_that_cannot_be_sorted_are_refused_in_one_line(values):
     column = pd.Series(values * 10, dtype=object)
     with pytest.raises(ValueError, match="Column 'k' holds values that can be neither numbers"):
         learn_categories(pd.DataFrame({"k": column}), np.array([True]))
+
+
+@pytest.mark.parametrize("fitted_as", [np.nan, 1.0])
+def test_a_column_that_did_not_vary_at_fit_is_ignored_at_predict(fitted_as):
+    """A column missing everywhere, or constant, at fit: its weights never trained, so a
+    value at predict moved predictions by an arbitrary amount (by 200 for a target of std
+    2.5); now it reads as its centre whatever comes, as a tree ignores it."""
+    X, y = frame(n=200)
+    X["flat"] = fitted_as
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = TaskNeuronRegressor(**QUICK).fit(X, y)
+    assert reg.network_.inputs.n_features == TaskNeuronRegressor(**QUICK).fit(
+        X.drop(columns="flat"), y).network_.inputs.n_features + 1  # no indicator of 'flat'
+    for value in (0.0, 1000.0, np.nan):
+        np.testing.assert_array_equal(reg.predict(X.assign(flat=value)), reg.predict(X))

@@ -21,7 +21,8 @@ class TabularInput(nn.Module):
 
     - the numeric columns, ``(x − center) / scale``, smoothly clipped to
       ``(−clip, clip)`` by ``z / √(1 + (z/clip)²)`` when ``clip`` is set, and
-      ``0`` (the centre) where missing;
+      ``0`` (the centre) where missing, and ``0`` everywhere for a column
+      whose scale is ``inf`` (one that did not vary at fit);
     - an indicator ``1.0`` / ``0.0`` of "missing" for each column in ``missing``;
     - for each categorical column, the row of its table that its category
       selects (the last row for a missing or unknown category).
