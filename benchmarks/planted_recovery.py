@@ -21,16 +21,20 @@ classification (1347 × 64, 10 one-hot outputs: 75 % of ``load_digits``) — bes
 and median of ``--repeats`` runs after one warm-up run, wall-clock and process
 CPU time (the machine is usually shared, so both are reported) — and the
 formulas on small real data sets. Run
-``python -m benchmarks.planted_recovery [--seeds 10] [--max-order 3]``.
+``python -m benchmarks.planted_recovery [--seeds 10] [--max-order 3] [--repeats 3] [--out FILE]``;
+the tables are printed and written to ``FILE``
+(``benchmarks/results/planted_recovery.md``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 import warnings
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 from sklearn import datasets
@@ -38,6 +42,8 @@ from sklearn.model_selection import train_test_split
 
 from skneuron.datasets import PLANTED_POLYNOMIAL_TERMS, make_planted_polynomial
 from skneuron.discovery import discover_td
+
+RESULTS = Path(__file__).parent / "results" / "planted_recovery.md"
 
 FAMILIES = {
     "pure": {("pure", 1), ("pure", 3)},
@@ -89,6 +95,7 @@ def recovery_table(seeds: int, max_order: int) -> list[str]:
             f"| {family} | `{true_formula}` | {counts['EXACT']} | {counts['CORRECT']} "
             f"| {counts['NOISY']} | {counts['MISSING']} | {found} | {np.mean(times):.2f} |"
         )
+        print(lines[-1], flush=True)
     return lines
 
 
@@ -120,6 +127,7 @@ def timing_table(repeats: int) -> list[str]:
         lines.append(f"| {name} | `{short(result.formula)}` | {min(times):.2f} "
                      f"| {statistics.median(times):.2f} | {min(cpu_times):.2f} "
                      f"| {statistics.median(cpu_times):.2f} |")
+        print(lines[-1], flush=True)
     return lines
 
 
@@ -155,6 +163,7 @@ def real_data_table(seeds: int) -> list[str]:
             scores.append(result.validation_score)
         found = ", ".join(f"`{f}` ({c})" for f, c in formulas.most_common())
         lines.append(f"| {name} | {X.shape[0]} × {X.shape[1]} | {found} | {scores[0]:.3f} |")
+        print(lines[-1], flush=True)
     return lines
 
 
@@ -163,14 +172,29 @@ def main(argv=None) -> str:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--max-order", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help=f"the tables' file (default {RESULTS.relative_to(RESULTS.parents[2])})")
     args = parser.parse_args(argv)
+    started, load_before = time.time(), os.getloadavg()[0]
     sections = [
         recovery_table(args.seeds, args.max_order),
         timing_table(args.repeats),
         real_data_table(args.seeds),
     ]
-    report = "\n\n".join("\n".join(section) for section in sections)
+    header = [
+        "# NeuronSeek-TD: planted recovery and discovery time",
+        "",
+        f"Produced by `python -m benchmarks.planted_recovery --seeds {args.seeds} --max-order "
+        f"{args.max_order} --repeats {args.repeats}` on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+        f"({(time.time() - started) / 60:.1f} min): {os.cpu_count()} CPUs; 1-minute load "
+        f"average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.",
+    ]
+    report = "\n\n".join("\n".join(section) for section in [header, *sections])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report + "\n")
     print(report)
+    print(f"\nwritten to {args.out}")
     return report
 
 

@@ -27,6 +27,7 @@ printed and written to ``FILE`` (``benchmarks/results/stability.md``).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 import warnings
@@ -86,6 +87,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS,
                         help=f"the table's file (default {RESULTS.relative_to(RESULTS.parents[2])})")
     args = parser.parse_args(argv)
+    started, load_before = time.time(), os.getloadavg()[0]
     lines = [
         "# Stability of discovery across seeds: TD vs SR",
         "",
@@ -112,6 +114,11 @@ def main(argv=None) -> None:
         "Mean share of the modal formula over the data sets: "
         + ", ".join(f"{m.upper()} {statistics.mean(shares[m]):.2f}" for m in METHODS) + ".",
     ]
+    lines[1:1] = ["", f"Produced by `python -m benchmarks.stability --seeds {args.seeds}` on "
+                  f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+                  f"({(time.time() - started) / 60:.1f} min): {os.cpu_count()} CPUs; 1-minute "
+                  f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at "
+                  "the end."]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

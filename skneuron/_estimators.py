@@ -246,8 +246,8 @@ class BaseTaskNeuron(BaseEstimator, ABC):
     def _loss_and_gradient(self, outputs: torch.Tensor, targets: torch.Tensor):
         """Per-sample training losses and their gradients with respect to ``outputs``.
 
-        The gradients are written out, not left to autograd: it is several
-        times cheaper per minibatch (``tests/test_estimators.py`` checks them).
+        The gradients are written out, not left to autograd: that is cheaper
+        per minibatch (``tests/test_estimators.py`` checks them).
         """
 
     def _loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -382,8 +382,7 @@ def fit_network(
         ``outputs``, the gradient of each sample's loss with respect to its
         outputs, written out (e.g. ``softmax − one-hot`` for cross-entropy)
         as a new tensor, which the loop then scales in place. Defaults to
-        autograd on ``loss_fn``, which costs several times more per
-        minibatch.
+        autograd on ``loss_fn``, which costs more per minibatch.
     sample_weight : torch.Tensor of shape (n_samples,), optional
         Each minibatch loss is the ``sample_weight``-weighted mean; without
         weights, the plain mean (the same value as equal weights, in fewer

@@ -479,19 +479,27 @@ def test_a_stability_only_real_summary_states_the_stability_target(tmp_path):
 
 def test_discovery_tables_write_where_out_says_and_leave_the_results_alone(tmp_path,
                                                                            monkeypatch):
-    from benchmarks import sr_recovery, stability
+    from benchmarks import planted_recovery, sr_recovery, stability
 
-    committed = {m: m.RESULTS.read_bytes() for m in (stability, sr_recovery)}
+    modules = (stability, sr_recovery, planted_recovery)
+    committed = {m: m.RESULTS.read_bytes() for m in modules}
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 2))
     monkeypatch.setattr(stability, "problems", lambda: iter([("tiny", X, X[:, 0])]))
     monkeypatch.setattr(sr_recovery, "recovery_table", lambda seeds: ["recovery"])
     monkeypatch.setattr(sr_recovery, "timing_table", lambda repeats: ["timing"])
+    monkeypatch.setattr(planted_recovery, "recovery_table", lambda seeds, order: ["recovery"])
+    monkeypatch.setattr(planted_recovery, "timing_table", lambda repeats: ["timing"])
+    monkeypatch.setattr(planted_recovery, "real_data_table", lambda seeds: ["real"])
     stability.main(["--seeds", "1", "--out", str(tmp_path / "s.md")])
     sr_recovery.main(["--seeds", "1", "--out", str(tmp_path / "r.md")])
+    planted_recovery.main(["--seeds", "1", "--out", str(tmp_path / "p.md")])
     assert "| tiny | `x" in (tmp_path / "s.md").read_text()
+    assert "Produced by `python -m benchmarks.stability --seeds 1` on " in (
+        tmp_path / "s.md").read_text()
     assert (tmp_path / "r.md").read_text().endswith("recovery\ntiming\n")
-    assert {m: m.RESULTS.read_bytes() for m in (stability, sr_recovery)} == committed
+    assert (tmp_path / "p.md").read_text().endswith("recovery\n\ntiming\n\nreal\n")
+    assert {m: m.RESULTS.read_bytes() for m in modules} == committed
 
 
 def test_every_ablation_variant_names_valid_parameters_and_existing_constants():

@@ -49,9 +49,8 @@ class TaskNeuronLayer(nn.Module):
     Initialisation: a neuron whose formula has the linear term starts close
     to the ordinary neuron ``wᵀx + b`` — the weights of its other terms are
     drawn at ``nonlinear_init`` times the Glorot scale — and training grows
-    them where they pay, much as residual branches start near zero. This
-    scored better than full-scale initial weights on the benchmark suite
-    (``docs/benchmarks.md``).
+    them where they pay, much as residual branches start near zero
+    (``docs/method.md``, *Initialisation*, says how the value was chosen).
 
     Parameters
     ----------
