@@ -281,7 +281,7 @@ def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None,
             import pyarrow.parquet as pq
 
             # pre_buffer (pyarrow's default) keeps every row group it has read in the
-            # reader's cache: streaming a 2 GB file then held 1.7 GB of Arrow memory.
+            # reader's cache, so the memory a stream holds would grow with the file.
             with pq.ParquetFile(path, pre_buffer=False) as table:
                 for batch in table.iter_batches(batch_size=chunk_rows, columns=columns):
                     yield batch.to_pandas()
@@ -516,7 +516,7 @@ def _refuse_unlikely_labels(y, target: str) -> None:
     values is class labels when it is not: many distinct numbers and a few other values (a
     ``?`` for an unknown price) are a regression target with dirt in it; more distinct
     values than half the rows are a name, an identifier or free text, whose classes would
-    cost a network output each (40 000 labels asked for a 12 GB one-hot matrix)."""
+    cost a network output each, and a one-hot target of rows × classes values."""
     values = y.dropna()
     n_distinct = values.nunique()
     if n_distinct <= MAX_AUTO_CLASSES:
@@ -853,9 +853,10 @@ def _saved_dates(metadata: dict, path: str) -> dict[str, str | None]:
 
     ``dates`` maps each column to the format fit read it in (None when fit
     saw no value in it), which must be one :func:`_is_date_format` accepts:
-    pandas compiles a format into a regular expression, and one of
-    ``"%d" * 300000`` (a 9.5 KB file) took longer than ten minutes. Anything
-    else is refused, naming the model file at ``path``.
+    pandas compiles a format into a regular expression, slowly for a long
+    run of directives, so a small model file with a long format could keep
+    ``predict`` busy for a very long time. Anything else is refused, naming
+    the model file at ``path``.
     """
     from skneuron.persistence import ModelFileError
 
