@@ -405,6 +405,9 @@ class DateReader:
         if self.formats[column] is None:
             self.formats[column] = self._infer_format(values, column)
         date_format = self.formats[column]
+        # re.error is a format pandas cannot compile (a directive twice, "%d%d"). The command
+        # line passes none (fit's formats are guessed, each directive once; a model file's
+        # must pass _is_date_format), but a DateReader given its formats directly may.
         try:
             return pd.to_datetime(values, utc=True, format=date_format)
         except (ValueError, TypeError, OverflowError, re.error) as exc:
@@ -433,11 +436,11 @@ class DateReader:
         if len(candidates) == 1:
             raise UsageError(f"cannot read column {column!r} of {self.source} as dates: no date "
                              f"format fits its first value {given.iloc[0]!r}")
-        for candidate in candidates:
+        for candidate in candidates:  # a guess repeats no directive: pandas compiles it
             try:
                 pd.to_datetime(given, utc=True, format=candidate)
                 return candidate
-            except (ValueError, TypeError, OverflowError, re.error):
+            except (ValueError, TypeError, OverflowError):
                 pass
         return candidates[1]  # fits no value but the first: _read says where it fails
 
