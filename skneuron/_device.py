@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 __all__ = ["ACCELERATOR_PASS_ROWS", "ACCELERATOR_PASS_VALUES", "accelerator_pass_rows",
-           "activation_width", "cpu_copy", "is_on_cpu", "place", "resolve_device",
-           "stage_dtype", "supports_float64", "usable_device"]
+           "activation_width", "cpu_copy", "is_on_cpu", "is_out_of_memory", "place",
+           "resolve_device", "stage_dtype", "supports_float64", "usable_device"]
 
 #: Values of one layer's activations per forward pass on an accelerator (64 MiB in
 #: float32): large enough that a pass amortises its host↔device copies and kernel
@@ -296,3 +296,38 @@ def accelerator_pass_rows(module: nn.Module) -> int:
     4096
     """
     return max(1, min(ACCELERATOR_PASS_ROWS, ACCELERATOR_PASS_VALUES // activation_width(module)))
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` reports that memory ran out, in Python or in torch.
+
+    That is a ``MemoryError``, ``torch.OutOfMemoryError`` (a GPU's), or the
+    ``RuntimeError`` torch raises on the CPU (``DefaultCPUAllocator: can't
+    allocate memory``). Such a failure is the data's or the model's size
+    against the memory free here, not a defect: the command line reports it
+    in one line and :func:`skneuron.load` as a ``ModelFileError``, where any
+    other ``RuntimeError`` keeps its traceback.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception caught.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_out_of_memory(MemoryError()), is_out_of_memory(torch.OutOfMemoryError("CUDA"))
+    (True, True)
+    >>> is_out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: ..."))
+    True
+    >>> is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+    False
+    """
+    if isinstance(exc, MemoryError):
+        return True
+    # By name too: torch.cuda.OutOfMemoryError, before torch.OutOfMemoryError was its alias.
+    return isinstance(exc, RuntimeError) and (
+        type(exc).__name__ == "OutOfMemoryError" or "can't allocate memory" in str(exc))

@@ -502,7 +502,7 @@ def resolve_task(y, task: str, target: str) -> str:
 
     numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
     if task == "regression" and not numeric:
-        example = next((v for v in y if not _is_number(v)), y.iloc[0])
+        example = next((v for v in y if not _reads_as_number(v)), y.iloc[0])
         raise UsageError(f"target column {target!r} is not numeric (it holds {example!r}), so it "
                          "cannot be a regression target; use --task classification")
     if task != "auto":
@@ -524,7 +524,7 @@ def _refuse_unlikely_labels(y, target: str) -> None:
     n_distinct = values.nunique()
     if n_distinct <= MAX_AUTO_CLASSES:
         return
-    stray = ~values.map(_is_number).astype(bool)
+    stray = ~values.map(_reads_as_number).astype(bool)
     if 0 < stray.sum() <= 0.1 * len(values):
         raise UsageError(
             f"target column {target!r} holds numbers except for {int(stray.sum())} value(s) "
@@ -537,7 +537,8 @@ def _refuse_unlikely_labels(y, target: str) -> None:
             "target, or --task classification to fit it as classes anyway")
 
 
-def _is_number(value) -> bool:
+def _reads_as_number(value) -> bool:
+    """Whether ``float()`` reads ``value``: a number, or text such as ``"1.5"`` or ``"nan"``."""
     try:
         float(value)
     except (TypeError, ValueError):
@@ -1302,20 +1303,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except (UsageError, ValueError, OSError, ImportError, MemoryError, RuntimeError) as exc:
+        from skneuron._device import is_out_of_memory
+
+        # Running out of memory is the table's or the model's size: one line, as for
+        # MemoryError. Any other RuntimeError is a defect and keeps its traceback.
         if os.environ.get("SKNEURON_TRACEBACK") or \
-                (isinstance(exc, RuntimeError) and not _out_of_memory(exc)):
+                (isinstance(exc, RuntimeError) and not is_out_of_memory(exc)):
             raise
         print(f"skneuron {args.command}: error: {_printable(_one_line(exc))}", file=sys.stderr)
         return 1
     return 0
-
-
-def _out_of_memory(exc: RuntimeError) -> bool:
-    """Whether torch raised ``exc`` for want of memory: a ``RuntimeError`` on the CPU
-    (``DefaultCPUAllocator: can't allocate memory``), ``torch.OutOfMemoryError`` on a GPU.
-    Such a failure is the table's or the model's size, not a defect: one line, as
-    ``MemoryError`` is; any other ``RuntimeError`` keeps its traceback."""
-    return type(exc).__name__ == "OutOfMemoryError" or "can't allocate memory" in str(exc)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ from typing import IO, Any
 import numpy as np
 import torch
 
+from skneuron._device import is_out_of_memory
+
 __all__ = ["ModelFileError", "ModelVersionWarning", "load", "read_manifest", "save",
            "skops_trusted_types"]
 
@@ -697,18 +699,23 @@ def load(path: str | os.PathLike):
             return _Decoder(tensors).model(manifest["model"])
     except ModelFileError as exc:
         raise ModelFileError(f"{os.fspath(path)!r}: {exc}") from None
-    except MemoryError:
-        raise _out_of_memory(os.fspath(path)) from None
+    except (MemoryError, RuntimeError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+        raise _memory_error(os.fspath(path), exc) from None
     except (KeyError, TypeError, AttributeError, IndexError, ValueError, ArithmeticError) as exc:
         raise ModelFileError(
             f"{os.fspath(path)!r} is damaged: malformed manifest ({_first_line(exc)})."
         ) from None
 
 
-def _out_of_memory(path: str) -> ModelFileError:
-    """A MemoryError while loading: the file's sizes are bounded, so this machine is short."""
-    return ModelFileError(f"{path!r}: not enough memory to load it (MemoryError); the file is "
-                          "within the size limits, so this machine has too little memory free.")
+def _memory_error(path: str, exc: BaseException) -> ModelFileError:
+    """The error for running out of memory while loading (``exc``, see
+    :func:`~skneuron._device.is_out_of_memory`): the file's sizes are bounded, so this
+    machine is short."""
+    return ModelFileError(f"{path!r}: not enough memory to load it ({type(exc).__name__}); the "
+                          "file is within the size limits, so this machine has too little "
+                          "memory free.")
 
 
 def _read(path, *, weights: bool) -> tuple[dict, dict | None]:
@@ -722,9 +729,9 @@ def _read(path, *, weights: bool) -> tuple[dict, dict | None]:
             return _read_archive(handle, path, weights=weights)
         except ModelFileError:
             raise
-        except MemoryError:
-            raise _out_of_memory(path) from None
-        except _DAMAGED_ARCHIVE as exc:
+        except (MemoryError, *_DAMAGED_ARCHIVE) as exc:
+            if is_out_of_memory(exc):  # torch's RuntimeError too: not a damaged archive
+                raise _memory_error(path, exc) from None
             raise ModelFileError(
                 f"{path!r} is not a skneuron model file ({_first_line(exc)})."
             ) from None
@@ -936,9 +943,9 @@ def _load_tensors(payload: io.BytesIO, path: str) -> dict:
     _check_torch_archive(payload, path)
     try:
         tensors = torch.load(payload, map_location="cpu", weights_only=True)
-    except MemoryError:
-        raise
     except Exception as exc:  # noqa: BLE001 - whatever torch raises, the file is not ours
+        if is_out_of_memory(exc):  # ... unless it ran out of memory: _read says so
+            raise
         raise ModelFileError(
             f"{path!r}: refusing to load its weights, which hold more than tensors "
             f"({_first_line(exc)}).") from None
@@ -1249,6 +1256,8 @@ def _restore(estimator, networks: dict) -> None:
         else:
             restore(networks)
     except Exception as exc:  # noqa: BLE001 - building a model from the file's values failed
+        if is_out_of_memory(exc):  # not the file's fault: load says so
+            raise
         raise ModelFileError(f"Invalid model file: {_first_line(exc)}") from None
 
 

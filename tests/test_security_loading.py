@@ -522,6 +522,52 @@ def test_a_memory_error_while_loading_is_a_model_file_error(model, tmp_path, mon
         assert str(path) in str(caught.value) and len(str(caught.value).splitlines()) == 1
 
 
+#: What torch raises when an allocation fails: on the CPU, and on a GPU.
+TORCH_OUT_OF_MEMORY = [
+    RuntimeError("[enforce fail at alloc_cpu.cpp:117] . DefaultCPUAllocator: can't allocate "
+                 "memory: you tried to allocate 12884901888 bytes. Error code 12"),
+    torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 12.00 GiB"),
+]
+
+
+@pytest.mark.parametrize("error", TORCH_OUT_OF_MEMORY, ids=["allocator", "OutOfMemoryError"])
+def test_torch_running_out_of_memory_while_loading_is_the_memory_error(model, tmp_path,
+                                                                        monkeypatch, error):
+    """Not 'refusing to load its weights, which hold more than tensors' (nor 'not a skneuron
+    model file'): the file is fine, this machine is short of memory."""
+    from skneuron import persistence
+
+    path = tmp_path / "m.skn"
+    model[0].save(path)
+
+    def short_of_memory(*args, **kwargs):
+        raise error
+
+    for target, name in ((torch, "load"), (persistence._Decoder, "_array"),
+                         (TaskNeuronRegressor, "_restore_fitted")):
+        with monkeypatch.context() as patch:
+            patch.setattr(target, name, short_of_memory)
+            with pytest.raises(ModelFileError, match="not enough memory to load it") as caught:
+                skneuron.load(path)
+        message = str(caught.value)
+        assert str(path) in message and type(error).__name__ in message
+        assert "more than tensors" not in message and len(message.splitlines()) == 1
+
+
+def test_other_runtime_errors_of_torch_load_still_refuse_the_weights(model, tmp_path,
+                                                                     monkeypatch):
+    path = tmp_path / "m.skn"
+    model[0].save(path)
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("PytorchStreamReader failed reading zip archive")
+
+    monkeypatch.setattr(torch, "load", fails)
+    with pytest.raises(ModelFileError, match="refusing to load its weights, which hold more "
+                                             "than tensors"):
+        skneuron.load(path)
+
+
 def test_a_network_with_a_non_contiguous_parameter_saves_it_as_a_tensor_of_its_own(model,
                                                                                   tmp_path):
     """save copies what load would refuse: a parameter that is a view."""
