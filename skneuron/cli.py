@@ -807,8 +807,9 @@ def run_streaming_fit(args, out) -> dict:
 
 
 # ----------------------------------------------------------- predict, inspect
-def _load(path: str):
-    from skneuron.persistence import load
+def _load(path: str) -> tuple:
+    """The model in the file at ``path`` and the file's manifest, from one read of it."""
+    from skneuron.persistence import _load_with_manifest
 
     if os.path.isdir(path):
         raise UsageError(f"{path} is a directory, not a model file")
@@ -816,7 +817,7 @@ def _load(path: str):
         raise UsageError(f"no such model file: {path}")
     with warnings.catch_warnings():  # every warning of loading, shown by main in one line
         warnings.simplefilter("always")
-        return load(path)
+        return _load_with_manifest(path)
 
 
 def run_predict(args) -> None:
@@ -828,17 +829,10 @@ def run_predict(args) -> None:
     """
     from sklearn.base import is_classifier
 
-    from skneuron.persistence import read_manifest
-
     if args.out:
         check_output_path(args.out)
-    model = _load(args.model)
-    metadata = read_manifest(args.model)["metadata"]
-    target = metadata.get("target") or "prediction"
-    if not isinstance(target, str):  # the column predictions are written to
-        raise UsageError(f"the model file's metadata 'target' is a {type(target).__name__}, "
-                         "not a column name")
-    dates = _saved_dates(metadata, args.model)
+    model, manifest = _load(args.model)
+    target, dates = _fit_metadata(manifest, args.model)
     read_dates = DateReader(dates, args.data, formats=dates)
     if args.proba and not is_classifier(model):
         raise UsageError("--proba needs a classification model")
@@ -852,24 +846,32 @@ def run_predict(args) -> None:
         result.to_csv(sys.stdout, index=False)
 
 
-def _saved_dates(metadata: dict, path: str) -> dict[str, str | None]:
-    """The date columns of a model file's metadata (``fit --date``) and their formats.
+def _fit_metadata(manifest: dict, path: str) -> tuple[str, dict[str, str | None]]:
+    """What ``predict`` reads of the metadata ``fit`` saved in the model file at ``path``:
+    the column to write the predictions to, and the date columns with their formats.
 
-    ``dates`` maps each column to the format fit read it in (None when fit
-    saw no value in it), which must be one :func:`_is_date_format` accepts:
-    pandas compiles a format into a regular expression, slowly for a long
-    run of directives, so a small model file with a long format could keep
-    ``predict`` busy for a very long time. Anything else is refused, naming
-    the model file at ``path``.
+    ``target`` names the prediction column (``"prediction"`` when absent) and
+    must be text. ``dates`` (``fit --date``) maps each column to the format
+    fit read it in (None when fit saw no value in it), which must be one
+    :func:`_is_date_format` accepts: pandas compiles a format into a regular
+    expression, slowly for a long run of directives, so a small model file
+    with a long format could keep ``predict`` busy for a very long time.
+    Anything else is a damaged file: a
+    :class:`~skneuron.persistence.ModelFileError` naming it.
     """
     from skneuron.persistence import ModelFileError
 
+    metadata = manifest["metadata"]
+    target = metadata.get("target") or "prediction"
+    if not isinstance(target, str):
+        raise ModelFileError(f"{path!r} is damaged: its metadata 'target' is a "
+                             f"{type(target).__name__}, not a column name.")
     dates = metadata.get("dates") or {}
     if not isinstance(dates, dict) or not all(
             isinstance(column, str) and (date_format is None or isinstance(date_format, str))
             for column, date_format in dates.items()):
-        raise UsageError("the model file's metadata 'dates' does not map column names "
-                         "to date formats")
+        raise ModelFileError(f"{path!r} is damaged: its metadata 'dates' does not map column "
+                             "names to date formats.")
     for column, date_format in dates.items():
         if date_format is not None and not _is_date_format(date_format):
             shown = repr(date_format[:40]) + (
@@ -878,7 +880,7 @@ def _saved_dates(metadata: dict, path: str) -> dict[str, str | None]:
                 f"{path!r} is damaged: its metadata 'dates' gives column {column!r} the format "
                 f"{shown}, not 'ISO8601' or a date format of at most {MAX_DATE_FORMAT_LENGTH} "
                 "characters with each %-directive at most once.")
-    return dates
+    return target, dates
 
 
 #: A strptime pattern: printable ASCII text, ``%%``, and the directives pandas reads
@@ -1047,10 +1049,9 @@ def describe(path: str) -> dict:
     """What ``skneuron inspect`` shows, as plain data."""
     from sklearn.pipeline import Pipeline
 
-    from skneuron.persistence import _versions, read_manifest
+    from skneuron.persistence import versions
 
-    model = _load(path)
-    manifest = read_manifest(path)
+    model, manifest = _load(path)
     estimator = model[-1] if isinstance(model, Pipeline) else model
     steps = [type(step).__name__ for _, step in model.steps] if isinstance(model, Pipeline) else []
     defaults = type(estimator)().get_params(deep=False)
@@ -1073,7 +1074,7 @@ def describe(path: str) -> dict:
         "loss_curve": [float(v) for v in estimator.loss_curve_],
         "validation_scores": estimator.validation_scores_,
         "metadata": manifest["metadata"],
-        "versions": {"saved": manifest["versions"], "running": _versions()},
+        "versions": {"saved": manifest["versions"], "running": versions()},
     }
 
 

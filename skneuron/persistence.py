@@ -67,7 +67,7 @@ import torch
 from skneuron._device import is_out_of_memory
 
 __all__ = ["ModelFileError", "ModelVersionWarning", "load", "read_manifest", "save",
-           "skops_trusted_types"]
+           "skops_trusted_types", "versions"]
 
 #: Written in every manifest; files of a newer format version are refused.
 FORMAT = "skneuron-model"
@@ -184,7 +184,25 @@ class ModelVersionWarning(UserWarning):
         self.differences = differences
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
+    """The versions of skneuron and the libraries it runs on, as :func:`save` records them.
+
+    A model file's manifest holds them under ``"versions"``; :func:`load`
+    compares those of skneuron, torch, scikit-learn and numpy with the running
+    ones (:class:`ModelVersionWarning`), and ``skneuron inspect`` shows both.
+
+    Returns
+    -------
+    dict of str to str
+        The running versions of ``"skneuron"``, ``"torch"``, ``"scikit-learn"``,
+        ``"numpy"`` and ``"python"``.
+
+    Examples
+    --------
+    >>> from skneuron.persistence import versions
+    >>> sorted(versions())
+    ['numpy', 'python', 'scikit-learn', 'skneuron', 'torch']
+    """
     import sklearn
 
     from skneuron._version import __version__
@@ -324,7 +342,7 @@ def save(model, path: str | os.PathLike, *, metadata: dict | None = None) -> Non
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "versions": _versions(),
+        "versions": versions(),
         "model": encoder.model(model),
         "metadata": encoder.value(metadata or {}, "metadata", plain=True),
     }
@@ -692,11 +710,22 @@ def load(path: str | os.PathLike):
     >>> restored.formula_ == reg.formula_, bool((restored.predict(X) == reg.predict(X)).all())
     (True, True)
     """
+    model, _ = _load_with_manifest(path, stacklevel=4)  # the version warning: load's caller
+    return model
+
+
+def _load_with_manifest(path: str | os.PathLike, *, stacklevel: int = 3) -> tuple[Any, dict]:
+    """The model :func:`load` returns and the manifest :func:`read_manifest` returns, from one
+    read of the file: both are of the same file, checked once.
+
+    ``stacklevel`` is the :class:`ModelVersionWarning`'s, counted from
+    :func:`_check_versions`: 3 points at this function's caller.
+    """
     manifest, tensors = _read(path, weights=True)
-    _check_versions(manifest["versions"], path)
+    _check_versions(manifest["versions"], path, stacklevel)
     try:
         with _gc_paused():
-            return _Decoder(tensors).model(manifest["model"])
+            return _Decoder(tensors).model(manifest["model"]), manifest
     except ModelFileError as exc:
         raise ModelFileError(f"{os.fspath(path)!r}: {exc}") from None
     except (MemoryError, RuntimeError) as exc:
@@ -1066,8 +1095,10 @@ def _storage_key(tensor: torch.Tensor) -> int | None:
     return storage.data_ptr() if storage.nbytes() else None
 
 
-def _check_versions(saved: dict, path) -> None:
-    running = _versions()
+def _check_versions(saved: dict, path, stacklevel: int) -> None:
+    """Warn (:class:`ModelVersionWarning`, at ``stacklevel`` as :func:`warnings.warn` counts
+    it) when the ``saved`` versions of a model file differ from the running ones."""
+    running = versions()
     differences = {name: (str(saved.get(name)), running[name]) for name in _CHECKED_VERSIONS
                    if str(saved.get(name)) != running[name]}
     if differences:
@@ -1078,7 +1109,7 @@ def _check_versions(saved: dict, path) -> None:
                 "Refit the model, or load it with the versions it was saved with.",
                 differences,
             ),
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 

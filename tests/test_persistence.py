@@ -132,6 +132,7 @@ def test_version_mismatch_warns(regressor, tmp_path):
     with pytest.warns(ModelVersionWarning, match=r"skneuron 0\.0\.1") as record:
         restored = skneuron.load(path)
     assert record[0].message.differences == {"skneuron": ("0.0.1", skneuron.__version__)}
+    assert record[0].filename == __file__  # the warning points at load's caller
     np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
 
 

@@ -377,6 +377,50 @@ def test_the_date_reader_reports_a_format_pandas_cannot_compile_in_one_line():
         read(pd.DataFrame({"d": ["0505"]}))
 
 
+@pytest.mark.parametrize("metadata, fragment", [
+    ({"target": ["a", "b"]}, "its metadata 'target' is a list, not a column name"),
+    ({"target": "y", "dates": ["d"]}, "its metadata 'dates' does not map column names"),
+    ({"target": "y", "dates": {"d": "%d%d"}}, "its metadata 'dates' gives column 'd' the format"),
+])
+def test_predict_refuses_fit_metadata_it_cannot_use_as_a_damaged_model_file(metadata, fragment):
+    """A bad 'target' was a UsageError, bad 'dates' a ModelFileError: one check, one type
+    (the exit status is 1 either way)."""
+    from skneuron.cli import _fit_metadata
+    from skneuron.persistence import ModelFileError
+
+    with pytest.raises(ModelFileError, match=re.escape(f"'m.skn' is damaged: {fragment}")):
+        _fit_metadata({"metadata": metadata}, "m.skn")
+
+
+def test_fit_metadata_gives_the_prediction_column_and_the_date_formats():
+    from skneuron.cli import _fit_metadata
+
+    assert _fit_metadata({"metadata": {}}, "m.skn") == ("prediction", {})
+    assert _fit_metadata({"metadata": {"target": "y", "dates": {"d": "%Y-%m-%d", "e": None}}},
+                         "m.skn") == ("y", {"d": "%Y-%m-%d", "e": None})
+
+
+@pytest.mark.parametrize("command", ["predict", "inspect"])
+def test_predict_and_inspect_read_the_model_file_once(saved_model, capsys, monkeypatch, command):
+    """The model and the manifest come from one read: not load, then read_manifest, which
+    checked the file twice and could read two files if it was replaced in between."""
+    from skneuron import persistence
+
+    folder, _, _ = saved_model
+    reads = []
+    read = persistence._read
+
+    def counted(path, **options):
+        reads.append(os.fspath(path))
+        return read(path, **options)
+
+    monkeypatch.setattr(persistence, "_read", counted)
+    model = str(folder / "base.skn")
+    arguments = [command, model] + ([str(folder / "rows.csv")] if command == "predict" else [])
+    assert main(arguments) == 0, capsys.readouterr().err
+    assert reads == [model]
+
+
 # ------------------------------------------------------------- predict's CSV
 @pytest.fixture(scope="module")
 def formula_labels(tmp_path_factory):
