@@ -1698,6 +1698,26 @@ validation_scores_, best_validation_score_
         indices = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(axis=1)
         return self.classes_[indices]
 
+    def _predict_with_proba(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` and :meth:`predict_proba` of ``X`` from one forward pass.
+
+        The labels and probabilities are those the two methods return (ties
+        and multilabel models included); ``skneuron predict --proba`` asks for
+        both, and each method would run the network over ``X`` again.
+        """
+        logits = self._forward(X)
+        if self._is_multilabel():
+            return (logits > 0).astype(np.int64), np.exp(-np.logaddexp(0, -logits))
+        if logits.shape[1] == 1:
+            z = logits[:, 0]
+            indices = (z > 0).astype(int)
+            log_proba = np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
+        else:
+            indices = logits.argmax(axis=1)
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            log_proba = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return self.classes_[indices], np.exp(log_proba)
+
     def score(self, X, y, sample_weight=None) -> float:
         """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
 

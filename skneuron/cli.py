@@ -959,13 +959,26 @@ def _predictions(model, frame, target: str, read_dates: DateReader, args):
         X = X.to_numpy()
     if not len(X):  # a table without rows, which the estimators refuse: the header alone
         return _no_predictions(model, target, args.proba)
-    predicted = model.predict(X)
+    predicted, probabilities = _predict_with_proba(model, X) if args.proba \
+        else (model.predict(X), None)
     outputs = predicted.reshape(len(predicted), -1).T  # one row per output
     result = pd.DataFrame(dict(zip(_prediction_columns(model, target), outputs)))
     if args.proba:
-        for label, column in zip(model.classes_, model.predict_proba(X).T):
+        for label, column in zip(model.classes_, probabilities.T):
             result[f"proba_{label}"] = column
     return _spreadsheet_safe(result)
+
+
+def _predict_with_proba(model, X) -> tuple:
+    """``model.predict(X)`` and ``model.predict_proba(X)`` from one forward pass of the
+    classifier's network, a pipeline's encoders transforming ``X`` once."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        for _, step in model.steps[:-1]:
+            X = step.transform(X)
+        model = model.steps[-1][1]
+    return model._predict_with_proba(X)
 
 
 def _no_predictions(model, target: str, proba: bool):

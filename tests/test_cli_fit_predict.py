@@ -378,3 +378,96 @@ def test_warnings_of_a_command_are_one_line(tmp_path, monkeypatch, capsys):
         "skneuron fit: warning: TD discovery found no informative term (the target is "
         "constant); the linear neuron is used."]
     assert warnings.showwarning is shown  # Python's own format again outside the command
+
+
+# ------------------------------------------------------- predict --proba: one pass
+def _tiny_classifier(X, y):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skneuron import TaskNeuronClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return TaskNeuronClassifier(formula="x", hidden_layer_sizes=(4,), max_iter=3,
+                                    random_state=0, device="cpu").fit(X, y)
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_predict_with_proba_equals_predict_and_predict_proba(kind):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 3))
+    y = {"binary": np.where(X[:, 0] > 0, "yes", "no"),
+         "multiclass": rng.choice(["a", "b", "c"], 60),
+         "multilabel": (rng.random((60, 3)) > 0.5).astype(int)}[kind]
+    clf = _tiny_classifier(X, y)
+    labels, probabilities = clf._predict_with_proba(X)
+    np.testing.assert_array_equal(labels, clf.predict(X))
+    assert labels.dtype == clf.predict(X).dtype
+    np.testing.assert_array_equal(probabilities, clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("logits", [
+    [[0.0], [1e-300], [-1e-300]],  # binary: a logit of 0 is a tie, broken as predict does
+    [[1.0, 1.0, 0.0], [0.0, 2.0, 2.0], [-1.0, -1.0, -1.0]],  # multiclass ties: the first
+])
+def test_predict_with_proba_breaks_ties_as_predict_does(monkeypatch, logits):
+    from skneuron import TaskNeuronClassifier
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(30, 2))
+    n_classes = 2 if len(logits[0]) == 1 else 3
+    clf = _tiny_classifier(X, np.arange(30) % n_classes)
+    monkeypatch.setattr(TaskNeuronClassifier, "_forward", lambda self, X: np.array(logits))
+    labels, probabilities = clf._predict_with_proba(X[:3])
+    np.testing.assert_array_equal(labels, clf.predict(X[:3]))
+    np.testing.assert_array_equal(probabilities, clf.predict_proba(X[:3]))
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+@pytest.mark.parametrize("chunked", [[], ["--chunk-rows", "25"]])
+def test_predict_proba_runs_the_network_once_per_chunk(tmp_path, monkeypatch, capsys, pipeline,
+                                                       chunked):
+    """predict --proba called predict, then predict_proba: two forward passes of the network
+    (and two encoder transforms for a pipeline) where one gives both."""
+    from sklearn.pipeline import make_pipeline
+
+    from skneuron import TaskNeuronClassifier, load
+    from skneuron.persistence import save
+    from skneuron.preprocessing import TabularEncoder
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"a": rng.normal(size=50), "c": rng.choice(["u", "v", "w"], 50)})
+    y = np.where(frame["a"] + (frame["c"] == "u") > 0.5, "hi", "lo")
+    if pipeline:
+        encoder = TabularEncoder().fit(frame)
+        model = make_pipeline(encoder, _tiny_classifier(encoder.transform(frame), y))
+    else:
+        model = _tiny_classifier(frame, y)
+    save(model, "m.skn")
+    frame.to_csv("rows.csv", index=False)
+    restored = load("m.skn")
+    expected = pd.DataFrame({"prediction": restored.predict(frame)})
+    for label, column in zip(restored.classes_, restored.predict_proba(frame).T):
+        expected[f"proba_{label}"] = column
+
+    calls = {"forward": 0, "transform": 0}
+    forward, transform = TaskNeuronClassifier._forward, TabularEncoder.transform
+
+    def counted_forward(self, X):
+        calls["forward"] += 1
+        return forward(self, X)
+
+    def counted_transform(self, X):
+        calls["transform"] += 1
+        return transform(self, X)
+
+    monkeypatch.setattr(TaskNeuronClassifier, "_forward", counted_forward)
+    monkeypatch.setattr(TabularEncoder, "transform", counted_transform)
+    assert main(["predict", "m.skn", "rows.csv", "--proba", "--out", "p.csv", *chunked]) == 0
+    n_chunks = 2 if chunked else 1
+    assert calls == {"forward": n_chunks, "transform": n_chunks if pipeline else 0}
+    pd.testing.assert_frame_equal(pd.read_csv("p.csv"), expected, check_exact=True,
+                                  check_dtype=False)
