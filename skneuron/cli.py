@@ -36,6 +36,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 __all__ = ["UsageError", "main"]
 
@@ -271,7 +272,7 @@ def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None,
     """The table at ``path`` as data frames of at most ``chunk_rows`` rows, in file order.
 
     A CSV file is read with ``pandas.read_csv(chunksize=...)``, ``text_columns``
-    as text (see :func:`csv_text_columns`), a Parquet file (``.parquet``/``.pq``)
+    as text (see :func:`scan_csv`), a Parquet file (``.parquet``/``.pq``)
     with ``pyarrow.parquet.ParquetFile.iter_batches``; only ``columns`` (all
     when None) are read. Memory holds one chunk at a time.
     """
@@ -292,27 +293,62 @@ def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None,
                 yield from reader
 
 
-def csv_text_columns(path: str, chunk_rows: int) -> list:
-    """The columns of the CSV file at ``path`` that hold text in any chunk (one pass).
+class CsvScan(NamedTuple):
+    """What :func:`scan_csv` learns in its one pass over a table."""
+
+    #: The columns that hold text in any chunk, which :func:`iter_table` reads as text.
+    text_columns: list
+    #: The target's distinct values as :func:`iter_table` reads them with ``text_columns``;
+    #: None when the pass could not tell them (see :func:`scan_csv`).
+    labels: set | None
+    #: The rows with a value in the target (None when no pass was made).
+    n_rows: int | None
+
+
+def scan_csv(path: str, chunk_rows: int, target: str | None = None,
+             max_labels: int = 0) -> CsvScan:
+    """One pass over the CSV file at ``path``, ``chunk_rows`` rows at a time: the columns
+    that hold text in any chunk, and the ``target`` column's labels and rows.
 
     pandas guesses each chunk's column types on its own: codes ``1, 2, 3`` in
     the first chunks and ``none`` in a later one are numbers in some chunks
     and text in others, which a model fitted on the first chunk cannot read
     (and class labels that mix numbers and text). Read as a whole, such a
     column is text throughout; :func:`iter_table` reads these columns as
-    text in every chunk to the same effect. A Parquet file stores its types:
-    none is returned for it.
+    text in every chunk to the same effect.
+
+    The same pass collects the target's distinct values, which a streaming
+    classification needs before its first ``partial_fit``, up to
+    ``max_labels`` of them (none by default), and counts the rows that have
+    one. ``labels`` is None when there were more, or when the target turned to
+    text after chunks that read it as numbers: their text as written (``01``
+    read as 1) is then lost, and the caller reads the labels in a pass of
+    their own. A Parquet file stores its types: no pass is made for it
+    (no text columns, no labels).
     """
     if _parquet(path):
-        return []
+        return CsvScan([], None, None)
     import pandas as pd
 
     text: list = []
+    labels: set | None = set() if target is not None and max_labels > 0 else None
+    numbers_seen = False  # a chunk read target values as numbers, not as their text
+    n_rows = 0
     for chunk in iter_table(path, chunk_rows):
         text += [column for column in chunk.columns if column not in text
                  and pd.api.types.infer_dtype(chunk[column], skipna=True) == "string"]
+        if target in chunk.columns:
+            values = chunk[target].dropna()
+            n_rows += len(values)
+            if labels is not None and len(values):
+                numbers_seen |= pd.api.types.infer_dtype(values) != "string"
+                labels.update(values.unique().tolist())
+                if len(labels) > max_labels:
+                    labels = None
         _stop_if_interrupted()
-    return text
+    if target in text and numbers_seen:
+        labels = None
+    return CsvScan(text, labels, n_rows)
 
 
 def table_columns(path: str) -> list:
@@ -704,16 +740,32 @@ def _row_bar(description: str, total: int | None, enabled: bool | None):
                 delay=0.5 if enabled is None else 0)
 
 
+def _target_labels(args, text_columns) -> tuple[set, int]:
+    """The target's distinct values and the rows that have one, from a pass over that
+    column alone (of a Parquet file, or of a CSV file whose scan could not tell them)."""
+    labels, n_rows = set(), 0
+    for chunk in iter_table(args.data, args.chunk_rows, columns=[args.target],
+                            text_columns=text_columns):
+        target = chunk[args.target].dropna()
+        labels.update(target.unique().tolist())
+        n_rows += len(target)
+        _stop_if_interrupted()
+    return labels, n_rows
+
+
 def run_streaming_fit(args, out) -> dict:
     """``skneuron fit --chunk-rows N``: ``partial_fit`` over the file, ``--epochs`` times.
 
     Memory holds one chunk of rows: the file is read ``--chunk-rows`` rows at
-    a time and each chunk is one ``partial_fit`` call; a first pass finds the
-    columns that hold text in any chunk, read as text in all (see
-    :func:`csv_text_columns`). The first chunk decides
-    the task (``--task auto``), the formula and the input and target scaling
-    (see ``partial_fit``); a classification's labels come from a first pass
-    over the target column. No cross-validation.
+    a time and each chunk is one ``partial_fit`` call. Before training, one
+    pass over a CSV file (:func:`scan_csv`) finds the columns that hold text
+    in any chunk, read as text in all, and the target's labels, which
+    ``partial_fit`` needs up front for a classification. A Parquet file
+    stores its types and needs no such pass, but its labels are read in one
+    over the target column alone, as are a CSV file's where the scan could
+    not tell them. The first chunk decides the task (``--task auto``), the
+    formula and the input and target scaling (see ``partial_fit``). No
+    cross-validation.
     """
     import numpy as np
     from sklearn.exceptions import ConvergenceWarning
@@ -727,7 +779,10 @@ def run_streaming_fit(args, out) -> dict:
         raise UsageError(f"--epochs must be at least 1; got {epochs}")
     columns = table_columns(args.data)
     read_dates = DateReader(_date_columns(args, columns) if columns else [], args.data)
-    text_columns = csv_text_columns(args.data, args.chunk_rows)
+    # A classification's labels, no more than a chunk's worth: memory holds one chunk.
+    scan = scan_csv(args.data, args.chunk_rows, target=args.target,
+                    max_labels=0 if args.task == "regression" else args.chunk_rows)
+    text_columns = scan.text_columns
 
     def labelled_chunks():
         for frame in iter_table(args.data, args.chunk_rows, text_columns=text_columns):
@@ -748,14 +803,9 @@ def run_streaming_fit(args, out) -> dict:
     model = cls(**{"random_state": args.seed, **parse_params(args.param or [], cls)})
     fit_options = {}
     n_rows = None
-    if task == "classification":  # partial_fit needs every label up front: one pass for them
-        labels, n_rows = set(), 0
-        for chunk in iter_table(args.data, args.chunk_rows, columns=[args.target],
-                                text_columns=text_columns):
-            target = chunk[args.target].dropna()
-            labels.update(target.unique().tolist())
-            n_rows += len(target)
-            _stop_if_interrupted()
+    if task == "classification":  # partial_fit needs every label up front
+        labels, n_rows = (scan.labels, scan.n_rows) if scan.labels is not None \
+            else _target_labels(args, text_columns)
         fit_options["classes"] = np.array(list(labels), dtype=object)
         print(f"task: classification of {args.target!r} ({len(labels)} classes)", file=out)
     else:

@@ -103,6 +103,57 @@ def test_streaming_classification_learns_the_labels_first(tables, capsys):
     np.testing.assert_allclose(predictions[["proba_large", "proba_small"]].sum(axis=1), 1)
 
 
+@pytest.mark.parametrize("target, table", [("size", "sizes.csv"), ("rooms", "houses.csv")])
+def test_a_streaming_classification_reads_its_labels_in_the_text_columns_pass(
+        tables, capsys, monkeypatch, target, table):
+    """Text columns, labels, training: the labels come from the pass that finds the text
+    columns (it read the CSV file three times), and the model is the one a pass of its
+    own over the labels gives."""
+    import skneuron.cli as cli
+
+    passes = []
+    read_csv = pd.read_csv
+
+    def counted(*args, **kwargs):
+        if kwargs.get("chunksize") is not None:
+            passes.append(kwargs.get("usecols"))
+        return read_csv(*args, **kwargs)
+
+    command = ["fit", table, "--target", target, "--chunk-rows", "50", "--epochs", "2",
+               *SMALL]
+    with monkeypatch.context() as patch:
+        patch.setattr(pd, "read_csv", counted)
+        assert main([*command, "--out", "scanned.skn"]) == 0
+    assert passes == [None, None, None]  # the scan, then two epochs of training
+    out = capsys.readouterr().out
+    assert f"task: classification of {target!r}" in out
+    with monkeypatch.context() as patch:  # as before: the labels in a pass of their own
+        scan_csv = cli.scan_csv
+        patch.setattr(cli, "scan_csv", lambda *a, **k: scan_csv(*a, **k)._replace(labels=None))
+        assert main([*command, "--out", "label_pass.skn"]) == 0
+    assert capsys.readouterr().out.replace("label_pass.skn", "scanned.skn").split("fitted in")[0] \
+        == out.split("fitted in")[0]
+    scanned, label_pass = load("scanned.skn"), load("label_pass.skn")
+    assert scanned.classes_.tolist() == label_pass.classes_.tolist()
+    frame = pd.read_csv(table).drop(columns=target)
+    np.testing.assert_array_equal(scanned.predict_proba(frame), label_pass.predict_proba(frame))
+    assert read_manifest("scanned.skn")["metadata"] == read_manifest("label_pass.skn")["metadata"]
+
+
+def test_the_scan_leaves_the_labels_to_a_pass_of_their_own_where_it_cannot_tell_them(tables):
+    from skneuron.cli import scan_csv
+
+    scan = scan_csv("sizes.csv", 50, target="size", max_labels=50)
+    assert scan.labels == {"large", "small"} and scan.n_rows == 300
+    assert "size" in scan.text_columns and "city" in scan.text_columns
+    assert scan_csv("sizes.csv", 50, target="size").labels is None  # none asked for
+    assert scan_csv("houses.csv", 50, target="area", max_labels=50).labels is None  # too many
+    pd.DataFrame({"x": range(6), "y": ["01", "2", "01", "2", "a", "b"]}).to_csv(
+        "late_text.csv", index=False)  # '01' read as the number 1 in the first chunk
+    scan = scan_csv("late_text.csv", 2, target="y", max_labels=10)
+    assert scan.text_columns == ["y"] and scan.labels is None
+
+
 def test_streaming_parquet(tables, capsys):
     pytest.importorskip("pyarrow")
     pd.read_csv("houses.csv").to_parquet("houses.parquet")
