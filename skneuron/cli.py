@@ -637,21 +637,81 @@ def progress(description: str, total: int, enabled: bool | None = None):
 
 
 # ---------------------------------------------------------------------- fit
-def _estimator_class(task: str):
+#: The score ``fit`` cross-validates and records, by task (the estimators' ``score``).
+_METRICS = {"classification": "accuracy", "regression": "R²"}
+
+
+def _new_model(task: str, args):
+    """The unfitted estimator of ``task`` that ``fit`` trains: ``--seed`` and ``--param``."""
     from skneuron import TaskNeuronClassifier, TaskNeuronRegressor
 
-    return TaskNeuronClassifier if task == "classification" else TaskNeuronRegressor
+    cls = TaskNeuronClassifier if task == "classification" else TaskNeuronRegressor
+    return cls(**{"random_state": args.seed, **parse_params(args.param or [], cls)})
+
+
+def _target_values(y, task: str):
+    """The target column ``y`` as an array to fit: class labels as they are, floats for a
+    regression."""
+    return y.to_numpy() if task == "classification" else y.astype(float).to_numpy()
+
+
+def _task_line(task: str, target: str, n_classes: int) -> str:
+    """``fit``'s line on what it fits: ``n_classes`` counts for a classification only."""
+    if task == "classification":
+        return f"task: classification of {target!r} ({n_classes} classes)"
+    return f"task: regression of {target!r}"
+
+
+@contextlib.contextmanager
+def _quiet_training():
+    """Silence the warnings of training that are no news on the command line: a
+    ``ConvergenceWarning`` (``--param max_iter`` bounds the epochs on purpose), and "Training
+    interrupted ... keeping the best weights": Ctrl-C stops the whole command (exit 130)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", "Training interrupted", UserWarning)
+        yield
+
+
+def _metadata(args, task: str, n_rows: int, read_dates: DateReader, cv_scores=(),
+              **streaming) -> dict:
+    """The metadata ``fit`` saves with the model: ``inspect`` shows it, ``predict`` reads the
+    target column's name and the date formats (see :func:`_fit_metadata`); ``streaming``
+    adds ``--chunk-rows`` and ``--epochs``."""
+    import numpy as np
+
+    return {
+        "target": str(args.target), "task": task, "data": os.path.basename(args.data),
+        "n_rows": int(n_rows), "metric": _METRICS[task], "cv_scores": list(cv_scores),
+        "cv_score": float(np.mean(cv_scores)) if cv_scores else None, **streaming,
+        "dates": read_dates.formats,
+    }
+
+
+def _report_and_save(model, args, metadata: dict, out, fitted: str) -> dict:
+    """Print the trained ``model``'s formula and ``fitted`` (how the training went), save it
+    to ``--out`` with ``metadata`` and say so; returns ``metadata``. A model whose training
+    Ctrl-C cut short is neither shown nor saved."""
+    from skneuron.persistence import save
+
+    _stop_if_interrupted()
+    print(f"formula: {model.formula_}", file=out)
+    print(f"  terms: {', '.join(model.formula_.terms)}", file=out)
+    print(fitted, file=out)
+    save(model, args.out, metadata=metadata)
+    print(f"saved {args.out}", file=out)
+    return metadata
 
 
 def run_fit(args, out=None) -> dict:
     """``skneuron fit``: returns the metadata saved with the model."""
     import numpy as np
     from sklearn.base import clone
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import KFold, StratifiedKFold
 
     from skneuron._tabular import as_table, categorical_mask
-    from skneuron.persistence import save
 
     out = out or sys.stdout
     check_output_path(args.out)
@@ -670,61 +730,41 @@ def run_fit(args, out=None) -> dict:
     if X.shape[1] == 0:
         raise UsageError(f"{args.data} has no column besides the target {args.target!r}")
     task = resolve_task(y, args.task, args.target)
-    y = y.to_numpy() if task == "classification" else y.astype(float).to_numpy()
-    cls = _estimator_class(task)
-    params = {"random_state": args.seed, **parse_params(args.param or [], cls)}
+    y = _target_values(y, task)
     # The estimator reads the table itself: text columns as categories, gaps as missing.
-    model = cls(**params)
-    max_iter = model.max_iter
+    model = _new_model(task, args)
     n_categorical = int(categorical_mask(as_table(X), model.categorical_features,
                                          np.asarray(X.columns, dtype=object)).sum())
     print(f"{args.data}: {len(X)} rows, {X.shape[1]} columns"
           + (f" ({n_categorical} categorical)" if n_categorical else ""), file=out)
-    if task == "classification":
-        print(f"task: classification of {args.target!r} ({len(np.unique(y))} classes)", file=out)
-    else:
-        print(f"task: regression of {args.target!r}", file=out)
+    print(_task_line(task, args.target, len(np.unique(y)) if task == "classification" else 0),
+          file=out)
 
-    metric = "accuracy" if task == "classification" else "R²"
     scores = []
     folds = args.cv
     if folds and task == "classification":
         folds = min(folds, int(np.unique(y, return_counts=True)[1].min()))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        # Ctrl-C stops the command (exit 130): "keeping the best weights" is not news then
-        warnings.filterwarnings("ignore", "Training interrupted", UserWarning)
+    with _quiet_training():
         if folds >= 2:
             splitter = (StratifiedKFold if task == "classification" else KFold)(
                 folds, shuffle=True, random_state=args.seed)
             for i, (train, test) in enumerate(splitter.split(X, y), start=1):
                 fold_model = clone(model)
-                with progress(f"fold {i}/{folds}", max_iter, args.progress):
+                with progress(f"fold {i}/{folds}", model.max_iter, args.progress):
                     fold_model.fit(X.iloc[train], y[train])
                 _stop_if_interrupted()
                 scores.append(float(fold_model.score(X.iloc[test], y[test])))
-            print(f"cross-validated {metric}: {np.mean(scores):.4f} ± {np.std(scores):.4f} "
-                  f"({folds} folds)", file=out)
+            print(f"cross-validated {_METRICS[task]}: {np.mean(scores):.4f} ± "
+                  f"{np.std(scores):.4f} ({folds} folds)", file=out)
         elif args.cv:
             print("cross-validation skipped: too few rows per class", file=out)
         start = time.perf_counter()
-        with progress("fit", max_iter, args.progress):
+        with progress("fit", model.max_iter, args.progress):
             model.fit(X, y)
         seconds = time.perf_counter() - start
-    _stop_if_interrupted()  # a model whose training Ctrl-C cut short is not saved
-
-    estimator = model
-    print(f"formula: {estimator.formula_}", file=out)
-    print(f"  terms: {', '.join(estimator.formula_.terms)}", file=out)
-    print(f"fitted in {seconds:.1f} s ({estimator.n_iter_} epochs)", file=out)
-    metadata = {
-        "target": str(args.target), "task": task, "data": os.path.basename(args.data),
-        "n_rows": int(len(X)), "metric": metric, "cv_scores": scores,
-        "cv_score": float(np.mean(scores)) if scores else None, "dates": read_dates.formats,
-    }
-    save(model, args.out, metadata=metadata)
-    print(f"saved {args.out}", file=out)
-    return metadata
+    return _report_and_save(
+        model, args, _metadata(args, task, len(X), read_dates, cv_scores=scores), out,
+        fitted=f"fitted in {seconds:.1f} s ({model.n_iter_} epochs)")
 
 
 def _row_bar(description: str, total: int | None, enabled: bool | None):
@@ -768,9 +808,6 @@ def run_streaming_fit(args, out) -> dict:
     cross-validation.
     """
     import numpy as np
-    from sklearn.exceptions import ConvergenceWarning
-
-    from skneuron.persistence import save
 
     if args.chunk_rows < 1:
         raise UsageError(f"--chunk-rows must be at least 1; got {args.chunk_rows}")
@@ -799,25 +836,19 @@ def run_streaming_fit(args, out) -> dict:
     if first[1].shape[1] == 0:
         raise UsageError(f"{args.data} has no column besides the target {args.target!r}")
     task = resolve_task(first[0], args.task, args.target)
-    cls = _estimator_class(task)
-    model = cls(**{"random_state": args.seed, **parse_params(args.param or [], cls)})
-    fit_options = {}
-    n_rows = None
+    model = _new_model(task, args)
+    fit_options, labels, n_rows = {}, (), None
     if task == "classification":  # partial_fit needs every label up front
         labels, n_rows = (scan.labels, scan.n_rows) if scan.labels is not None \
             else _target_labels(args, text_columns)
         fit_options["classes"] = np.array(list(labels), dtype=object)
-        print(f"task: classification of {args.target!r} ({len(labels)} classes)", file=out)
-    else:
-        print(f"task: regression of {args.target!r}", file=out)
+    print(_task_line(task, args.target, len(labels)), file=out)
     print(f"streaming {args.data} in chunks of {args.chunk_rows} rows, {epochs} epoch(s)",
           file=out)
 
     start = time.perf_counter()
     seen = 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.filterwarnings("ignore", "Training interrupted", UserWarning)
+    with _quiet_training():
         with _row_bar("fit", None if n_rows is None else n_rows * epochs, args.progress) as bar:
             for epoch in range(1, epochs + 1):
                 rows = 0
@@ -825,8 +856,7 @@ def run_streaming_fit(args, out) -> dict:
                 # the first pass goes on from the chunk that decided the task
                 for y, X in itertools.chain([first], chunks) if epoch == 1 \
                         else labelled_chunks():
-                    y = y.to_numpy() if task == "classification" else y.astype(float).to_numpy()
-                    model.partial_fit(X, y, **fit_options)
+                    model.partial_fit(X, _target_values(y, task), **fit_options)
                     _stop_if_interrupted()  # Ctrl-C stops the command, mid-file too
                     losses.append((model.loss_curve_[-1], len(X)))
                     rows += len(X)
@@ -840,20 +870,11 @@ def run_streaming_fit(args, out) -> dict:
                 loss = sum(value * count for value, count in losses) / max(rows, 1)
                 print(f"epoch {epoch}/{epochs}: loss {loss:.5g} ({rows} rows)", file=out)
     seconds = time.perf_counter() - start
-    _stop_if_interrupted()
-    print(f"formula: {model.formula_}", file=out)
-    print(f"  terms: {', '.join(model.formula_.terms)}", file=out)
-    print(f"fitted in {seconds:.1f} s ({seen / max(seconds, 1e-9):,.0f} rows/s, "
-          f"{model.n_iter_} partial_fit calls)", file=out)
-    metadata = {
-        "target": str(args.target), "task": task, "data": os.path.basename(args.data),
-        "n_rows": int(n_rows), "metric": "accuracy" if task == "classification" else "R²",
-        "cv_scores": [], "cv_score": None, "chunk_rows": int(args.chunk_rows),
-        "epochs": int(epochs), "dates": read_dates.formats,
-    }
-    save(model, args.out, metadata=metadata)
-    print(f"saved {args.out}", file=out)
-    return metadata
+    return _report_and_save(
+        model, args, _metadata(args, task, n_rows, read_dates,
+                               chunk_rows=int(args.chunk_rows), epochs=int(epochs)), out,
+        fitted=f"fitted in {seconds:.1f} s ({seen / max(seconds, 1e-9):,.0f} rows/s, "
+               f"{model.n_iter_} partial_fit calls)")
 
 
 # ----------------------------------------------------------- predict, inspect

@@ -244,3 +244,54 @@ def test_a_column_that_turns_to_text_in_a_later_chunk_is_text_in_every_chunk(tab
     assert main(["predict", "codes.skn", "codes.csv", "--chunk-rows", "64"]) == 0
     predicted = capsys.readouterr().out.splitlines()
     assert predicted[0] == "grade" and len(predicted) == n + 1
+
+
+def _masked(text: str) -> list:
+    """Output lines with the numbers that vary between runs (timings, losses, scores) masked,
+    the formula's text aside."""
+    import re
+
+    lines = []
+    for line in text.splitlines():
+        if line.startswith(("formula: ", "  terms: ")):
+            line = line.split(":")[0] + ": …"
+        lines.append(re.sub(r"\d[\d,]*(\.\d+)?(e[+-]?\d+)?", "N", line))
+    return lines
+
+
+@pytest.mark.parametrize("target, table, task", [("price", "houses.csv", "regression"),
+                                                 ("size", "sizes.csv", "classification")])
+def test_fit_and_streaming_fit_print_and_save_as_they_did(tables, capsys, target, table, task):
+    """The two fits share their setup, warnings filter, report and save: their output and
+    metadata, line for line."""
+    assert main(["fit", table, "--target", target, "--cv", "2", "--out", "whole.skn",
+                 *SMALL]) == 0
+    assert _masked(capsys.readouterr().out) == [
+        f"{table}: N rows, N columns (N categorical)",
+        f"task: regression of {target!r}" if task == "regression"
+        else f"task: classification of {target!r} (N classes)",
+        f"cross-validated {'R²' if task == 'regression' else 'accuracy'}: N ± N (N folds)",
+        "formula: …", "  terms: …", "fitted in N s (N epochs)", "saved whole.skn"]
+    assert main(["fit", table, "--target", target, "--chunk-rows", "100", "--epochs", "2",
+                 "--out", "streamed.skn", *SMALL]) == 0
+    assert _masked(capsys.readouterr().out) == [
+        f"task: regression of {target!r}" if task == "regression"
+        else f"task: classification of {target!r} (N classes)",
+        f"streaming {table} in chunks of N rows, N epoch(s)",
+        "epoch N/N: loss N (N rows)", "epoch N/N: loss N (N rows)",
+        "formula: …", "  terms: …", "fitted in N s (N rows/s, N partial_fit calls)",
+        "saved streamed.skn"]
+    whole, streamed = (read_manifest(f"{name}.skn")["metadata"] for name in ("whole", "streamed"))
+    n_rows = 299 if task == "regression" else 300
+    metric = "R²" if task == "regression" else "accuracy"
+    assert list(whole) == ["target", "task", "data", "n_rows", "metric", "cv_scores", "cv_score",
+                           "dates"]
+    assert {k: v for k, v in whole.items() if not k.startswith("cv_")} == {
+        "target": target, "task": task, "data": table, "n_rows": n_rows, "metric": metric,
+        "dates": {}}
+    assert len(whole["cv_scores"]) == 2 and whole["cv_score"] == np.mean(whole["cv_scores"])
+    assert streamed == {"target": target, "task": task, "data": table, "n_rows": n_rows,
+                        "metric": metric, "cv_scores": [], "cv_score": None, "chunk_rows": 100,
+                        "epochs": 2, "dates": {}}
+    assert list(streamed) == ["target", "task", "data", "n_rows", "metric", "cv_scores",
+                              "cv_score", "chunk_rows", "epochs", "dates"]
