@@ -665,8 +665,9 @@ def _task_line(task: str, target: str, n_classes: int) -> str:
 @contextlib.contextmanager
 def _quiet_training():
     """Silence the warnings of training that are no news on the command line: a
-    ``ConvergenceWarning`` (``--param max_iter`` bounds the epochs on purpose), and "Training
-    interrupted ... keeping the best weights": Ctrl-C stops the whole command (exit 130)."""
+    ``ConvergenceWarning`` (stopping at ``max_iter``, which ``--param`` sets, is a budget
+    spent, not a fault), and "Training interrupted ... keeping the best weights": Ctrl-C
+    stops the whole command (exit 130)."""
     from sklearn.exceptions import ConvergenceWarning
 
     with warnings.catch_warnings():
