@@ -1660,14 +1660,7 @@ validation_scores_, best_validation_score_
         >>> np.allclose(np.exp(clf.predict_log_proba(X[:5])), clf.predict_proba(X[:5]))
         True
         """
-        logits = self._forward(X)
-        if self._is_multilabel():
-            return -np.logaddexp(0, -logits)
-        if logits.shape[1] == 1:
-            z = logits[:, 0]
-            return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return self._log_proba_of(self._forward(X))
 
     def predict(self, X):
         """Predicted class labels for ``X``.
@@ -1692,11 +1685,7 @@ validation_scores_, best_validation_score_
         >>> clf.predict(X[:3])
         array([0, 0, 0])
         """
-        logits = self._forward(X)
-        if self._is_multilabel():
-            return (logits > 0).astype(np.int64)
-        indices = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(axis=1)
-        return self.classes_[indices]
+        return self._labels_of(self._forward(X))
 
     def _predict_with_proba(self, X) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`predict` and :meth:`predict_proba` of ``X`` from one forward pass.
@@ -1706,17 +1695,24 @@ validation_scores_, best_validation_score_
         both, and each method would run the network over ``X`` again.
         """
         logits = self._forward(X)
+        return self._labels_of(logits), np.exp(self._log_proba_of(logits))
+
+    def _labels_of(self, logits: np.ndarray) -> np.ndarray:
+        """The labels :meth:`predict` returns for the network's outputs ``logits``."""
         if self._is_multilabel():
-            return (logits > 0).astype(np.int64), np.exp(-np.logaddexp(0, -logits))
+            return (logits > 0).astype(np.int64)
+        indices = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(axis=1)
+        return self.classes_[indices]
+
+    def _log_proba_of(self, logits: np.ndarray) -> np.ndarray:
+        """The log-probabilities :meth:`predict_log_proba` returns for ``logits``."""
+        if self._is_multilabel():
+            return -np.logaddexp(0, -logits)
         if logits.shape[1] == 1:
             z = logits[:, 0]
-            indices = (z > 0).astype(int)
-            log_proba = np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
-        else:
-            indices = logits.argmax(axis=1)
-            shifted = logits - logits.max(axis=1, keepdims=True)
-            log_proba = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return self.classes_[indices], np.exp(log_proba)
+            return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
