@@ -11,14 +11,19 @@ the two fits predict the test rows bit for bit alike.
 
 Run ``python -m benchmarks.training_threads [--repeats 3]`` on a quiet
 two-core machine; the table is printed and written to
-``benchmarks/results/training_threads.md``.
+``benchmarks/results/training_threads.md``. With ``--busy`` one CPU-bound
+process (another program on the machine) runs beside every fit, and the
+table goes to ``training_threads_busy.md``; ``--only`` names data sets.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
+import sys
 import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +35,7 @@ from benchmarks.run import split
 from skneuron import TaskNeuronClassifier, TaskNeuronRegressor
 
 RESULTS = Path(__file__).parent / "results" / "training_threads.md"
+BUSY_RESULTS = RESULTS.with_name("training_threads_busy.md")
 
 #: The cut-off's two settings: one thread for every network, or two for every one.
 SETTINGS = {"one thread": 1 << 62, "two threads": 0}
@@ -46,13 +52,30 @@ def training_seconds_and_predictions(dataset, cutoff: int):
     return seconds - model.discovery_.fit_time, predicted
 
 
-def measure(repeats: int) -> list[str]:
+def _spin() -> None:
+    while True:
+        pass
+
+
+@contextmanager
+def busy_core():
+    """One CPU-bound process beside the block, as another program busy on the machine."""
+    process = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.join()
+
+
+def measure(repeats: int, datasets=REAL_DATASETS) -> list[str]:
     default = estimators.SINGLE_THREAD_WORK
     lines = ["| data set | one thread: training s | two threads: training s | ratio | "
              "same predictions |", "|---|---|---|---|---|"]
     ratios = []
     try:
-        for dataset in REAL_DATASETS:
+        for dataset in datasets:
             times = {name: [] for name in SETTINGS}
             predictions = {}
             for _ in range(repeats):
@@ -74,18 +97,27 @@ def measure(repeats: int) -> list[str]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--busy", action="store_true",
+                        help="run one CPU-bound process beside every fit")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="data set names")
     args = parser.parse_args(argv)
+    datasets = [d for d in REAL_DATASETS if not args.only or d.name in args.only]
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    with thread_limits(2):
-        table = measure(args.repeats)
-    lines = ["# Training threads: one against two", "",
-             f"Produced by `python -m benchmarks.training_threads --repeats {args.repeats}` on "
-             f"{started}: the real suite's data sets, split seed 0, the default estimators with "
-             "`random_state=0`; training seconds = fit less discovery (discovery always runs on "
-             "one thread), the median of the repeats; ratio = two threads ÷ one.", "", *table]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
-    print(f"\nwritten to {RESULTS}")
+    with thread_limits(2), busy_core() if args.busy else nullcontext():
+        table = measure(args.repeats, datasets)
+    command = "python -m benchmarks.training_threads " + " ".join(
+        sys.argv[1:] if argv is None else argv)
+    beside = " One CPU-bound process (`--busy`) ran beside every fit, as another program " \
+        "busy on the machine would." if args.busy else ""
+    lines = ["# Training threads: one against two" + (" on a busy machine" if args.busy else ""),
+             "", f"Produced by `{command.strip()}` on {started}: the real suite's data sets, "
+             "split seed 0, the default estimators with `random_state=0`; training seconds = fit "
+             "less discovery (discovery always runs on one thread), the median of the repeats; "
+             f"ratio = two threads ÷ one.{beside}", "", *table]
+    path = BUSY_RESULTS if args.busy else RESULTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    print(f"\nwritten to {path}")
 
 
 if __name__ == "__main__":

@@ -509,8 +509,9 @@ def input_encoding(codes: np.ndarray, mask: np.ndarray, categories: list, *,
     by the mean and standard deviation; a column with no spread in ``codes``
     gets an infinite scale, so it reads as 0 whatever comes later — and their
     missing values are set to the centre, with an indicator column for every
-    column that had missing values in ``codes`` (but not only missing ones). A categorical column with two categories and no
-    missing value becomes one ±1 column; any other one becomes one-hot
+    column that had missing values in ``codes`` (but not only missing ones).
+    A categorical column with two categories and no missing value becomes
+    one ±1 column; any other one becomes one-hot
     columns for its (at most :data:`MAX_ONEHOT_CATEGORIES`) most frequent
     categories, an "other" column for the rest and a "missing" column when
     values were missing; a category not seen in ``fit`` encodes as all zeros.
@@ -582,7 +583,7 @@ def _numeric_statistics(columns: np.ndarray, scaling: str, sample_weight=None):
     as a tree never splits on a feature it did not see vary.
     """
     n = columns.shape[1]
-    center, scale = np.zeros(n), np.ones(n)
+    center, scale = np.zeros(n), np.empty(n)
     for j in range(n):
         present = ~np.isnan(columns[:, j])
         values = columns[:, j][present]
@@ -618,9 +619,11 @@ def _sparse_statistics(codes: sp.csr_matrix, sample_weight: np.ndarray | None = 
     weights = np.repeat(row_weight, np.diff(codes.indptr))  # of each stored value
     columns, values = codes.indices, codes.data
     absent = np.isnan(values)
+    n_absent = np.bincount(columns[absent], minlength=n_columns)  # rows, not weights: no rounding
+    # As for dense codes: no indicator of a column missing everywhere.
+    missing = np.flatnonzero((n_absent > 0) & (n_absent < n_rows)).tolist()
     count = row_weight.sum() - np.bincount(columns[absent], weights[absent], minlength=n_columns)
-    missing = [int(j) for j in np.flatnonzero(np.bincount(columns[absent], minlength=n_columns))
-               if count[j] > 0]  # as for dense codes: no indicator of a column missing everywhere
+    count = np.where(n_absent == n_rows, 0.0, count)
     columns, values, weights = columns[~absent], values[~absent], weights[~absent]
     peak = np.zeros(n_columns)
     np.maximum.at(peak, columns, np.abs(values))

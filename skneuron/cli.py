@@ -1047,9 +1047,7 @@ def _predict_with_proba(model, X) -> tuple:
     from sklearn.pipeline import Pipeline
 
     if isinstance(model, Pipeline):
-        for _, step in model.steps[:-1]:
-            X = step.transform(X)
-        model = model.steps[-1][1]
+        return model[-1]._predict_with_proba(model[:-1].transform(X))
     return model._predict_with_proba(X)
 
 

@@ -810,6 +810,8 @@ def _check_directory_size(handle: IO[bytes], path: str) -> None:
     _, _, _, on_disk, entries, size, offset, _ = _END.unpack_from(tail, end)
     locator = end - _ZIP64_LOCATOR.size
     zip64 = locator >= 0 and tail.startswith(b"PK\x06\x07", locator)
+    # A zip64 locator must point at its record: so a zip64 file with bytes in front of it,
+    # which zipfile would read, is refused (save writes zip64 only near MAX_WEIGHTS_BYTES).
     if zip64:  # without one, 0xFFFF entries are 65 535 and refused as such
         end = locator - _ZIP64_END.size
         if not (end >= 0 and tail.startswith(b"PK\x06\x06", end)

@@ -534,3 +534,11 @@ def test_out_of_the_box_table_judges_ours_against_the_fair_mlp(monkeypatch):
     # Over one seed the mean is seed 0's scores, taken from the headline run, not refitted.
     mean_row = defaults.mean_over_seeds({}, 1, scores).splitlines()[-1]
     assert mean_row.startswith(f"| diabetes | {ours:.4f} | {default_mlp:.4f} | {fair_mlp:.4f} |")
+
+
+def test_busy_core_runs_a_spinning_process_only_inside_its_block():
+    from benchmarks.training_threads import busy_core
+
+    with busy_core() as process:
+        assert process.is_alive()
+    assert not process.is_alive() and process.exitcode is not None

@@ -132,3 +132,9 @@ def test_exports_ignore_a_column_that_did_not_vary_at_fit(tmp_path, dtype):
     torch_dtype = getattr(torch, dtype)
     outputs = module(torch.as_tensor(varied, dtype=torch_dtype)).numpy()[:, 0]
     np.testing.assert_allclose(outputs, reg.predict(X), rtol=1e-4, atol=1e-3 * np.abs(y).max())
+    pytest.importorskip("onnxscript")
+    ort = pytest.importorskip("onnxruntime")
+    reg.export_onnx(tmp_path / "m.onnx", dtype=dtype)
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    outputs = session.run(None, {"X": varied.astype(dtype)})[0][:, 0]
+    np.testing.assert_allclose(outputs, reg.predict(X), rtol=1e-4, atol=1e-3 * np.abs(y).max())

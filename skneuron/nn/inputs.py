@@ -91,7 +91,7 @@ class TabularInput(nn.Module):
         self._sizes = [int(t.shape[0]) - 1 for t in tables]
         self.register_buffer("sizes", torch.as_tensor(self._sizes, dtype=torch.int64))
         # The layout the stage was built with, which a loaded state must repeat (see
-        # _load_from_state_dict): forward reads its Python copies, not the buffers.
+        # _load_from_state_dict): forward reads part of it as these Python copies.
         self._layout = {"numeric": [int(i) for i in numeric], "missing": [int(i) for i in missing],
                         "categorical": self._categorical, "sizes": self._sizes}
         width = max(self.widths, default=0)
@@ -196,15 +196,16 @@ class TabularInput(nn.Module):
         """Refuse a state whose column layout differs from this stage's.
 
         Which columns are numeric, flagged or categorical, and each table's
-        number of categories, were fixed when the stage was built and are
-        what :meth:`forward` reads; the buffers that record them travel with
-        the state only so that a reader of the file sees them. A state of
-        another layout (another stage's, or a crafted file's) would be read
-        through this stage's, so it is refused, and none of its values is
-        copied (``load_state_dict`` raises at its end).
+        number of categories, were fixed when the stage was built:
+        :meth:`forward` reads the categorical columns and the tables' sizes
+        and widths from Python copies made then, the rest from the buffers.
+        A state of another layout (another stage's, or a crafted file's)
+        would mix the two, so it is refused, and none of its values is copied
+        (``load_state_dict`` raises at its end). A stage unpickled from before
+        the check has no record of its layout and loads as it did.
         """
         refused = False
-        for name, built in self._layout.items():
+        for name, built in getattr(self, "_layout", {}).items():
             loaded = state_dict.get(prefix + name)
             if loaded is not None and not loaded.is_meta and loaded.tolist() != built:
                 error_msgs.append(f"{prefix}{name}: the state's column layout "
