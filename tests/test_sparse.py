@@ -183,3 +183,20 @@ def test_a_model_fitted_on_sparse_input_exports_to_onnx_for_dense_input(tmp_path
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     probabilities = session.run(None, {"X": X.toarray()})[0]
     np.testing.assert_allclose(probabilities, clf.predict_proba(X), rtol=1e-5, atol=1e-6)
+
+
+def test_a_column_missing_everywhere_has_no_indicator_with_weights_either():
+    """Weighted counts of the present rows could round to just above 0, keeping an
+    indicator (1 in every row) that the dense codes do not have."""
+    rng = np.random.default_rng(0)
+    dense = np.where(rng.random((200, 3)) < 0.5, rng.normal(size=(200, 3)), 0.0)
+    dense[:, 1] = np.nan
+    dense[[4, 8], 2] = np.nan
+    weights = rng.random(200) * 3 + 0.1
+    mask, categories = np.zeros(3, bool), [None] * 3
+    sparse_spec = _tabular.input_encoding(sp.csr_matrix(dense), mask, categories,
+                                          scaling="standard", sample_weight=weights)
+    dense_spec = _tabular.input_encoding(dense, mask, categories, scaling="standard",
+                                         sample_weight=weights)
+    assert sparse_spec["missing"] == dense_spec["missing"] == [2]
+    assert sparse_spec["scale"][1] == dense_spec["scale"][1] == np.inf
