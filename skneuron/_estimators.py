@@ -137,6 +137,8 @@ _FITTED_ATTRIBUTES = {
     "do_early_stopping_": (lambda v: isinstance(v, bool), "a boolean", False),
     "classes_": (_is_vector("biufUO"), "a 1-D array", False),
     "feature_names_in_": (_is_vector("UO"), "a 1-D array of names", False),
+    "_numeric_kinds": (lambda v: isinstance(v, list) and all(
+        k is None or k in _tabular.NUMERIC_KINDS for k in v), "a list of column kinds", False),
 }
 
 
@@ -518,7 +520,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         if reset:
             self.is_categorical_ = _tabular.categorical_mask(table, self.categorical_features, names)
             self.categories_ = _tabular.learn_categories(table, self.is_categorical_)
-        return _tabular.code_matrix(table, self.is_categorical_, self.categories_, names)
+            self._numeric_kinds = _tabular.numeric_kinds(table, self.is_categorical_)
+        # Models saved before the kinds were recorded read any kind, as they did.
+        return _tabular.code_matrix(table, self.is_categorical_, self.categories_, names,
+                                    kinds=getattr(self, "_numeric_kinds", None))
 
     def _input_stage(self) -> TabularInput:
         spec = {k: v for k, v in self._input_encoding.items() if k != "names"}
@@ -896,6 +901,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         names = getattr(self, "feature_names_in_", None)
         if names is not None and len(names) != self.n_features_in_:
             raise ValueError(f"the fitted attribute feature_names_in_ holds {len(names)} names "
+                             f"for n_features_in_={self.n_features_in_} columns.")
+        kinds = getattr(self, "_numeric_kinds", None)
+        if kinds is not None and len(kinds) != self.n_features_in_:
+            raise ValueError(f"the fitted attribute _numeric_kinds holds {len(kinds)} kinds "
                              f"for n_features_in_={self.n_features_in_} columns.")
 
     def _network_from_state(self, state: dict) -> Standardized:

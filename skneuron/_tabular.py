@@ -292,7 +292,8 @@ def _one_type(values) -> bool:
     return len({_kind(v) for v in values}) <= 1
 
 
-def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -> np.ndarray:
+def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None,
+                kinds: list | None = None) -> np.ndarray:
     """The float64 code matrix of ``table``: numbers, and category indices for categories.
 
     Parameters
@@ -305,6 +306,9 @@ def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -
         From :func:`learn_categories` at fit time.
     feature_names : sequence of str, optional
         Names for error messages.
+    kinds : list, optional
+        From :func:`numeric_kinds` at fit time: a numeric column that held
+        numbers, date-times or durations must hold the same now (None: any).
 
     Returns
     -------
@@ -316,7 +320,8 @@ def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -
     Raises
     ------
     ValueError
-        If a numeric column holds text or an infinite value.
+        If a numeric column holds text, an infinite value, or values of
+        another kind than ``kinds`` records.
 
     Examples
     --------
@@ -342,7 +347,8 @@ def code_matrix(table, mask: np.ndarray, categories: list, feature_names=None) -
                 with _hashable_values(name):
                     codes[:, j] = _category_codes(column, categories[j], name)
             else:
-                codes[:, j] = _numeric_column(column, _name(feature_names, j))
+                codes[:, j] = _numeric_column(column, _name(feature_names, j),
+                                              kinds[j] if kinds else None)
     if np.isinf(codes).any():
         raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
     return codes
@@ -465,20 +471,64 @@ def _seconds(column, durations: bool) -> np.ndarray:
     return column.to_numpy() / np.timedelta64(1, "s")  # NaT / 1 s is NaN
 
 
-def _numeric_column(column, name: str) -> np.ndarray:
+#: What the values of a numeric column are: numbers, date-times (read as seconds since
+#: 1970) or durations (read as seconds).
+NUMERIC_KINDS = ("number", "date-time", "duration")
+
+
+def numeric_kinds(table, mask: np.ndarray) -> list:
+    """What each numeric column of ``table`` holds (one of :data:`NUMERIC_KINDS`).
+
+    None for a categorical column, and for one whose kind cannot be told: a
+    column of text (read as numbers if it spells them) or without a value.
+    ``fit`` records them, so that :func:`code_matrix` can refuse a column
+    that holds another kind later, which it would read as other numbers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"n": [1, 2], "t": pd.to_datetime(["2020-01-01", None]),
+    ...                       "c": ["a", "b"]})
+    >>> numeric_kinds(frame, np.array([False, False, True]))
+    ['number', 'date-time', None]
+    """
+    if sp.issparse(table) or isinstance(table, np.ndarray) and table.dtype.kind in "biuf":
+        return [None if categorical else "number" for categorical in mask]
+    return [None if categorical else _numeric_kind(column)
+            for categorical, (_, column) in zip(mask, _frame(table).items())]
+
+
+def _numeric_kind(column) -> str | None:
+    import pandas as pd
+
+    dtype = column.dtype
+    if _is_time(dtype):
+        return "duration" if dtype.kind == "m" else "date-time"
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return "number"
+    kind = _object_kind(column) if dtype == object else None
+    return {_NUMBERS: "number", _MOMENTS: "date-time", _DURATIONS: "duration"}.get(kind)
+
+
+def _numeric_column(column, name: str, fitted_kind: str | None = None) -> np.ndarray:
+    """A numeric column's values as float64; ``fitted_kind`` (:func:`numeric_kinds` at
+    fit) refuses values of another kind."""
     import pandas as pd
 
     dtype = column.dtype
     if pd.api.types.is_complex_dtype(dtype):
         raise ValueError(f"Column {name} holds complex numbers; complex data not supported.")
+    kind = _numeric_kind(column)
+    if fitted_kind and kind != fitted_kind and (kind or fitted_kind != "number") \
+            and column.notna().any():
+        now = f"{kind}s now, which would read as other numbers" if kind else "text now"
+        raise ValueError(f"Column {name} held {fitted_kind}s in fit but holds {now}; give it "
+                         f"as {fitted_kind}s, as in fit.")
     try:
-        if _is_time(dtype):
-            return _seconds(column, durations=dtype.kind == "m")
-        if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        if kind in ("date-time", "duration"):
+            return _seconds(column, durations=kind == "duration")
+        if kind == "number" and dtype != object:
             return column.to_numpy(dtype=np.float64, na_value=np.nan)
-        kind = _object_kind(column) if dtype == object else None
-        if kind is _MOMENTS or kind is _DURATIONS:
-            return _seconds(column, durations=kind is _DURATIONS)
         return pd.to_numeric(column.astype(object), errors="raise").to_numpy(
             dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as exc:

@@ -172,7 +172,13 @@ def test_changed_weights_fail_the_checksum(regressor, tmp_path):
         "functions": ["__import__('os').system('echo pwned')"]}}}), "invalid formula term"),
     (lambda m: m["model"]["fitted"].update({"n_iter_": {"pickle": "gASV"}}), "unknown content"),
     (lambda m: m["model"]["params"].update({"surprise": 1}), "no parameter"),
-    (lambda m: m["model"]["fitted"].update({"n_features_in_": 7}), "do not fit the network"),
+    # a file from before the column kinds were recorded: the network's shape refuses it
+    (lambda m: (m["model"]["fitted"].pop("_numeric_kinds"),
+                m["model"]["fitted"].update({"n_features_in_": 7})), "do not fit the network"),
+    (lambda m: m["model"]["fitted"].update({"n_features_in_": 7}),
+     "_numeric_kinds holds 4 kinds for n_features_in_=7"),
+    (lambda m: m["model"]["fitted"].update({"_numeric_kinds": ["number", "os.system"]}),
+     "_numeric_kinds must be a list of column kinds"),
     (lambda m: m.update({"format_version": 99}), "Upgrade skneuron"),
     (lambda m: m["model"]["fitted"].update({"predict": 1}), "unexpected attribute 'predict'"),
     (lambda m: m["model"]["fitted"].update({"_architecture": {"tuple": [

@@ -447,3 +447,29 @@ def test_a_column_that_did_not_vary_at_fit_is_ignored_at_predict(fitted_as):
         X.drop(columns="flat"), y).network_.inputs.n_features + 1  # no indicator of 'flat'
     for value in (0.0, 1000.0, np.nan):
         np.testing.assert_array_equal(reg.predict(X.assign(flat=value)), reg.predict(X))
+
+
+def test_a_numeric_column_of_another_kind_at_predict_is_refused():
+    """Years fitted as numbers and given as date-times read as seconds since 1970, and
+    predicted about -2e6 for a target near 1; durations for date-times the same."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=120), "year": 2000 + np.arange(120) % 20,
+                      "t": pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(120), "D")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = TaskNeuronRegressor(**{**QUICK, "max_iter": 3}).fit(X, X["x"])
+    assert reg._numeric_kinds == ["number", "number", "date-time"]
+    with pytest.raises(ValueError, match="'year' held numbers in fit but holds date-times"):
+        reg.predict(X.assign(year=pd.to_datetime(X["year"].astype(str))))
+    with pytest.raises(ValueError, match="'t' held date-times in fit but holds durations"):
+        reg.predict(X.assign(t=X["t"] - X["t"].min()))
+    with pytest.raises(ValueError, match="'t' held date-times in fit but holds text now"):
+        reg.predict(X.assign(t=X["t"].astype(str)))
+    # the same kind in another dtype, or no value at all, reads as before
+    same = reg.predict(X)
+    np.testing.assert_array_equal(reg.predict(X.assign(year=X["year"].astype(float))), same)
+    np.testing.assert_array_equal(reg.predict(X.assign(t=X["t"].astype(object))), same)
+    assert np.isfinite(reg.predict(X.assign(t=pd.NaT))).all()
+    restored = pickle.loads(pickle.dumps(reg))
+    with pytest.raises(ValueError, match="held numbers in fit"):
+        restored.predict(X.assign(year=pd.to_datetime(X["year"].astype(str))))
