@@ -42,6 +42,7 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
     "n_iter_no_change=20": ({"n_iter_no_change": 20}, {}),
     "robust scaling": ({}, {"skneuron._estimators.INPUT_SCALING": "robust"}),
     "one-hot ≤ 16": ({}, {"skneuron._tabular.MAX_ONEHOT_CATEGORIES": 16}),
+    "one-hot ≤ 64": ({}, {"skneuron._tabular.MAX_ONEHOT_CATEGORIES": 64}),  # until 2026-12-04
     "previous defaults": ({"n_members": 1, "periodic": 0, "n_iter_no_change": 10},
                           {"skneuron._tabular.MAX_ONEHOT_CATEGORIES": 16}),
     "n_repeats=1": ({"discovery_params": {"n_repeats": 1}}, {}),

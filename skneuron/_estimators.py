@@ -1055,7 +1055,7 @@ default="from_dtype"
         Otherwise a boolean mask, column indices or column names, as in
         :class:`~sklearn.ensemble.HistGradientBoostingRegressor`. A categorical
         column with two categories becomes one ±1 input, any other one-hot
-        inputs for its 64 most frequent categories plus one for the rest and
+        inputs for its 255 most frequent categories plus one for the rest and
         one for missing values; a category not seen in ``fit`` (or text of more
         than 1000 characters) is encoded as a missing value (none of them when
         the column had no missing values in ``fit``), never an error; a
