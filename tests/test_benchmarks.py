@@ -384,10 +384,19 @@ def test_real_summary_judges_realmlp_at_its_default_epochs_when_measured_on_ever
         "- Median fit time ≤ 1/20 of RealMLP-TD's: 0.1× (1.00 s vs 10.00 s) — **missed**.",
         f"- {TD} ≥ RealMLP-TD {at_default}: 1 of 2 data sets (50%; target ≥ 50%) — **met**. "
         "Not on: reg_a.",
-        f"- Median fit time ≤ 1/20 of RealMLP-TD's {at_default}: 0.025× (1.00 s vs 40.00 s) — "
-        "**met**.",
+        f"- Median fit time ≤ 1/20 of RealMLP-TD's {at_default}; {TD} timed in this suite's "
+        "run: 0.025× (1.00 s vs 40.00 s) — **met**.",
     ):
         assert line in text, line
+
+    # When that run timed TD on every set too, both fit times come from it.
+    both_with_td = {"reg_a": {TD: 0.80, REAL: 0.85}, "clf_b": {TD: 0.90, REAL: 0.85}}
+    _real_rows(both_with_td, {TD: 3.0, REAL: 40.0}, {}).to_csv(
+        tmp_path / "suite_real_realmlp256.csv", index=False)
+    text = report.write_report("real", tmp_path).read_text()
+    assert (f"- Median fit time ≤ 1/20 of RealMLP-TD's {at_default}; both timed in that run: "
+            "0.075× (3.00 s vs 40.00 s) — **missed**.") in text
+    assert f"- {TD} ≥ RealMLP-TD {at_default}: 1 of 2 data sets" in text
 
 
 def test_real_suite_command_line_writes_tagged_files(tmp_path):
