@@ -164,14 +164,15 @@ def test_compile_probe_times_the_training_gradients_and_weighs_saving_against_co
 
 
 # ------------------------------------------------------------------ real suite
-def test_real_loader_gives_the_documented_tables():
+def _loaded_kinds(datasets):
+    """Load each real table, check it against its declaration; the kind of each, and how
+    many have categorical columns and missing values."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     from benchmarks.datasets import CLASSIFICATION, REGRESSION
-    from benchmarks.real_datasets import REAL_DATASETS
 
     kinds, with_categories, with_missing = [], 0, 0
-    for data in REAL_DATASETS:
+    for data in datasets:
         X, y = data.load()
         assert X.shape == (data.n_samples, data.n_features), data.name
         assert 500 <= len(X) <= 50_000 and len(y) == len(X), data.name
@@ -190,7 +191,16 @@ def test_real_loader_gives_the_documented_tables():
             assert y.nunique() >= 2, data.name
             kinds.append("binary" if y.nunique() == 2 else "multiclass")
             assert data.task == CLASSIFICATION
-    assert len(REAL_DATASETS) >= 20 and len({d.name for d in REAL_DATASETS}) == len(kinds)
+    assert len({d.name for d in datasets}) == len(kinds)
+    return kinds, with_categories, with_missing
+
+
+def test_real_loader_gives_the_documented_tables():
+    from benchmarks.datasets import REGRESSION
+    from benchmarks.real_datasets import REAL_DATASETS
+
+    kinds, with_categories, with_missing = _loaded_kinds(REAL_DATASETS)
+    assert len(REAL_DATASETS) >= 20
     assert kinds.count(REGRESSION) >= 10 and kinds.count("binary") >= 5
     assert kinds.count("multiclass") >= 4
     assert with_categories >= 10 and with_missing >= 5
@@ -206,6 +216,20 @@ def test_real_loader_gives_the_documented_tables():
     pd.testing.assert_series_equal(labels, labels_again)
     males, _ = real_dataset("Males").load()
     assert males["residence"].isna().sum() == 1245 and "nr" not in males
+
+
+def test_held_out_tables_are_other_real_tables_of_every_kind():
+    from benchmarks.datasets import REGRESSION
+    from benchmarks.real_datasets import HOLDOUT_DATASETS, REAL_DATASETS, real_dataset
+
+    kinds, with_categories, with_missing = _loaded_kinds(HOLDOUT_DATASETS)
+    assert not {d.name for d in HOLDOUT_DATASETS} & {d.name for d in REAL_DATASETS}
+    assert kinds.count(REGRESSION) >= 4 and kinds.count("binary") >= 2
+    assert kinds.count("multiclass") >= 1
+    assert with_categories >= 5 and with_missing >= 2
+    mroz, works = real_dataset("Mroz").load()  # her hours and wages would give it away
+    assert {"hoursw", "hearnw", "wagew"}.isdisjoint(mroz) and set(works) == {"yes", "no"}
+    assert get_suite("holdout").datasets == HOLDOUT_DATASETS
 
 
 def test_docs_table_the_real_data_sets_as_they_load():
