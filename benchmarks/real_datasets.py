@@ -244,12 +244,12 @@ HOLDOUT_DATASETS: tuple[RealDataset, ...] = (
         "flag and a 3-level ethnicity; a third of the targets are 0"),
     _regression(
         "Schooling", "lwage76", 3010, 26,
-        "log wages from schooling and family background: 17 yes/no columns and missing "
-        "parents' education and test scores in a third of rows",
+        "log wages from schooling and family background: 16 yes/no columns, a 6-level "
+        "marital status, and missing parents' education and test scores in a third of rows",
         drop=("wage76",), dropped_because="`wage76` is the target before its logarithm"),
     _regression(
         "OFP", "ofp", 4406, 14,
-        "count of physician office visits of the elderly: a skewed count, seven text columns",
+        "count of physician office visits of the elderly: a skewed count, eight text columns",
         drop=("ofnp", "opp", "opnp", "emr"),
         dropped_because="`ofnp`, `opp`, `opnp` and `emr` are the other visit counts of the "
         "same period: outcomes, not predictors"),
@@ -320,3 +320,5 @@ if __name__ == "__main__":
     from benchmarks.report import markdown
 
     print("\n".join(markdown(describe_table())))
+    print("\nHeld out (--suite holdout):\n")
+    print("\n".join(markdown(describe_table(HOLDOUT_DATASETS))))
