@@ -241,7 +241,7 @@ HOLDOUT_DATASETS: tuple[RealDataset, ...] = (
     _regression(
         "Treatment", "re78", 2675, 9,
         "the job-training earnings study: 1978 earnings from earlier earnings, a treatment "
-        "flag and a 3-level ethnicity; a third of the targets are 0"),
+        "flag and a 3-level ethnicity; one target in eight is 0"),
     _regression(
         "Schooling", "lwage76", 3010, 26,
         "log wages from schooling and family background: 16 yes/no columns, a 6-level "
