@@ -245,18 +245,20 @@ HOLDOUT_DATASETS: tuple[RealDataset, ...] = (
     _regression(
         "Schooling", "lwage76", 3010, 26,
         "log wages from schooling and family background: 16 yes/no columns, a 6-level "
-        "marital status, and missing parents' education and test scores in a third of rows",
+        "marital status, and an IQ score missing in a third of rows",
         drop=("wage76",), dropped_because="`wage76` is the target before its logarithm"),
     _regression(
         "OFP", "ofp", 4406, 14,
-        "count of physician office visits of the elderly: a skewed count, eight text columns",
+        "count of physician office visits of the elderly: a skewed count, eight text "
+        "columns; hospital stays (`hosp`) kept as a predictor, as in Deb and Trivedi's model",
         drop=("ofnp", "opp", "opnp", "emr"),
         dropped_because="`ofnp`, `opp`, `opnp` and `emr` are the other visit counts of the "
         "same period: outcomes, not predictors"),
     _regression(
         "VietNamH", "lnrlfood", 5999, 10,
-        "household food spending (log) from total spending and household traits: missing "
-        "values in two columns and a 194-level commune code",
+        "household food spending (log) from total spending (which includes it) and "
+        "household traits: a 194-level commune code, and one column missing in 17 % of rows "
+        "(a copy of `lnmed` where present)",
         codes=("commune",)),
     _regression(
         "VietNamI", "pharvis", 27765, 11,
@@ -264,11 +266,13 @@ HOLDOUT_DATASETS: tuple[RealDataset, ...] = (
         "commune code",
         codes=("commune",)),
     _classification(
-        "Mroz", "work", 753, 14,
-        "the smallest: whether a married woman works, from household data",
-        drop=("hoursw", "hearnw", "wagew"),
-        dropped_because="`hoursw`, `hearnw` and `wagew` are her hours and wages: non-zero "
-        "exactly when she works"),
+        "Mroz", "work", 753, 13,
+        "the smallest: whether a married woman worked only at home in 1975 (`no`: she "
+        "worked for pay), from household data",
+        drop=("hoursw", "hearnw", "wagew", "income"),
+        dropped_because="`hoursw` and `hearnw` (her hours and earnings) are non-zero exactly "
+        "when she worked for pay, `wagew` is her wage at the 1976 interview, and `income`, "
+        "the family's, includes her earnings"),
     _classification(
         "Aids2", "status", 2843, 5,
         "alive or dead at the end of a follow-up of AIDS patients: dates as day numbers, "
@@ -277,12 +281,15 @@ HOLDOUT_DATASETS: tuple[RealDataset, ...] = (
         "follow-up: it reveals the outcome"),
     _classification(
         "Train", "choice", 2929, 8,
-        "a stated choice between two train trips from their price, time, changes and comfort",
+        "a stated choice between two train trips from their price, time, changes and "
+        "comfort; 235 people answer 5 to 19 questions each, split by row",
         drop=("id", "choiceid"), dropped_because="`id` is the person and `choiceid` the "
         "question's number"),
     _classification(
         "Yogurt", "choice", 2412, 8,
-        "brand choice among 4 yogurts (one with 3 % of the choices) from prices and features",
+        "brand choice among 4 yogurts (one with 3 % of the choices) from prices and features; "
+        "100 households' repeated purchases, split by row, so a household's other purchases "
+        "are in the training split",
         drop=("id",), dropped_because="`id` is the household"),
 )
 
