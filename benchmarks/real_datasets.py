@@ -296,11 +296,10 @@ HOLDOUT_DATASETS: tuple[RealDataset, ...] = (
 
 def real_dataset(name: str) -> RealDataset:
     """The real data set called ``name``, of the suite or the held-out sets."""
-    for dataset in REAL_DATASETS + HOLDOUT_DATASETS:
-        if dataset.name == name:
-            return dataset
-    raise KeyError(f"no real data set {name!r}; choose from "
-                   f"{[d.name for d in REAL_DATASETS + HOLDOUT_DATASETS]}")
+    known = {dataset.name: dataset for dataset in REAL_DATASETS + HOLDOUT_DATASETS}
+    if name not in known:
+        raise KeyError(f"no real data set {name!r}; choose from {list(known)}")
+    return known[name]
 
 
 def describe_table(datasets: tuple[RealDataset, ...] = REAL_DATASETS) -> pd.DataFrame:

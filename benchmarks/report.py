@@ -45,6 +45,10 @@ LINEAR_FORMULA = "x"
 #: when its CSV is next to the real suite's, the summary compares the two.
 UNCAPPED_TAG = "realmlp256"
 
+#: The suites of raw tables, judged on issue 16's targets (their runs also say so in
+#: their context file).
+TABULAR_SUITES = ("real", "holdout")
+
 
 # --------------------------------------------------------------------- tables
 def markdown(frame: pd.DataFrame) -> list[str]:
@@ -279,7 +283,8 @@ def epoch_cap_table(capped: pd.DataFrame, uncapped: pd.DataFrame,
     columns = {}
     for run, frame, epochs in (("suite", capped, capped_epochs),
                                (UNCAPPED_TAG, uncapped, uncapped_epochs)):
-        rows = frame[(frame["model"] == REALMLP) & frame["dataset"].isin(uncapped["dataset"])]
+        measured = uncapped.loc[uncapped["model"] == REALMLP, "dataset"]
+        rows = frame[(frame["model"] == REALMLP) & frame["dataset"].isin(measured)]
         scores = mean_std_table(rows.assign(score=_primary_column(rows)), "score")[REALMLP]
         label = f"{run}, {epochs} epochs"
         columns[f"{label}: score"] = scores.str.replace("**", "", regex=False)
@@ -571,7 +576,7 @@ def write_report(suite: str, out: Path, tag: str = "") -> Path:
     scaling = _read(out / f"scaling_{name}.csv")
     stability = _read(out / f"stability_{name}.csv")
     context = _context(out / f"context_{name}.json")
-    tabular = context.get("tabular", suite == "real")
+    tabular = context.get("tabular", suite in TABULAR_SUITES)
 
     uncapped = _uncapped_run(suite, out) if tabular and not tag and frame is not None else None
 
@@ -664,20 +669,21 @@ def _uncapped_run(suite: str, out: Path) -> tuple[pd.DataFrame, dict] | None:
 def _uncapped_verdicts(frame: pd.DataFrame, uncapped: pd.DataFrame, context: dict) -> list[str]:
     """The RealMLP-TD targets against its default-epoch run, if that run has every set.
 
-    That run's RealMLP-TD rows take the capped ones' place. Fit times are
-    compared within one run: that run's own, when it timed TaskNeuron-TD on
-    every set too, since a machine's speed drifts between runs; else TD's are
-    this suite's, and the line says so.
+    That run's RealMLP-TD rows take the capped ones' place. The fit times
+    compared are that run's own when it timed TaskNeuron-TD on every set too
+    (a machine's speed drifts between runs); else TD's are this suite's, and
+    the line says so.
     """
-    if _realmlp_epochs(context) != "256" or \
-            not set(frame["dataset"]) <= set(uncapped.loc[uncapped["model"] == REALMLP, "dataset"]):
+    def covers(model: str) -> bool:
+        return set(frame["dataset"]) <= set(uncapped.loc[uncapped["model"] == model, "dataset"])
+
+    if _realmlp_epochs(context) != "256" or not covers(REALMLP):
         return []
     at_default = (f"at its default 256 epochs (run `{UNCAPPED_TAG}`, "
                   f"{context.get('date_utc', 'its own run')})")
     swapped = pd.concat([frame[frame["model"] != REALMLP], uncapped[uncapped["model"] == REALMLP]],
                         ignore_index=True)
-    same_run = set(frame["dataset"]) <= set(uncapped.loc[uncapped["model"] == OURS, "dataset"])
-    timed, timing = (uncapped, "; both timed in that run") if same_run else \
+    timed, timing = (uncapped, "; both timed in that run") if covers(OURS) else \
         (swapped, f"; {OURS} timed in this suite's run")
     return [
         _share_line(f"{OURS} ≥ RealMLP-TD {at_default}",

@@ -137,10 +137,8 @@ SUITES = {
     "real": Suite("real", REAL_DATASETS, models=REAL_MODELS, speed=None, scaling=None,
                   tabular=True, parts=("accuracy", "stability"),
                   competitor_params={"RealMLP-TD": {"n_epochs": REALMLP_EPOCHS}}),
-    "holdout": Suite("holdout", HOLDOUT_DATASETS, models=REAL_MODELS, speed=None, scaling=None,
-                     tabular=True, parts=("accuracy", "stability"),
-                     competitor_params={"RealMLP-TD": {"n_epochs": REALMLP_EPOCHS}}),
 }
+SUITES["holdout"] = replace(SUITES["real"], name="holdout", datasets=HOLDOUT_DATASETS)
 
 
 def get_suite(name: str, *, seeds: int | None = None, only: list[str] | None = None,

@@ -416,14 +416,29 @@ def test_real_summary_judges_realmlp_at_its_default_epochs_when_measured_on_ever
     ):
         assert line in text, line
 
-    # When that run timed TD on every set too, both fit times come from it.
-    both_with_td = {"reg_a": {TD: 0.80, REAL: 0.85}, "clf_b": {TD: 0.90, REAL: 0.85}}
-    _real_rows(both_with_td, {TD: 3.0, REAL: 40.0}, {}).to_csv(
-        tmp_path / "suite_real_realmlp256.csv", index=False)
+    # When that run timed TD on every set too, both fit times come from it (its extra
+    # set aside); the scores judged stay the suite's. TD's there would win both sets.
+    with_td = {"reg_a": {TD: 0.99, REAL: 0.85}, "clf_b": {TD: 0.99, REAL: 0.85},
+               "reg_x": {TD: 0.5, REAL: 0.5}, "reg_y": {TD: 0.5, REAL: 0.5}}
+    rows = _real_rows(with_td, {TD: 3.0, REAL: 40.0}, {})
+    rows.loc[rows["dataset"].isin(["reg_x", "reg_y"]), "fit_s"] = 0.01  # would move the medians
+    rows.to_csv(tmp_path / "suite_real_realmlp256.csv", index=False)
     text = report.write_report("real", tmp_path).read_text()
     assert (f"- Median fit time ≤ 1/20 of RealMLP-TD's {at_default}; both timed in that run: "
             "0.075× (3.00 s vs 40.00 s) — **missed**.") in text
     assert f"- {TD} ≥ RealMLP-TD {at_default}: 1 of 2 data sets" in text
+
+    # RealMLP-TD missing on a set there: no verdict at 256 epochs, whatever else ran.
+    rows[~((rows["model"] == REAL) & (rows["dataset"] == "clf_b"))].to_csv(
+        tmp_path / "suite_real_realmlp256.csv", index=False)
+    assert at_default not in report.write_report("real", tmp_path).read_text()
+
+    # TD timed on one set only in that run: TD's fit times are the suite's.
+    rows[~((rows["model"] == TD) & (rows["dataset"] == "clf_b"))].to_csv(
+        tmp_path / "suite_real_realmlp256.csv", index=False)
+    text = report.write_report("real", tmp_path).read_text()
+    assert (f"- Median fit time ≤ 1/20 of RealMLP-TD's {at_default}; {TD} timed in this "
+            "suite's run: 0.025× (1.00 s vs 40.00 s) — **met**.") in text
 
 
 def test_real_suite_command_line_writes_tagged_files(tmp_path):
