@@ -29,7 +29,6 @@ the tables are printed and written to ``FILE``
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 import warnings
@@ -40,6 +39,7 @@ import numpy as np
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
+from benchmarks.output import add_out_argument, load_average, produced_by, write_table
 from skneuron.datasets import PLANTED_POLYNOMIAL_TERMS, make_planted_polynomial
 from skneuron.discovery import discover_td
 
@@ -172,10 +172,9 @@ def main(argv=None) -> str:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--max-order", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=RESULTS,
-                        help=f"the tables' file (default {RESULTS.relative_to(RESULTS.parents[2])})")
+    add_out_argument(parser, RESULTS)
     args = parser.parse_args(argv)
-    started, load_before = time.time(), os.getloadavg()[0]
+    started, load_before = time.time(), load_average()
     sections = [
         recovery_table(args.seeds, args.max_order),
         timing_table(args.repeats),
@@ -184,17 +183,11 @@ def main(argv=None) -> str:
     header = [
         "# NeuronSeek-TD: planted recovery and discovery time",
         "",
-        f"Produced by `python -m benchmarks.planted_recovery --seeds {args.seeds} --max-order "
-        f"{args.max_order} --repeats {args.repeats}` on "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
-        f"({(time.time() - started) / 60:.1f} min): {os.cpu_count()} CPUs; 1-minute load "
-        f"average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.",
+        produced_by(f"python -m benchmarks.planted_recovery --seeds {args.seeds} --max-order "
+                    f"{args.max_order} --repeats {args.repeats}", started, load_before),
     ]
     report = "\n\n".join("\n".join(section) for section in [header, *sections])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report + "\n")
-    print(report)
-    print(f"\nwritten to {args.out}")
+    write_table(args.out, report)
     return report
 
 

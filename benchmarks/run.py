@@ -51,6 +51,7 @@ from sklearn.model_selection import train_test_split
 from benchmarks import report
 from benchmarks.competitors import available, describe, shared_network_params
 from benchmarks.datasets import CLASSIFICATION, REGRESSION, scaling_data
+from benchmarks.output import load_average
 from benchmarks.measure import PeakMemory, scores, thread_limits, timed, timed_settled
 from benchmarks.real_datasets import example_table
 from benchmarks.suites import (ALL_MODELS, PARTS, REAL_MODELS, SUITES, Suite, fixed_epochs,
@@ -286,7 +287,7 @@ def run(suite: Suite, out: Path = RESULTS, parts=None, threads: int = 2, note: s
     name = report.output_name(suite.name, tag)
     kept_rows, kept_from = _reused_rows(out / f"suite_{name}.csv", out / f"context_{name}.json",
                                         reuse, suite)
-    started, load_before = time.perf_counter(), _load_average()
+    started, load_before = time.perf_counter(), load_average()
     if load_before > (os.cpu_count() or 1) - 0.5:
         worst = (f", most of all those of {threads}-thread BLAS/OpenMP code (sklearn's MLP, "
                  "LightGBM)" if threads > 1 else "")
@@ -309,7 +310,7 @@ def run(suite: Suite, out: Path = RESULTS, parts=None, threads: int = 2, note: s
             write_csv(stability_rows(suite, competitors, threads, log),
                       out / f"stability_{name}.csv", COLUMNS["stability"])
     context = run_context(suite, parts, threads, note, time.perf_counter() - started, command)
-    context["load_average"] = [round(load_before, 1), round(_load_average(), 1)]
+    context["load_average"] = [round(load_before, 1), round(load_average(), 1)]
     if kept_from and "accuracy" in parts:
         context["reused"] = kept_from
     path = out / f"context_{name}.json"
@@ -342,14 +343,6 @@ def _reused_rows(csv_path: Path, context_path: Path, models, suite: Suite):
 def competitors_for_speed(competitors):
     """The speed targets compare the default TD fit, LN and sklearn's MLP (and LightGBM)."""
     return [c for c in competitors if c.name != "TaskNeuron-SR"]
-
-
-def _load_average() -> float:
-    """The 1-minute load average (0 where the platform has none)."""
-    try:
-        return os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return 0.0
 
 
 def run_context(suite: Suite, parts, threads: int, note: str, seconds: float,

@@ -24,6 +24,7 @@ import numpy as np
 import sympy
 from sklearn.datasets import make_friedman1
 
+from benchmarks.output import add_out_argument, write_table
 from skneuron.datasets import make_planted_vectorized
 from skneuron.discovery import discover_sr
 
@@ -111,17 +112,13 @@ def timing_table(repeats: int) -> list[str]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=RESULTS,
-                        help=f"the table's file (default {RESULTS.relative_to(RESULTS.parents[2])})")
+    add_out_argument(parser, RESULTS)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     lines = ["# NeuronSeek-SR: planted recovery and discovery time", ""]
     lines += recovery_table(args.seeds)
     lines += timing_table(args.repeats)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"\nwritten to {args.out}")
+    write_table(args.out, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ printed and written to ``FILE`` (``benchmarks/results/stability.md``).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 import warnings
@@ -37,6 +36,7 @@ from pathlib import Path
 import numpy as np
 from sklearn import datasets
 
+from benchmarks.output import add_out_argument, load_average, produced_by, write_table
 from benchmarks.planted_recovery import planted as td_planted
 from benchmarks.sr_recovery import PLANTED as SR_PLANTED
 from benchmarks.sr_recovery import planted as sr_planted
@@ -84,10 +84,9 @@ def run(method, X, Y, seeds):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=RESULTS,
-                        help=f"the table's file (default {RESULTS.relative_to(RESULTS.parents[2])})")
+    add_out_argument(parser, RESULTS)
     args = parser.parse_args(argv)
-    started, load_before = time.time(), os.getloadavg()[0]
+    started, load_before = time.time(), load_average()
     lines = [
         "# Stability of discovery across seeds: TD vs SR",
         "",
@@ -114,15 +113,9 @@ def main(argv=None) -> None:
         "Mean share of the modal formula over the data sets: "
         + ", ".join(f"{m.upper()} {statistics.mean(shares[m]):.2f}" for m in METHODS) + ".",
     ]
-    lines[1:1] = ["", f"Produced by `python -m benchmarks.stability --seeds {args.seeds}` on "
-                  f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
-                  f"({(time.time() - started) / 60:.1f} min): {os.cpu_count()} CPUs; 1-minute "
-                  f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at "
-                  "the end."]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"\nwritten to {args.out}")
+    lines[1:1] = ["", produced_by(f"python -m benchmarks.stability --seeds {args.seeds}",
+                                  started, load_before)]
+    write_table(args.out, "\n".join(lines))
 
 
 if __name__ == "__main__":
