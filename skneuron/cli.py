@@ -199,7 +199,6 @@ def run_demo(seed: int = 0, out=None) -> list[dict]:
     score/time table to ``out`` (standard output by default); returns the rows.
     """
     out = out or sys.stdout
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
 
     from skneuron import TaskNeuronClassifier, TaskNeuronRegressor
@@ -213,8 +212,7 @@ def run_demo(seed: int = 0, out=None) -> list[dict]:
         ours = (TaskNeuronRegressor if task == "regression" else TaskNeuronClassifier)(random_state=seed)
         print(f"\n{name}: {task}, {len(X_train)} training rows", file=out)
         for label, model in [("TaskNeuron", ours), *_demo_rivals(task, seed)]:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
+            with _quiet_training():
                 start = time.perf_counter()
                 model.fit(X_train, y_train)
                 seconds = time.perf_counter() - start
@@ -738,13 +736,14 @@ def run_fit(args, out=None) -> dict:
                                          np.asarray(X.columns, dtype=object)).sum())
     print(f"{args.data}: {len(X)} rows, {X.shape[1]} columns"
           + (f" ({n_categorical} categorical)" if n_categorical else ""), file=out)
-    print(_task_line(task, args.target, len(np.unique(y)) if task == "classification" else 0),
+    class_counts = np.unique(y, return_counts=True)[1] if task == "classification" else None
+    print(_task_line(task, args.target, 0 if class_counts is None else len(class_counts)),
           file=out)
 
     scores = []
     folds = args.cv
-    if folds and task == "classification":
-        folds = min(folds, int(np.unique(y, return_counts=True)[1].min()))
+    if folds and class_counts is not None:
+        folds = min(folds, int(class_counts.min()))
     with _quiet_training():
         if folds >= 2:
             splitter = (StratifiedKFold if task == "classification" else KFold)(
@@ -838,10 +837,12 @@ def run_streaming_fit(args, out) -> dict:
         raise UsageError(f"{args.data} has no column besides the target {args.target!r}")
     task = resolve_task(first[0], args.task, args.target)
     model = _new_model(task, args)
-    fit_options, labels, n_rows = {}, (), None
+    fit_options, labels, n_rows = {}, (), scan.n_rows  # None for Parquet
     if task == "classification":  # partial_fit needs every label up front
-        labels, n_rows = (scan.labels, scan.n_rows) if scan.labels is not None \
-            else _target_labels(args, text_columns)
+        if scan.labels is not None:
+            labels = scan.labels
+        else:
+            labels, n_rows = _target_labels(args, text_columns)
         fit_options["classes"] = np.array(list(labels), dtype=object)
     print(_task_line(task, args.target, len(labels)), file=out)
     print(f"streaming {args.data} in chunks of {args.chunk_rows} rows, {epochs} epoch(s)",
@@ -1031,13 +1032,13 @@ def _predictions(model, frame, target: str, read_dates: DateReader, args):
         X = X.to_numpy()
     if not len(X):  # a table without rows, which the estimators refuse: the header alone
         return _no_predictions(model, target, args.proba)
-    predicted, probabilities = _predict_with_proba(model, X) if args.proba \
-        else (model.predict(X), None)
-    outputs = predicted.reshape(len(predicted), -1).T  # one row per output
-    result = pd.DataFrame(dict(zip(_prediction_columns(model, target), outputs)))
     if args.proba:
-        for label, column in zip(model.classes_, probabilities.T):
-            result[f"proba_{label}"] = column
+        predicted, probabilities = _predict_with_proba(model, X)
+        extra = {f"proba_{label}": column for label, column in zip(model.classes_, probabilities.T)}
+    else:
+        predicted, extra = model.predict(X), {}
+    outputs = predicted.reshape(len(predicted), -1).T  # one row per output
+    result = pd.DataFrame({**dict(zip(_prediction_columns(model, target), outputs)), **extra})
     return _spreadsheet_safe(result)
 
 
