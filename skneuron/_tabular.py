@@ -207,17 +207,7 @@ _DURATIONS = (datetime.timedelta, np.timedelta64)
 def _holds_numbers(column) -> bool:
     """Whether a frame column is numeric, boolean, a date-time or a duration (an object
     column of numbers, of dates or of durations counts)."""
-    import pandas as pd
-
-    dtype = column.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        return False
-    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype) \
-            or _is_time(dtype):
-        return True
-    if dtype == object:
-        return _object_kind(column) is not None
-    return False
+    return _numeric_kind(column) is not None
 
 
 def _object_kind(column) -> type | None:

@@ -148,9 +148,9 @@ class TabularInput(nn.Module):
         start = 0
         for j, (column, width) in enumerate(zip(self._categorical, self.widths)):
             codes = x[:, column]
-            size = self.sizes[j]
+            size = self._sizes[j]
             known = (codes >= 0) & (codes < size)  # False for NaN too
-            rows = torch.where(known, codes, size.to(codes.dtype)).to(torch.int64) + start
+            rows = torch.where(known, codes, size).to(torch.int64) + start
             parts.append(self.tables.index_select(0, rows)[:, :width].to(dtype))
             start += self._sizes[j] + 1
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)

@@ -98,7 +98,7 @@ class TaskNeuronNetwork(nn.Module):
         layers: list[nn.Module] = []
         # The periodic term embeds the network's inputs: deeper layers have no waves, and are
         # linear neurons when the formula has no other term.
-        only_waves = bool(self.formula.periodic) and len(self.formula.terms) == 1
+        only_waves = bool(self.formula.periodic) and self.formula.n_terms == 1
         deeper = NeuronFormula() if only_waves else self.formula
         for position, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
             first = position == 0
