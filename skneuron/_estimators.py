@@ -35,8 +35,7 @@ from sklearn.utils.validation import (
 from skneuron import _tabular
 from skneuron._adam import Adam
 from skneuron._device import (
-    ACCELERATOR_PASS_ROWS,
-    ACCELERATOR_PASS_VALUES,
+    accelerator_pass_rows,
     activation_width,
     place,
     resolve_device,
@@ -257,8 +256,10 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         return self._loss_and_gradient(outputs, targets)[0]
 
     @abstractmethod
-    def _validation_score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Score monitored by early stopping (higher is better)."""
+    def _validation_score(self, outputs: torch.Tensor, targets: torch.Tensor,
+                          weights: torch.Tensor | None = None) -> torch.Tensor:
+        """Score monitored by early stopping (higher is better): a scalar, or one per
+        member when ``weights`` of shape (members, n) weigh the rows per member."""
 
     @abstractmethod
     def _n_network_outputs(self) -> int:
@@ -373,31 +374,12 @@ class BaseTaskNeuron(BaseEstimator, ABC):
                 sample_weight=sample_weight)
         X_std = self._encoded(X)
 
-        n_samples = X.shape[0]
-        if incremental:  # no held-out rows: each batch is seen once per call
-            self.do_early_stopping_ = False
-        elif isinstance(self.early_stopping, str):  # "auto"
-            cross_fitted = self.n_members > 1 and n_samples >= self.n_members * MIN_FOLD_ROWS
-            self.do_early_stopping_ = cross_fitted or n_samples > AUTO_EARLY_STOPPING_ROWS
-        else:
-            self.do_early_stopping_ = bool(self.early_stopping)
+        self.do_early_stopping_ = self._holds_out_rows(X.shape[0], incremental)
         train, weights, validation = self._split(targets, sample_weight, split_seed)
         optimizer = None
         if not continuing:
-            self.formula_, self.discovery_ = self._resolve_formula(
-                *_discovery_data(X_std, discovery_targets, sample_weight, train, discovery_seed),
-                discovery_seed
-            )
-            # What the network is built of; a model rebuilt from its weights (pickle,
-            # skneuron.load) reads it here, not from parameters set since.
-            self._architecture = (_hidden_sizes(self.hidden_layer_sizes), self.activation,
-                                  self.n_members)
-            self.network_ = self._build_network(init_seed)
-            # The body's precision is chosen once, here: later fits continue in it.
-            small = not incremental and len(train) <= FLOAT64_TRAINING_ROWS
-            self.network_.body.to(dtype=torch.float64 if small else torch.float32)
-            self.loss_curve_, self.n_iter_ = [], 0
-            self.validation_scores_ = None
+            self._start_network(X_std, discovery_targets, sample_weight, train,
+                                discovery_seed, init_seed, incremental=incremental)
         elif incremental:  # the same optimisation goes on: Adam's moments and step count
             optimizer = self._continued_optimizer()
             # One seed per call: with an int random_state, equal batches still shuffle anew.
@@ -407,6 +389,39 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         history = self._train(X_std, targets, train, weights, validation, shuffle_seed,
                               total_weight=given_weight[train].sum(), optimizer=optimizer,
                               epochs=1 if incremental else None)
+        self._record(history)
+        return self
+
+    def _holds_out_rows(self, n_samples: int, incremental: bool) -> bool:
+        """Whether this fit holds rows out to stop early (``do_early_stopping_``)."""
+        if incremental:  # no held-out rows: each batch is seen once per call
+            return False
+        if isinstance(self.early_stopping, str):  # "auto"
+            cross_fitted = self.n_members > 1 and n_samples >= self.n_members * MIN_FOLD_ROWS
+            return cross_fitted or n_samples > AUTO_EARLY_STOPPING_ROWS
+        return bool(self.early_stopping)
+
+    def _start_network(self, X_std, discovery_targets, sample_weight, train, discovery_seed,
+                       init_seed, *, incremental: bool) -> None:
+        """Discover the formula (unless given), build the network in the precision it
+        trains in, and start an empty history."""
+        self.formula_, self.discovery_ = self._resolve_formula(
+            *_discovery_data(X_std, discovery_targets, sample_weight, train, discovery_seed),
+            discovery_seed
+        )
+        # What the network is built of; a model rebuilt from its weights (pickle,
+        # skneuron.load) reads it here, not from parameters set since.
+        self._architecture = (_hidden_sizes(self.hidden_layer_sizes), self.activation,
+                              self.n_members)
+        self.network_ = self._build_network(init_seed)
+        # The body's precision is chosen once, here: later fits continue in it.
+        small = not incremental and len(train) <= FLOAT64_TRAINING_ROWS
+        self.network_.body.to(dtype=torch.float64 if small else torch.float32)
+        self.loss_curve_, self.n_iter_ = [], 0
+        self.validation_scores_ = None
+
+    def _record(self, history) -> None:
+        """Add a training run's history to the fitted attributes."""
         self._optimizer = history.optimizer
         self.loss_curve_ += history.loss_curve
         self.n_iter_ += history.n_iter
@@ -414,7 +429,6 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         if self.do_early_stopping_:
             self.validation_scores_ = (self.validation_scores_ or []) + history.validation_scores
             self.best_validation_score_ = max(self.validation_scores_, default=-np.inf)
-        return self
 
     def _check_discovery_params(self):
         """Refuse ``discovery_params`` keys the discovery function does not take."""
@@ -1611,12 +1625,7 @@ validation_scores_, best_validation_score_
     def _validation_score(self, outputs, targets, weights=None):
         """Mean log-likelihood of the true class, or label set (minus the log-loss); one per
         member when ``weights`` weigh the rows per member."""
-        if targets.is_floating_point():  # indicators: the labels are independent
-            per_row = -F.binary_cross_entropy_with_logits(
-                outputs, targets.expand_as(outputs), reduction="none").sum(-1)
-        else:
-            index = targets.unsqueeze(-1).expand(*outputs.shape[:-1], 1)
-            per_row = F.log_softmax(outputs, dim=-1).gather(-1, index).squeeze(-1)
+        per_row = self._loss(outputs, targets).neg_()
         if weights is None:
             return per_row.mean()
         return (per_row * weights).sum(-1) / weights.sum(-1)
@@ -1766,8 +1775,10 @@ validation_scores_, best_validation_score_
 
 
 #: Minibatch work (rows × widest layer input × members) below which a second torch
-#: thread does not pay: the default network (4 members of 100 units, 200-row batches)
-#: is well above it, a single member of 50 units is below.
+#: thread does not pay. The widest layer input is usually the first layer's term
+#: features (every term's columns side by side), not its number of units, so even a
+#: single member on a few inputs can be above it; what two threads gain on the real
+#: suite's data sets is in ``benchmarks/results/training_threads.md``.
 SINGLE_THREAD_WORK = 1 << 14
 
 
@@ -1901,14 +1912,14 @@ def _predict_chunk_rows(network: torch.nn.Module, device: torch.device = torch.d
     """Rows per forward pass in predict, in whole :data:`PREDICT_ROW_BLOCK` blocks.
 
     Cache-sized on the CPU (:data:`PREDICT_CHUNK_ROWS`, :data:`PREDICT_CHUNK_VALUES`
-    values per activation); on an accelerator up to 2**20 rows and 2**24 values, so
-    that host↔device copies and kernel launches do not dominate a large predict.
+    values per activation); on an accelerator as many as
+    :func:`~skneuron._device.accelerator_pass_rows` allows, so that host↔device
+    copies and kernel launches do not dominate a large predict.
     """
     if device.type == "cpu":
-        max_rows, max_values = PREDICT_CHUNK_ROWS, PREDICT_CHUNK_VALUES
+        rows = min(PREDICT_CHUNK_ROWS, PREDICT_CHUNK_VALUES // activation_width(network))
     else:
-        max_rows, max_values = ACCELERATOR_PASS_ROWS, ACCELERATOR_PASS_VALUES
-    rows = min(max_rows, max_values // activation_width(network))
+        rows = accelerator_pass_rows(network)
     return max(PREDICT_ROW_BLOCK, rows - rows % PREDICT_ROW_BLOCK)
 
 

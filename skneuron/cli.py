@@ -223,10 +223,9 @@ def run_demo(seed: int = 0, out=None) -> list[dict]:
         print(f"  (terms {', '.join(ours.formula_.terms)}; discovery "
               f"{ours.discovery_.fit_time:.2f} s)", file=out)
 
-    metric = {"regression": "R²", "classification": "accuracy"}
     print("\n| data | model | test score | fit time (s) |\n|---|---|---|---|", file=out)
     for row in rows:
-        print(f"| {row['data']} | {row['model']} | {metric[row['task']]} {row['score']:.3f} | "
+        print(f"| {row['data']} | {row['model']} | {_METRICS[row['task']]} {row['score']:.3f} | "
               f"{row['fit_s']:.2f} |", file=out)
     return rows
 
@@ -611,17 +610,11 @@ def progress(description: str, total: int, enabled: bool | None = None):
     ``enabled=None`` shows it on a terminal only, and only once a fit has
     taken half a second; without tqdm nothing is shown.
     """
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        tqdm = None
-    if tqdm is None or enabled is False:
+    bar = _bar(enabled, total=total, desc=description, unit="epoch")
+    if bar is None:
         yield
         return
     from skneuron.training import observe_epochs
-
-    bar = tqdm(total=total, desc=description, unit="epoch", leave=False, file=sys.stderr,
-               disable=None if enabled is None else False, delay=0.5 if enabled is None else 0)
 
     def update(report):
         bar.update(1)
@@ -632,6 +625,21 @@ def progress(description: str, total: int, enabled: bool | None = None):
             yield
     finally:
         bar.close()
+
+
+def _bar(enabled: bool | None, **options):
+    """A tqdm bar on standard error, or None without tqdm or when ``enabled`` is False.
+
+    ``enabled=None`` shows it on a terminal only, once it has run half a second.
+    """
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    if enabled is False:
+        return None
+    return tqdm(leave=False, file=sys.stderr, disable=None if enabled is None else False,
+                delay=0.5 if enabled is None else 0, **options)
 
 
 # ---------------------------------------------------------------------- fit
@@ -768,16 +776,14 @@ def run_fit(args, out=None) -> dict:
 
 
 def _row_bar(description: str, total: int | None, enabled: bool | None):
-    """A tqdm bar counting rows (a no-op object without tqdm or when disabled)."""
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        tqdm = None
-    if tqdm is None or enabled is False:
-        return contextlib.nullcontext(None)
-    return tqdm(total=total, desc=description, unit="rows", unit_scale=True, leave=False,
-                file=sys.stderr, disable=None if enabled is None else False,
-                delay=0.5 if enabled is None else 0)
+    """A tqdm bar counting rows, as a context (of None without tqdm or when disabled)."""
+    bar = _bar(enabled, total=total, desc=description, unit="rows", unit_scale=True)
+    return contextlib.nullcontext(None) if bar is None else bar
+
+
+def _require_positive_chunk_rows(args) -> None:
+    if args.chunk_rows < 1:
+        raise UsageError(f"--chunk-rows must be at least 1; got {args.chunk_rows}")
 
 
 def _target_labels(args, text_columns) -> tuple[set, int]:
@@ -809,8 +815,7 @@ def run_streaming_fit(args, out) -> dict:
     """
     import numpy as np
 
-    if args.chunk_rows < 1:
-        raise UsageError(f"--chunk-rows must be at least 1; got {args.chunk_rows}")
+    _require_positive_chunk_rows(args)
     epochs = 1 if args.epochs is None else args.epochs
     if epochs < 1:
         raise UsageError(f"--epochs must be at least 1; got {epochs}")
@@ -988,8 +993,7 @@ def _predict_in_chunks(args, model, target, read_dates) -> None:
     To a file the CSV goes whole or not at all (a temporary file renamed at
     the end); to standard output chunk by chunk.
     """
-    if args.chunk_rows < 1:
-        raise UsageError(f"--chunk-rows must be at least 1; got {args.chunk_rows}")
+    _require_positive_chunk_rows(args)
 
     def write(handle, encode):
         count = 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -69,6 +70,21 @@ MAX_FREQUENCIES = 64
 #: by its ``J`` frequencies: from smooth waves on inputs of unit scale to ones that
 #: resolve a tenth of that scale; training moves them where they pay.
 PERIODIC_INIT_SCALE = (0.1, 0.3, 1.0)
+#: The non-linear terms read their inputs clamped to ±INPUT_CLIP (standardised units),
+#: in discovery as in the network's layers, so that high powers and products cannot
+#: overflow on outlying rows.
+INPUT_CLIP = 5.0
+
+
+def power_scale(k: int) -> float:
+    """``1/√((2k−1)!!)``, the factor that gives ``x**k`` unit second moment for a
+    standard normal ``x``; the pure term ``x**k`` is computed so scaled, in discovery
+    as in the network.
+
+    >>> power_scale(1), round(power_scale(2) ** -2)
+    (1.0, 3)
+    """
+    return 1.0 / math.sqrt(math.prod(range(2 * k - 1, 0, -2)))
 
 # Functions a hand-written or discovered element-wise term may use. The parser
 # below knows only these names and ``x``: a formula string never reaches Python
@@ -538,7 +554,7 @@ class NeuronFormula:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> NeuronFormula:
+    def from_dict(cls, data: dict, *, exact: bool = False) -> NeuronFormula:
         """Inverse of :meth:`to_dict`.
 
         Parameters
@@ -546,23 +562,43 @@ class NeuronFormula:
         data : dict
             As :meth:`to_dict` returns; missing keys take the defaults
             (``rank`` 8, no terms of that kind).
+        exact : bool, default=False
+            Refuse ``data`` whose element-wise terms do not read back as
+            given, term for term and in order (as :meth:`to_dict` writes
+            them). Set it when weights saved with the formula are bound to
+            its terms, as in a model file.
 
         Returns
         -------
         NeuronFormula
 
+        Raises
+        ------
+        ValueError
+            If a field is invalid, or with ``exact`` if the element-wise terms
+            read back in another form or order.
+
         Examples
         --------
         >>> NeuronFormula.from_dict({"pure_orders": [1, 2]}).terms
         ('x', 'x**2')
+        >>> NeuronFormula.from_dict({"functions": ["x*x"]}).terms  # x*x is x**2
+        ('x**2',)
+        >>> NeuronFormula.from_dict({"functions": ["x*x"]}, exact=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: the formula's element-wise terms ('x*x',) read back as (), ...
         """
-        return cls(
+        formula = cls(
             pure_orders=tuple(data.get("pure_orders", ())),
             interaction_orders=tuple(data.get("interaction_orders", ())),
             rank=data.get("rank", 8) or 8,
             functions=tuple(data.get("functions", ())),
             periodic=data.get("periodic", 0),
         )
+        if exact:
+            _check_saved_functions(formula, data.get("functions", ()))
+        return formula
 
     def union(self, other: NeuronFormula | str) -> NeuronFormula:
         """The formula with the terms of both (``self``'s rank and number of frequencies

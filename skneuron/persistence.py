@@ -1216,16 +1216,14 @@ class _Decoder:
 
     @staticmethod
     def _formula(data):
-        from skneuron.formula import NeuronFormula, _check_saved_functions
+        from skneuron.formula import NeuronFormula
 
         if not isinstance(data, dict) or not set(data) <= {
             "pure_orders", "interaction_orders", "rank", "functions", "periodic"
         }:
             raise ModelFileError("Invalid model file: malformed formula.")
         try:  # bounded, and read by the formula language's parser: never evaluated
-            formula = NeuronFormula.from_dict(data)
-            _check_saved_functions(formula, data.get("functions", ()))  # weights bound to terms
-            return formula
+            return NeuronFormula.from_dict(data, exact=True)  # saved weights are bound to terms
         except ValueError as exc:
             raise ModelFileError(f"Refusing to load: invalid formula term or value "
                                  f"({_first_line(exc)}).") from None

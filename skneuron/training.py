@@ -209,7 +209,6 @@ class StoppingRule:
     def __init__(self, *, tol: float, patience: int):
         self.tol, self.patience = tol, patience
         self.best = -math.inf
-        self.best_epoch = 0
         self._no_improvement = 0
         self._members: list[StoppingRule] | None = None
 
@@ -302,7 +301,7 @@ class TrainingResult:
         Validation score after each epoch (empty without validation data).
     best_epoch : int
         The epoch with the best monitored value (0 before any).
-    stop_reason : {"max_iter", "converged", "interrupted", "non_finite"}
+    stop_reason : {"max_iter", "converged", "interrupted", "non_finite", "diverged"}
         Why training ended.
     optimizer : Adam or None
         The optimiser as training left it (moments and step count), to pass
@@ -356,8 +355,6 @@ def fit_network(
     callbacks: Sequence[Callable[[EpochReport], None]] = (),
     num_threads: int | None = None,
     compile: bool = False,
-    betas: tuple[float, float] = (0.9, 0.999),
-    lr_schedule: Callable[[float], float] | None = None,
     fault_advice: str | None = None,
     optimizer: Adam | None = None,
     warn_max_iter: bool = True,
@@ -431,12 +428,6 @@ def fit_network(
         :func:`torch.compile`. Steps get faster, but compiling takes seconds
         (more the first time on a machine), so it pays on long fits only; if
         compiling fails, training continues uncompiled with a warning.
-    betas : (float, float), default=(0.9, 0.999)
-        Adam's decay rates of the moment estimates.
-    lr_schedule : callable, optional
-        ``lr_schedule(t)`` → factor of ``learning_rate`` at training progress
-        ``t`` in ``[0, 1)`` (the share of the ``max_iter`` epochs' steps taken
-        before the step); a constant learning rate when None.
     fault_advice : str, optional
         What the warning on a non-finite or diverging loss advises, in the
         caller's terms (e.g. the estimator's parameter names); defaults to
@@ -479,8 +470,7 @@ def fit_network(
     # penalty of k copies of a row.
     batch_weight = batch_size if total_weight is None else batch_size * total_weight / n_samples
     if optimizer is None:
-        optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_weight,
-                         betas=betas)
+        optimizer = Adam(module.parameters(), learning_rate, weight_decay=alpha / batch_weight)
     else:
         trainable = [p for p in module.parameters() if p.requires_grad]
         if len(trainable) != len(optimizer.params) or \
@@ -488,9 +478,6 @@ def fit_network(
             raise ValueError("optimizer updates other tensors than the module's parameters; "
                              "rebind it with Adam.rebound(module.parameters()).")
         optimizer.lr, optimizer.weight_decay = learning_rate, alpha / batch_weight
-    steps_per_epoch = math.ceil(n_samples / batch_size)
-    learning_rates = None if lr_schedule is None else _scheduled(
-        learning_rate, lr_schedule, steps_per_epoch * max_iter)
     gradients = _minibatch_gradients(module, optimizer.params, loss_gradient_fn)
     if compile:
         gradients = _compiled(gradients, batch_size)
@@ -506,10 +493,8 @@ def fit_network(
             for epoch in range(1, max_iter + 1):
                 start = time.perf_counter()
                 module.train()  # _score leaves it in eval mode
-                rates = None if learning_rates is None else \
-                    learning_rates[(epoch - 1) * steps_per_epoch:epoch * steps_per_epoch]
                 loss = _train_one_epoch(gradients, optimizer, X, Y, sample_weight, batch_size,
-                                        generator, rates, members)
+                                        generator, members)
                 if not math.isfinite(loss):
                     result.stop_reason = "non_finite"
                     break
@@ -566,13 +551,8 @@ def fit_network(
     return result
 
 
-def _scheduled(learning_rate: float, schedule, n_steps: int) -> list[float]:
-    """The learning rate of every step of a fit, from ``schedule(progress)``."""
-    return [learning_rate * schedule(step / n_steps) for step in range(n_steps)]
-
-
 def _train_one_epoch(gradients, optimizer, X, Y, weights, batch_size, generator,
-                     learning_rates=None, members: int = 1) -> float:
+                     members: int = 1) -> float:
     # Drawn where the generator is: a CPU generator gives the same order on every device.
     on = X.device if generator is None else generator.device
     permutation = torch.randperm(X.shape[0], device=on, generator=generator).to(X.device)
@@ -581,13 +561,11 @@ def _train_one_epoch(gradients, optimizer, X, Y, weights, batch_size, generator,
     if weights is not None:  # (n,), or (members, n): each member's weights of the rows
         weights = weights.index_select(-1, permutation)
     total = torch.zeros((), device=X.device, dtype=X.dtype)
-    for step, start in enumerate(range(0, X.shape[0], batch_size)):
+    for start in range(0, X.shape[0], batch_size):
         stop = start + batch_size
         loss, grads = gradients(X[start:stop], Y[start:stop],
                                 None if weights is None else weights[..., start:stop])
         total.add_(loss)
-        if learning_rates is not None:
-            optimizer.lr = learning_rates[step]
         optimizer.step(grads)
     if weights is None:
         return (total / (X.shape[0] * members)).item()

@@ -21,7 +21,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import validate_parameter_constraints
 
 from skneuron.discovery._result import DiscoveryResult
-from skneuron.formula import NeuronFormula
+from skneuron.formula import INPUT_CLIP, NeuronFormula
 
 __all__ = [
     "CLIP",
@@ -42,10 +42,8 @@ __all__ = [
 #: 10 folds would hold out fewer than 6 rows each.
 MIN_SAMPLES = 60
 
-#: Inputs of the non-linear terms are clamped to ±CLIP (standardised units),
-#: as the network's layers clamp them, so high powers and products cannot
-#: overflow on outlying rows.
-CLIP = 5.0
+#: Inputs of the non-linear terms are clamped to ±CLIP, as the network's layers clamp them.
+CLIP = INPUT_CLIP
 
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
 

@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from skneuron import formula as formula_module
-from skneuron.formula import NeuronFormula
+from skneuron.formula import INPUT_CLIP, NeuronFormula, power_scale
 from skneuron._elementwise import compile_elementwise, evaluate_elementwise
 
 __all__ = ["TaskNeuronLayer"]
@@ -19,12 +19,8 @@ __all__ = ["TaskNeuronLayer"]
 _TWO_PI = 2 * math.pi
 #: Defaults of :class:`TaskNeuronLayer`'s ``clip`` and ``nonlinear_init`` (its repr shows
 #: only the settings that differ from them).
-DEFAULT_CLIP = 5.0
+DEFAULT_CLIP = INPUT_CLIP
 DEFAULT_NONLINEAR_INIT = 0.1
-
-
-def _double_factorial(n: int) -> int:
-    return math.prod(range(n, 0, -2))
 
 
 class TaskNeuronLayer(nn.Module):
@@ -129,9 +125,7 @@ class TaskNeuronLayer(nn.Module):
         self.members = members
         self.nonlinear_init = nonlinear_init
         self._programs = tuple(compile_elementwise(f) for f in self.formula.functions)
-        self._power_scales = tuple(
-            1.0 / math.sqrt(_double_factorial(2 * k - 1)) for k in self.formula.pure_orders
-        )
+        self._power_scales = tuple(power_scale(k) for k in self.formula.pure_orders)
         rank, orders = self.formula.rank, self.formula.interaction_orders
         self._n_periodic = self.formula.periodic if self.periodic_inputs else 0
         self._needs_clip = bool(

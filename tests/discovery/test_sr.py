@@ -121,6 +121,30 @@ def test_same_random_state_gives_the_same_result_whatever_n_jobs():
     np.testing.assert_array_equal(a.details["intercept"], b.details["intercept"])
 
 
+@pytest.mark.parametrize("n_jobs, context, threaded", [
+    (None, None, False), (None, 2, True), (2, None, True), (1, 2, False)])
+def test_n_jobs_none_follows_a_joblib_parallel_config(monkeypatch, n_jobs, context, threaded):
+    """As in scikit-learn: None means 1 unless a joblib.parallel_config says otherwise."""
+    from joblib import parallel_config
+
+    from skneuron.discovery.sr import _library
+
+    calls = []
+    real = _library.Parallel
+
+    def recording(*args, **kwargs):
+        calls.append(kwargs["n_jobs"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_library, "Parallel", recording)
+    monkeypatch.setattr(_library, "_PARALLEL_VALUES", 0)  # split every batch
+    X, y = planted("sin + square", 3, n=300)
+    with parallel_config(n_jobs=context):
+        discover_sr(X, y, random_state=0, n_jobs=n_jobs, **FAST)
+    assert bool(calls) is threaded
+    assert all(n == (n_jobs or context) for n in calls)
+
+
 def test_function_set_is_honoured():
     X, y = planted("sin + square", 4)
     # Without "square"/"cube", x**2 can still be built as x*x.

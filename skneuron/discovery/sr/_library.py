@@ -14,7 +14,7 @@ import math
 from typing import Callable
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 
 from skneuron._elementwise import evaluate_elementwise
 from skneuron.discovery._common import CLIP
@@ -34,6 +34,10 @@ __all__ = ["TermLibrary", "term_sums"]
 _MAX_MAGNITUDE = 1e3
 # Rough cap on memory of one batched term evaluation (float64 values).
 _EVAL_BYTES = 2**27
+# A batch that fits in one chunk is still split between threads, into this many
+# chunks, when it holds more than this many values (terms × rows).
+_PARALLEL_VALUES = 4e6
+_PARALLEL_CHUNKS = 4
 
 
 def term_sums(programs, x: np.ndarray, clipped: np.ndarray, shared: dict) -> np.ndarray:
@@ -198,12 +202,12 @@ class TermLibrary:
         per_program = self.x.size * 8 * 4  # a few intermediate arrays per program
         chunk = max(1, min(len(programs), _EVAL_BYTES // per_program))
         chunks = [programs[i:i + chunk] for i in range(0, len(programs), chunk)]
-        n_jobs = self.n_jobs
-        if len(chunks) == 1 and (n_jobs not in (None, 1)) and len(programs) * self.x.size > 4e6:
-            size = math.ceil(len(programs) / 4)
+        n_jobs = effective_n_jobs(self.n_jobs)  # None: 1, or a joblib.parallel_config's
+        if len(chunks) == 1 and n_jobs > 1 and len(programs) * self.x.size > _PARALLEL_VALUES:
+            size = math.ceil(len(programs) / _PARALLEL_CHUNKS)
             chunks = [programs[i:i + size] for i in range(0, len(programs), size)]
-        if len(chunks) > 1 and n_jobs not in (None, 1):
-            parts = Parallel(n_jobs=n_jobs, prefer="threads")(
+        if len(chunks) > 1 and n_jobs > 1:
+            parts = Parallel(n_jobs=n_jobs, require="sharedmem")(
                 delayed(term_sums)(c, self.x, self.clipped, self.shared) for c in chunks)
         else:
             parts = [term_sums(c, self.x, self.clipped, self.shared) for c in chunks]

@@ -17,6 +17,7 @@ from tensorly.cp_tensor import CPTensor, cp_normalize
 
 from skneuron._adam import Adam
 from skneuron.discovery._common import CLIP
+from skneuron.formula import power_scale
 from skneuron.discovery.td._folds import fold_splits
 
 __all__ = ["DualStreamPolynomial", "design", "inputs", "train"]
@@ -192,10 +193,8 @@ class DualStreamPolynomial(torch.nn.Module):
 
 
 def _power_scales(max_order: int) -> torch.Tensor:
-    """``1 / √((2k−1)!!)``: unit second moment of ``x^k`` for standard normal ``x``."""
-    return torch.tensor(
-        [1.0 / math.sqrt(math.prod(range(2 * k - 1, 0, -2))) for k in range(1, max_order + 1)]
-    )
+    """The scale of each pure order 1..K (see :func:`~skneuron.formula.power_scale`)."""
+    return torch.tensor([power_scale(k) for k in range(1, max_order + 1)])
 
 
 def inputs(X: np.ndarray, max_order: int) -> torch.Tensor:
