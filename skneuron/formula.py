@@ -1270,8 +1270,11 @@ def _check_tree(expression: sympy.Expr) -> str | None:
 
 
 def _check_node(node: sympy.Basic) -> str | None:
-    if node == VARIABLE or node.is_Add or node.is_Mul or (
-            isinstance(node, _FUNCTION_CLASSES) and not node.is_Pow):  # E**k is an "exp"
+    if isinstance(node, _FUNCTION_CLASSES) and not node.is_Pow:  # E**k is an "exp"
+        # A function of a number only is a number: bounded as a literal is, before
+        # sympy ever prints it (printing evaluates it, in time that grows with its size).
+        return None if node.free_symbols else _constant_problem(node)
+    if node == VARIABLE or node.is_Add or node.is_Mul:
         return None
     if node is sympy.E:  # exp(1), printed back as exp(1)
         return None
@@ -1292,6 +1295,49 @@ def _check_node(node: sympy.Basic) -> str | None:
     if node.is_Number or node.has(sympy.I, sympy.zoo):
         return f"it evaluates to {node}, which is not a finite real number"
     return f"it evaluates to {node}, which is outside the formula language"
+
+
+#: The float value of each function of the formula language, for :func:`_constant_value`.
+_MATH = {sympy.sin: math.sin, sympy.cos: math.cos, sympy.tan: math.tan, sympy.exp: math.exp,
+         sympy.log: math.log, sympy.tanh: math.tanh, sympy.Abs: abs}
+
+
+def _constant_problem(node: sympy.Basic) -> str | None:
+    """What makes an expression without ``x`` out of bounds, from its value in floats."""
+    value = _constant_value(node)
+    if math.isnan(value):  # not printed: printing would evaluate it
+        return "a part without x does not evaluate to a finite real number"
+    return _size_problem(value)
+
+
+def _constant_value(node: sympy.Basic) -> float:
+    """The value of an expression without ``x``, computed in floats in time linear in
+    its size: ``inf`` where it overflows, the smallest float where a non-zero value
+    underflows, ``nan`` where it is not a real number."""
+    try:
+        if node.is_Number:
+            return float(node)
+        if node is sympy.E:
+            return math.e
+        values = [_constant_value(arg) for arg in node.args]
+        if node.is_Add:
+            return math.fsum(values) if all(map(math.isfinite, values)) else sum(values)
+        if node.is_Mul:
+            value = math.prod(values)
+        elif node.is_Pow:
+            value = values[0] ** values[1]
+            if not isinstance(value, float):  # complex: not real
+                return math.nan
+        elif node.func in _MATH:
+            value = float(_MATH[node.func](*values))
+        else:
+            return math.nan
+        nonzero = node.func is sympy.exp or (node.is_Mul or node.is_Pow) and all(values)
+        return math.ulp(0.0) if value == 0.0 and nonzero else value  # an underflow
+    except OverflowError:
+        return math.inf
+    except (ValueError, ZeroDivisionError):  # log(0), sin(inf), 0**-1
+        return math.nan
 
 
 def _point_at(text: str, position: int, message: str) -> str:

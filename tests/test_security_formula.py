@@ -196,6 +196,33 @@ def test_a_number_sympy_makes_beyond_max_constant_is_refused_quickly(text):
     assert time.perf_counter() - start < 0.5
 
 
+@pytest.mark.parametrize("text", [
+    # A function of a large integer stays a symbol; printing it evaluated it, and hung.
+    "x*(x + sin(exp(999999999999)))",
+    "cos(exp(999999999999))-1",
+    "x + exp(exp(38))*x",
+    "exp((7-(tanh((exp(999999999999)+(1/3/7))))))*x",
+    "x*exp(28)",
+    "sin(x + exp(-999999999999))",  # underflows to 0 in floats: still too small
+    "sin(x)*exp(-100000)",
+])
+def test_a_function_of_a_number_beyond_max_constant_is_refused_quickly(text):
+    start = time.perf_counter()
+    with pytest.raises(FormulaSyntaxError, match="MAX_CONSTANT"):
+        NeuronFormula.parse(text)
+    formula = NeuronFormula.__new__(NeuronFormula)  # as pickle and skops.io.load make it
+    with pytest.raises(FormulaSyntaxError, match="MAX_CONSTANT"):
+        formula.__setstate__({"pure_orders": (1,), "functions": (text,)})
+    assert time.perf_counter() - start < 0.5
+
+
+def test_a_function_of_a_number_within_the_bounds_is_a_constant_factor():
+    assert NeuronFormula.parse("x*exp(27) + sin(x)*exp(-27)").terms == ("x", "sin(x)")
+    assert NeuronFormula.parse("sin(x*tan(1e11))").terms == ("sin(2.50424481449822*x)",)
+    with pytest.raises(FormulaSyntaxError, match="not evaluate to a finite real number"):
+        NeuronFormula.parse("x + sin(x)*log(-exp(2))")  # log of a negative number
+
+
 @pytest.mark.parametrize(("mpf", "problem"), [
     ((0, 1, -10**12, 1), "at least 1e-12"), ((0, 1, 10**12, 1), "at most 1e\\+12"),
     ((1, 3, -42, 2), "at least 1e-12"), ((0, 1, 40, 1), "at most 1e\\+12"),
