@@ -231,14 +231,6 @@ def run_demo(seed: int = 0, out=None) -> list[dict]:
 
 
 # ------------------------------------------------------------------------ data
-def _pandas():
-    try:
-        import pandas as pd
-    except ImportError:
-        raise UsageError('reading tables needs pandas: pip install "skneuron[cli]"') from None
-    return pd
-
-
 def _parquet(path: str) -> bool:
     return path.lower().endswith((".parquet", ".pq"))
 
@@ -259,7 +251,7 @@ def _reading(path: str):
 
 def read_table(path: str):
     """A CSV file, or a Parquet file (``.parquet``/``.pq``, needs pyarrow), as a data frame."""
-    pd = _pandas()
+    import pandas as pd
     with _reading(path):
         return pd.read_parquet(path) if _parquet(path) else pd.read_csv(path)
 
@@ -273,7 +265,7 @@ def iter_table(path: str, chunk_rows: int, columns: Sequence[str] | None = None,
     with ``pyarrow.parquet.ParquetFile.iter_batches``; only ``columns`` (all
     when None) are read. Memory holds one chunk at a time.
     """
-    pd = _pandas()
+    import pandas as pd
     with _reading(path):
         if _parquet(path):
             import pyarrow.parquet as pq
@@ -350,7 +342,7 @@ def scan_csv(path: str, chunk_rows: int, target: str | None = None,
 
 def table_columns(path: str) -> list:
     """The column names of a table, read from its header (CSV) or schema (Parquet)."""
-    pd = _pandas()
+    import pandas as pd
     with _reading(path):
         if _parquet(path):
             import pyarrow.parquet as pq
@@ -427,7 +419,7 @@ class DateReader:
         return frame
 
     def _read(self, values, column: str):
-        pd = _pandas()
+        import pandas as pd
         if values.isna().all():  # an empty column reads as numbers: no date, no format yet
             return pd.to_datetime(values.astype(object), utc=True)
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
@@ -453,7 +445,7 @@ class DateReader:
         """ISO 8601 if every value reads so, else the format pandas infers from the first
         value — month first, or day first when only that reads every value; None when the
         column has no value yet."""
-        pd = _pandas()
+        import pandas as pd
         from pandas.tseries.api import guess_datetime_format
 
         given = values.dropna()
