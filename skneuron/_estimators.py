@@ -119,6 +119,16 @@ def _is_vector(kinds: str):
         and value.dtype.kind in kinds
 
 
+def _are_labels(value) -> bool:
+    """A 1-D array of distinct labels in sorted order, as ``np.unique`` gives them."""
+    if not _is_vector("biufUO")(value):
+        return False
+    try:
+        return np.array_equal(np.unique(value), value)
+    except TypeError:  # labels that do not sort
+        return False
+
+
 #: The fitted attributes a model file sets, other than the network and the input encoding
 #: (checked when it is built): what each must be, and whether every fitted model has it.
 _FITTED_ATTRIBUTES = {
@@ -134,7 +144,6 @@ _FITTED_ATTRIBUTES = {
     "best_loss_": (_is_number, "a number", False),
     "best_validation_score_": (_is_number, "a number", False),
     "do_early_stopping_": (lambda v: isinstance(v, bool), "a boolean", False),
-    "classes_": (_is_vector("biufUO"), "a 1-D array", False),
     "feature_names_in_": (_is_vector("UO"), "a 1-D array of names", False),
     "_numeric_kinds": (lambda v: isinstance(v, list) and all(
         k is None or k in _tabular.NUMERIC_KINDS for k in v), "a list of column kinds", False),
@@ -1011,8 +1020,14 @@ class BaseTaskNeuron(BaseEstimator, ABC):
         state = dict(state)
         network = state.pop("network_", None)
         if isinstance(state.get("device_"), str):
-            state["device_"] = torch.device(state["device_"])
+            try:
+                state["device_"] = torch.device(state["device_"])
+            except RuntimeError:
+                raise ValueError(f"the fitted attribute device_ must be a device; got "
+                                 f"{state['device_']!r:.80}.") from None
         super().__setstate__(state)
+        if network is not None:  # a fitted model: a skops file is data, checked as load does
+            self._check_fitted_attributes()
         if isinstance(network, dict):
             network = self._network_from_state(
                 {name: torch.from_numpy(np.require(array, requirements=["C", "W"]))
@@ -1428,7 +1443,7 @@ validation_scores_, best_validation_score_
 
     _fitted_attributes = {
         **_FITTED_ATTRIBUTES,
-        "classes_": (_is_vector("biufUO"), "a 1-D array", True),
+        "classes_": (_are_labels, "a 1-D array of distinct, sorted labels", True),
         "_multilabel": (lambda v: isinstance(v, bool), "a boolean", False),
     }
 

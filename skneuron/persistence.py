@@ -1157,8 +1157,12 @@ class _Decoder:
                 f"{sorted(set(params) - known)[:10]}; was it saved by a newer skneuron?")
         estimator = cls(**{k: self.value(v) for k, v in params.items()})
         networks = {}
+        # save never writes training state (the optimiser's moments): a file that holds it
+        # would hand partial_fit what it has not checked.
+        transient = getattr(cls, "_transient_attributes", ())
         for attribute, value in fitted.items():
-            if attribute in known or attribute.startswith("__") or hasattr(cls, attribute):
+            if attribute in known or attribute.startswith("__") or hasattr(cls, attribute) \
+                    or attribute in transient:
                 raise ModelFileError(f"Invalid model file: unexpected attribute {attribute[:80]!r}.")
             if _is_tag(value, "network"):
                 networks[attribute] = self._state_dict(value["network"], attribute)
@@ -1212,7 +1216,11 @@ class _Decoder:
             raise ModelFileError(
                 f"Invalid model file: its text arrays would take more than "
                 f"{MAX_TEXT_ARRAY_BYTES:,} bytes (MAX_TEXT_ARRAY_BYTES; dtype {dtype_text}).")
-        return np.array(items, dtype=dtype)
+        array = np.array(items, dtype=dtype)
+        if array.tolist() != items:  # numpy cuts text to the dtype's length
+            raise ModelFileError(f"Invalid model file: a label array's items do not fit its "
+                                 f"dtype {dtype_text}.")
+        return array
 
     @staticmethod
     def _formula(data):

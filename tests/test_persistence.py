@@ -181,6 +181,9 @@ def test_changed_weights_fail_the_checksum(regressor, tmp_path):
      "_numeric_kinds must be a list of column kinds"),
     (lambda m: m.update({"format_version": 99}), "Upgrade skneuron"),
     (lambda m: m["model"]["fitted"].update({"predict": 1}), "unexpected attribute 'predict'"),
+    # training state save never writes, which partial_fit would read unchecked
+    (lambda m: m["model"]["fitted"].update({"_optimizer": {"dict": {"foo": 1}}}),
+     "unexpected attribute '_optimizer'"),
     (lambda m: m["model"]["fitted"].update({"_architecture": {"tuple": [
         {"tuple": [8]}, "gelu", 1]}}), "_architecture must be"),
     (lambda m: m["model"]["fitted"].update({"_architecture": [[8], "relu", 1]}),
@@ -273,3 +276,22 @@ def test_function_terms_that_do_not_read_back_as_saved_are_refused(tmp_path):
     state = reg.formula_.__getstate__() | {"functions": ("sin(x)", "cos(x)")}
     with pytest.raises(ValueError, match="wrong terms"):  # pickle and skops.io.load
         NeuronFormula.__new__(NeuronFormula).__setstate__(state)
+
+
+@pytest.mark.parametrize("classes, message", [
+    ({"items": ["high", "low", "mid"], "dtype": "<U1"}, "do not fit its dtype <U1"),  # cut to 'h'...
+    ({"items": ["high", "high", "mid"], "dtype": "<U4"}, "distinct, sorted labels"),
+    ({"items": ["mid", "low", "high"], "dtype": "<U4"}, "distinct, sorted labels"),
+])
+def test_labels_that_predict_would_misread_are_refused(classifier, tmp_path, classes, message):
+    """predict indexes classes_ by position (and searchsorted): labels cut short, repeated
+    or out of order would load and predict the wrong label for every row."""
+    clf, _ = classifier
+    path = tmp_path / "m.skn"
+    clf.save(path)
+    manifest = _raw_manifest(path)
+    assert manifest["model"]["fitted"]["classes_"]["items"] == ["high", "low", "mid"]
+    manifest["model"]["fitted"]["classes_"] = classes
+    _rewrite(path, manifest=manifest)
+    with pytest.raises(ValueError, match=message):
+        skneuron.load(path)

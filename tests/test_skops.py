@@ -234,3 +234,18 @@ def test_network_arrays_that_do_not_fit_the_estimator_are_refused():
     state["network_"][name] = state["network_"][name][:, :1]
     with pytest.raises(ValueError, match="do not fit"):
         TaskNeuronRegressor.__new__(TaskNeuronRegressor).__setstate__(state)
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (lambda state: state.pop("n_features_in_"), "n_features_in_ is missing"),
+    (lambda state: state.update(device_="bogus"), "device_ must be a device; got 'bogus'"),
+    (lambda state: state.update(loss_curve_="os.system"), "loss_curve_ must be a list of numbers"),
+])
+def test_a_tampered_state_is_refused_as_a_tampered_model_file_is(tamper, message):
+    """skops.io.load sets a state as pickle does: the fitted attributes are checked as
+    skneuron.load checks them, not left to fail later inside predict."""
+    X = _frame()
+    state = _fit(TaskNeuronRegressor(**FAST), X, X["a"]).__getstate__()
+    tamper(state)
+    with pytest.raises(ValueError, match=message):
+        TaskNeuronRegressor.__new__(TaskNeuronRegressor).__setstate__(state)
