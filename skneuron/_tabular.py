@@ -524,8 +524,9 @@ def _numeric_column(column, name: str, fitted_kind: str | None = None) -> np.nda
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"Column {name} is not categorical but holds values that are not numbers ({exc}). "
-            "To treat a column as categorical, give it the 'category' or a text dtype, or name "
-            "it in categorical_features.") from None
+            "To treat it as categorical, name it in categorical_features (with "
+            "categorical_features='from_dtype', the default, a column of the 'category' or a "
+            "text dtype is categorical).") from None
 
 
 def _name(feature_names, j: int) -> str:

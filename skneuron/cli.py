@@ -736,6 +736,9 @@ def run_fit(args, out=None) -> dict:
                                          np.asarray(X.columns, dtype=object)).sum())
     print(f"{args.data}: {len(X)} rows, {X.shape[1]} columns"
           + (f" ({n_categorical} categorical)" if n_categorical else ""), file=out)
+    for column in _text_dates(X):
+        print(f"note: column {column!r} holds text that reads as dates, fitted as categories "
+              f"(one per date); --date {column} reads it as dates", file=sys.stderr)
     class_counts = np.unique(y, return_counts=True)[1] if task == "classification" else None
     print(_task_line(task, args.target, 0 if class_counts is None else len(class_counts)),
           file=out)
@@ -771,6 +774,36 @@ def _row_bar(description: str, total: int | None, enabled: bool | None):
     """A tqdm bar counting rows, as a context (of None without tqdm or when disabled)."""
     bar = _bar(enabled, total=total, desc=description, unit="rows", unit_scale=True)
     return contextlib.nullcontext(None) if bar is None else bar
+
+
+#: Values of a text column that :func:`_text_dates` reads.
+_DATE_SAMPLE = 200
+
+
+def _text_dates(frame) -> list[str]:
+    """The text columns of ``frame`` whose first :data:`_DATE_SAMPLE` values all read as
+    full dates (day, month and year) in the format pandas infers from the first."""
+    import pandas as pd
+    from pandas.tseries.api import guess_datetime_format
+
+    found = []
+    for column in frame.columns:
+        values = frame[column]
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        sample = values.dropna().iloc[:_DATE_SAMPLE]
+        if sample.empty or not all(isinstance(v, str) for v in sample):
+            continue
+        with warnings.catch_warnings():  # "Parsing dates in %d/%m/%Y format when dayfirst=False"
+            warnings.simplefilter("ignore", UserWarning)
+            guessed = guess_datetime_format(sample.iloc[0]) or ""
+        if not ("%d" in guessed and any(m in guessed for m in ("%m", "%b", "%B"))
+                and any(y in guessed for y in ("%Y", "%y"))):
+            continue
+        read = pd.to_datetime(sample, format=guessed, errors="coerce")
+        if read.notna().all():
+            found.append(str(column))
+    return found
 
 
 def _require_positive_chunk_rows(args) -> None:

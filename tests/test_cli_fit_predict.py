@@ -201,9 +201,13 @@ def test_date_columns_are_read_as_dates_by_fit_and_predict(dated, monkeypatch, c
     quick = ["--param", "max_iter=60", "--param", "hidden_layer_sizes=(8,)", "--cv", "0"]
     assert main(["fit", "sales.csv", "--target", "price", "--date", "sold", "--out", "d.skn",
                  *quick]) == 0
-    assert "sales.csv: 120 rows, 2 columns\n" in capsys.readouterr().out  # no category
+    read = capsys.readouterr()
+    assert "sales.csv: 120 rows, 2 columns\n" in read.out and "note:" not in read.err
     assert main(["fit", "sales.csv", "--target", "price", "--out", "text.skn", *quick]) == 0
-    assert "2 columns (1 categorical)" in capsys.readouterr().out  # dates as text
+    read = capsys.readouterr()
+    assert "2 columns (1 categorical)" in read.out  # dates as text, and a hint
+    assert "note: column 'sold' holds text that reads as dates" in read.err
+    assert "--date sold reads it as dates" in read.err
     truth = pd.read_csv("later.csv")["price"]
     correlations = {}
     for name in ("d", "text"):
