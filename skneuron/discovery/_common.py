@@ -87,11 +87,13 @@ def validate_options(constraints: dict):
     return decorate
 
 
-def check_data(X, Y) -> tuple[np.ndarray, np.ndarray]:
-    """``X`` as a finite float64 matrix and ``Y`` as one with a column per output.
+def check_data(X, Y, sample_weight=None):
+    """``X`` as a finite float64 matrix, ``Y`` as one with a column per output, and the
+    weights as :func:`check_weights` gives them; rows of weight zero are left out (a
+    row of weight zero is no row).
 
     Raises ``ValueError`` for missing or infinite values, a ``Y`` of more than
-    two dimensions, or different numbers of rows.
+    two dimensions, different numbers of rows, or invalid weights.
     """
     X = check_array(X, dtype=np.float64, input_name="X")
     Y = check_array(Y, dtype=np.float64, ensure_2d=False, input_name="Y")
@@ -100,7 +102,11 @@ def check_data(X, Y) -> tuple[np.ndarray, np.ndarray]:
     Y = Y.reshape(len(Y), -1)
     if len(Y) != len(X):
         raise ValueError(f"X and Y have different numbers of rows: {len(X)} and {len(Y)}.")
-    return X, Y
+    weights = check_weights(sample_weight, len(X))
+    if weights is not None:
+        kept = weights > 0
+        X, Y, weights = X[kept], Y[kept], weights[kept]
+    return X, Y, weights
 
 
 def too_few_samples(n_samples: int) -> str | None:

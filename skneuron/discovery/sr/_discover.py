@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skneuron.discovery._common import (MIN_SAMPLES, check_data, check_weights, column_moments,
+from skneuron.discovery._common import (MIN_SAMPLES, check_data, column_moments,
                                         linear_result, seeded_generator, standardise,
                                         too_few_samples, validate_options, varying_columns)
 from skneuron.discovery._result import DiscoveryResult
@@ -275,10 +275,7 @@ def discover_sr(
     """
     start = time.perf_counter()
     functions = _function_names(function_set)
-    X, Y = check_data(X, Y)
-    weights = check_weights(sample_weight, len(X))
-    if weights is not None:  # a row of weight zero is no row
-        X, Y, weights = X[weights > 0], Y[weights > 0], weights[weights > 0]
+    X, Y, weights = check_data(X, Y, sample_weight)
     details = {"function_set": functions, "parsimony_coefficient": parsimony_coefficient}
     reason = too_few_samples(len(X))
     if reason:

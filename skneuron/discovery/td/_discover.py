@@ -15,7 +15,7 @@ from scipy.stats import t as student_t
 from sklearn.utils._param_validation import Interval
 from threadpoolctl import threadpool_limits
 
-from skneuron.discovery._common import (MIN_SAMPLES, check_data, check_weights, linear_result,
+from skneuron.discovery._common import (MIN_SAMPLES, check_data, linear_result,
                                         seeded_generator, standardise, too_few_samples,
                                         validate_options)
 from skneuron.discovery._result import DiscoveryResult
@@ -319,10 +319,7 @@ def discover_td(
     1.0
     """
     start = time.perf_counter()
-    X, Y = check_data(X, Y)
-    weights = check_weights(sample_weight, len(X))
-    if weights is not None:  # a row of weight zero is no row
-        X, Y, weights = X[weights > 0], Y[weights > 0], weights[weights > 0]
+    X, Y, weights = check_data(X, Y, sample_weight)
     reason = too_few_samples(len(X))
     if reason:
         return linear_result("td", start, reason)
