@@ -324,13 +324,16 @@ def scan_csv(path: str, chunk_rows: int, target: str | None = None,
     numbers_seen = False  # a chunk read target values as numbers, not as their text
     n_rows = 0
     for chunk in iter_table(path, chunk_rows):
-        text += [column for column in chunk.columns if column not in text
-                 and pd.api.types.infer_dtype(chunk[column], skipna=True) == "string"]
+        # Each column's kind once per chunk (the target's also when it is known as text).
+        kinds = {column: pd.api.types.infer_dtype(chunk[column], skipna=True)
+                 for column in chunk.columns if column not in text or column == target}
+        text += [column for column, kind in kinds.items()
+                 if kind == "string" and column not in text]
         if target in chunk.columns:
             values = chunk[target].dropna()
             n_rows += len(values)
             if labels is not None and len(values):
-                numbers_seen |= pd.api.types.infer_dtype(values) != "string"
+                numbers_seen |= kinds[target] != "string"
                 labels.update(values.unique().tolist())
                 if len(labels) > max_labels:
                     labels = None
