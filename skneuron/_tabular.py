@@ -59,10 +59,8 @@ def as_frame(X):
 
     if isinstance(X, pd.DataFrame):
         return X
-    try:
-        import narwhals as nw
-    except ImportError:  # pragma: no cover - narwhals ships with scikit-learn >= 1.7
-        return None
+    import narwhals as nw
+
     if nw.dependencies.is_into_dataframe(X):
         return nw.from_native(X, eager_only=True).to_pandas()
     return None

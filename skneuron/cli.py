@@ -30,6 +30,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 import tempfile
@@ -243,7 +244,7 @@ def _reading(path: str):
     try:
         yield
     except ImportError as exc:
-        raise UsageError(f"reading {path} needs a Parquet engine ({exc.name or exc}): "
+        raise UsageError(f"reading {path} needs a Parquet engine ({exc.name or 'pyarrow'}): "
                          "pip install pyarrow") from None
     except (ValueError, UnicodeDecodeError, OSError) as exc:
         raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
@@ -741,7 +742,7 @@ def run_fit(args, out=None) -> dict:
           + (f" ({n_categorical} categorical)" if n_categorical else ""), file=out)
     for column in _text_dates(X):
         print(f"note: column {column!r} holds text that reads as dates, fitted as categories "
-              f"(one per date); --date {column} reads it as dates", file=sys.stderr)
+              f"(one per date); --date {shlex.quote(column)} reads it as dates", file=sys.stderr)
     class_counts = np.unique(y, return_counts=True)[1] if task == "classification" else None
     print(_task_line(task, args.target, 0 if class_counts is None else len(class_counts)),
           file=out)

@@ -1270,10 +1270,15 @@ def _check_tree(expression: sympy.Expr) -> str | None:
 
 
 def _check_node(node: sympy.Basic) -> str | None:
+    if not node.is_Atom and not node.free_symbols:
+        # A function, sum, product or power of numbers only is a number: bounded as a
+        # literal is, before sympy ever prints it (printing evaluates it, in time that
+        # grows with its size). A power's exponent is checked below too.
+        problem = _constant_problem(node)
+        if problem or not node.is_Pow:
+            return problem
     if isinstance(node, _FUNCTION_CLASSES) and not node.is_Pow:  # E**k is an "exp"
-        # A function of a number only is a number: bounded as a literal is, before
-        # sympy ever prints it (printing evaluates it, in time that grows with its size).
-        return None if node.free_symbols else _constant_problem(node)
+        return None
     if node == VARIABLE or node.is_Add or node.is_Mul:
         return None
     if node is sympy.E:  # exp(1), printed back as exp(1)

@@ -106,3 +106,21 @@ def test_torch_running_out_of_memory_is_one_line_like_memory_error(monkeypatch, 
     err = capsys.readouterr().err
     assert err.startswith("skneuron inspect: error: ") and "can't allocate memory" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_only_text_that_reads_as_full_dates_gets_the_date_hint():
+    import pandas as pd
+
+    from skneuron.cli import _text_dates
+
+    frame = pd.DataFrame({
+        "iso": ["2001-06-18", None, "2002-01-31"],
+        "day_first": ["31/01/2024", "05/02/2024", "01/03/2024"],
+        "city": ["Paris", "Rome", "Oslo"],
+        "version": ["1.2.3", "1.2.4", "2.0.0"],
+        "year": ["2001", "2002", "2003"],  # a year alone is no date
+        "month": ["Jan 2020", "Feb 2020", "Mar 2020"],  # no day
+        "some_dates": ["2001-06-18", "soon", "2002-01-31"],
+        "number": [1.0, 2.0, 3.0],
+    })
+    assert _text_dates(frame) == ["iso", "day_first"]

@@ -205,6 +205,8 @@ def test_a_number_sympy_makes_beyond_max_constant_is_refused_quickly(text):
     "x*exp(28)",
     "sin(x + exp(-999999999999))",  # underflows to 0 in floats: still too small
     "sin(x)*exp(-100000)",
+    "sin(x*(1+exp(27))**10)",  # a sum and a power of numbers: 1e114
+    "sin(x*(((1+exp(27))**16+1)**16+1)**16)",  # inf in floats: NaN on every row
 ])
 def test_a_function_of_a_number_beyond_max_constant_is_refused_quickly(text):
     start = time.perf_counter()
@@ -221,6 +223,8 @@ def test_a_function_of_a_number_within_the_bounds_is_a_constant_factor():
     assert NeuronFormula.parse("sin(x*tan(1e11))").terms == ("sin(2.50424481449822*x)",)
     with pytest.raises(FormulaSyntaxError, match="not evaluate to a finite real number"):
         NeuronFormula.parse("x + sin(x)*log(-exp(2))")  # log of a negative number
+    with pytest.raises(FormulaSyntaxError, match="not evaluate to a finite real number"):
+        NeuronFormula.parse("sin(x*(-8)**(1/3))")  # a complex cube root
 
 
 @pytest.mark.parametrize(("mpf", "problem"), [

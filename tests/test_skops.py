@@ -249,3 +249,21 @@ def test_a_tampered_state_is_refused_as_a_tampered_model_file_is(tamper, message
     tamper(state)
     with pytest.raises(ValueError, match=message):
         TaskNeuronRegressor.__new__(TaskNeuronRegressor).__setstate__(state)
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda optimizer: optimizer.update(lr=float("nan")),
+    lambda optimizer: optimizer.update(steps=1e300),
+    lambda optimizer: optimizer.pop("betas"),
+    lambda optimizer: optimizer["exp_avg_sqs"].__setitem__(0, -optimizer["exp_avg_sqs"][0] - 1),
+    lambda optimizer: optimizer["exp_avgs"].__setitem__(0, optimizer["exp_avgs"][0] * np.inf),
+])
+def test_a_tampered_optimiser_state_is_refused_on_loading_not_in_partial_fit(tamper):
+    X = _frame()
+    estimator = _fit(TaskNeuronRegressor(**FAST), X, X["a"])
+    state = estimator.__getstate__()
+    assert isinstance(state["_optimizer"], dict)
+    TaskNeuronRegressor.__new__(TaskNeuronRegressor).__setstate__(dict(state))  # as saved: fine
+    tamper(state["_optimizer"])
+    with pytest.raises(ValueError, match="_optimizer must be None or an optimiser state"):
+        TaskNeuronRegressor.__new__(TaskNeuronRegressor).__setstate__(state)

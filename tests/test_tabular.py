@@ -226,6 +226,10 @@ def test_arrow_dates_and_python_objects_of_numbers_or_dates_are_numbers():
 @pytest.mark.parametrize(("column", "message"), [
     (pd.Series([1 + 1j, 2]), "complex data not supported"),
     (pd.Series(["x", "y"]), "'c' is not categorical but holds values that are not numbers"),
+    # the advice fits a list of categorical_features, which leaves out a text column
+    (pd.Series(["x", "y"]), r"To treat it as categorical, name it in categorical_features \(with "
+                            r"categorical_features='from_dtype', the default, a column of the "
+                            r"'category' or a text dtype is categorical\)\."),
 ])
 def test_a_numeric_column_of_complex_numbers_or_text_is_refused_in_one_line(column, message):
     with pytest.raises(ValueError, match=message):

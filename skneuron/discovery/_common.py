@@ -87,7 +87,8 @@ def validate_options(constraints: dict):
     return decorate
 
 
-def check_data(X, Y, sample_weight=None):
+def check_data(X, Y, sample_weight=None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``X`` as a finite float64 matrix, ``Y`` as one with a column per output, and the
     weights as :func:`check_weights` gives them; rows of weight zero are left out (a
     row of weight zero is no row).
