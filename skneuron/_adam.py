@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
 
+import numpy as np
 import torch
 from torch.optim.adam import adam as adam_update
 
@@ -143,6 +146,39 @@ class Adam:
             "exp_avgs": [m.detach().to("cpu").numpy() for m in self._exp_avgs],
             "exp_avg_sqs": [m.detach().to("cpu").numpy() for m in self._exp_avg_sqs],
         }
+
+    @staticmethod
+    def is_state_dict(state) -> bool:
+        """Whether ``state`` is a :meth:`state_dict` that an optimiser can continue from:
+        its keys, finite non-negative rates, decays in ``[0, 1)``, a step count, and as
+        many finite moments as second moments (these non-negative); the moments' shapes
+        are checked against the parameters by :meth:`from_state_dict`.
+
+        >>> w = torch.zeros(2, requires_grad=True)
+        >>> state = Adam([w], lr=0.1).state_dict()
+        >>> Adam.is_state_dict(state), Adam.is_state_dict({**state, "lr": float("nan")})
+        (True, False)
+        """
+        keys = {"lr", "betas", "weight_decay", "steps", "exp_avgs", "exp_avg_sqs"}
+        if not (isinstance(state, dict) and set(state) == keys):
+            return False
+        betas, firsts, seconds = state["betas"], state["exp_avgs"], state["exp_avg_sqs"]
+
+        def number(v) -> bool:
+            return isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v)
+
+        def moments(arrays, low: float) -> bool:
+            return isinstance(arrays, list) and all(
+                isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isfinite(a).all()
+                and (a >= low).all() for a in arrays)
+
+        return (all(number(state[k]) and state[k] >= 0 for k in ("lr", "weight_decay"))
+                and isinstance(betas, (tuple, list)) and len(betas) == 2
+                and all(number(b) and 0 <= b < 1 for b in betas)
+                and isinstance(state["steps"], Integral) and not isinstance(state["steps"], bool)
+                and 0 <= state["steps"] < 2**53
+                and moments(firsts, -math.inf) and moments(seconds, 0.0)
+                and len(firsts) == len(seconds))
 
     @classmethod
     def from_state_dict(cls, params: Iterable[torch.Tensor], state: dict) -> Adam:

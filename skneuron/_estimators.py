@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import math
 import reprlib
 import sys
 import warnings
@@ -114,31 +113,6 @@ def _is_count(value) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool) and value >= 0
 
 
-def _is_optimizer_state(value) -> bool:
-    """None, or an :meth:`Adam.state_dict <skneuron._adam.Adam.state_dict>` that
-    ``partial_fit`` and ``warm_start`` can continue from: finite rates, decays in
-    ``[0, 1)``, a step count, and as many finite moments as second moments (≥ 0)."""
-    if value is None or isinstance(value, Adam):
-        return True
-    keys = {"lr", "betas", "weight_decay", "steps", "exp_avgs", "exp_avg_sqs"}
-    if not (isinstance(value, dict) and set(value) == keys):
-        return False
-    betas, firsts, seconds = value["betas"], value["exp_avgs"], value["exp_avg_sqs"]
-
-    def moments(arrays, low):
-        return isinstance(arrays, list) and all(
-            isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isfinite(a).all()
-            and (a >= low).all() for a in arrays)
-
-    return (all(_is_number(value[k]) and math.isfinite(value[k]) and value[k] >= 0
-                for k in ("lr", "weight_decay"))
-            and isinstance(betas, (tuple, list)) and len(betas) == 2
-            and all(_is_number(b) and 0 <= b < 1 for b in betas)
-            and _is_count(value["steps"]) and value["steps"] < 2**53
-            and moments(firsts, -np.inf) and moments(seconds, 0.0)
-            and len(firsts) == len(seconds))
-
-
 def _is_vector(kinds: str):
     """A check: a 1-D numpy array whose dtype is of one of ``kinds`` (numpy's letters)."""
     return lambda value: isinstance(value, np.ndarray) and value.ndim == 1 \
@@ -168,7 +142,8 @@ _FITTED_ATTRIBUTES = {
     "validation_scores_": (lambda v: v is None or _is_numbers(v), "a list of numbers or None",
                            True),
     "best_loss_": (_is_number, "a number", False),
-    "_optimizer": (_is_optimizer_state, "None or an optimiser state (Adam.state_dict())", False),
+    "_optimizer": (lambda v: v is None or isinstance(v, Adam) or Adam.is_state_dict(v),
+                   "None or an optimiser state (Adam.state_dict())", False),
     "best_validation_score_": (_is_number, "a number", False),
     "do_early_stopping_": (lambda v: isinstance(v, bool), "a boolean", False),
     "feature_names_in_": (_is_vector("UO"), "a 1-D array of names", False),

@@ -1326,7 +1326,7 @@ def _constant_value(node: sympy.Basic) -> float:
             return math.e
         values = [_constant_value(arg) for arg in node.args]
         if node.is_Add:
-            return math.fsum(values) if all(map(math.isfinite, values)) else sum(values)
+            return math.fsum(values)  # inf - inf raises ValueError: nan below
         if node.is_Mul:
             value = math.prod(values)
         elif node.is_Pow:
